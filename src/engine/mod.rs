@@ -1,0 +1,13 @@
+//! The decision: policy + facts about a ref update + pusher → verdict. Pure: no I/O, no git2,
+//! no environment, no clock (push time arrives in [`PushContext`]).
+
+mod evaluate;
+mod facts;
+mod verdict;
+
+pub use evaluate::evaluate;
+pub use facts::{
+    CommitFacts, KeyId, ObjectId, PushContext, RefUpdate, SignatureCheck, TagTarget, UpdateFacts,
+    UpdateKind,
+};
+pub use verdict::{Code, Reason, Verdict};

@@ -1,0 +1,213 @@
+//! The outcome of a decision: reasons with stable kebab-case codes and their hints.
+
+use super::facts::{ObjectId, RefUpdate, UpdateKind};
+
+/// A stable reason code (spec §4). Each is documented in the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Code {
+    /// The pusher may not fast-forward this ref.
+    PushDenied,
+    /// The pusher may not create this ref.
+    CreateDenied,
+    /// The pusher may not delete this ref.
+    DeleteDenied,
+    /// The pusher may not make a non-fast-forward update.
+    ForcePushDenied,
+    /// A new commit carries no signature.
+    Unsigned,
+    /// A signature is malformed, in the wrong namespace, or does not verify.
+    BadSignature,
+    /// A signature verifies, but with a key no user of the policy holds.
+    UnknownKey,
+    /// The signer is a known user but not in the rule's `signers`.
+    SignerNotAllowed,
+    /// The signing key is listed under `[[revoked]]`.
+    RevokedKey,
+    /// The signing key's `expires` is in the past at push time.
+    ExpiredKey,
+    /// A new merge commit is not signed by a member of `merge`.
+    MergeDenied,
+    /// A new merge commit under a `linear = true` rule.
+    Nonlinear,
+    /// A tag under a rule with `signers` is lightweight or unsigned.
+    UnsignedTag,
+    /// An OpenPGP or X.509 signature.
+    UnsupportedSignature,
+    /// The push to the policy branch is not allowed.
+    PolicyDenied,
+    /// Not enough distinct admins signed a policy change.
+    ApprovalsMissing,
+    /// The pushed roles.toml does not validate.
+    PolicyInvalid,
+    /// The repository has no policy branch.
+    NoPolicy,
+    /// Something broke; refguard fails closed.
+    InternalError,
+}
+
+impl Code {
+    /// Every code, in documentation order.
+    pub const ALL: [Code; 19] = [
+        Code::PushDenied,
+        Code::CreateDenied,
+        Code::DeleteDenied,
+        Code::ForcePushDenied,
+        Code::Unsigned,
+        Code::BadSignature,
+        Code::UnknownKey,
+        Code::SignerNotAllowed,
+        Code::RevokedKey,
+        Code::ExpiredKey,
+        Code::MergeDenied,
+        Code::Nonlinear,
+        Code::UnsignedTag,
+        Code::UnsupportedSignature,
+        Code::PolicyDenied,
+        Code::ApprovalsMissing,
+        Code::PolicyInvalid,
+        Code::NoPolicy,
+        Code::InternalError,
+    ];
+
+    /// The kebab-case code shown in brackets.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::PushDenied => "push-denied",
+            Code::CreateDenied => "create-denied",
+            Code::DeleteDenied => "delete-denied",
+            Code::ForcePushDenied => "force-push-denied",
+            Code::Unsigned => "unsigned",
+            Code::BadSignature => "bad-signature",
+            Code::UnknownKey => "unknown-key",
+            Code::SignerNotAllowed => "signer-not-allowed",
+            Code::RevokedKey => "revoked-key",
+            Code::ExpiredKey => "expired-key",
+            Code::MergeDenied => "merge-denied",
+            Code::Nonlinear => "nonlinear",
+            Code::UnsignedTag => "unsigned-tag",
+            Code::UnsupportedSignature => "unsupported-signature",
+            Code::PolicyDenied => "policy-denied",
+            Code::ApprovalsMissing => "approvals-missing",
+            Code::PolicyInvalid => "policy-invalid",
+            Code::NoPolicy => "no-policy",
+            Code::InternalError => "internal-error",
+        }
+    }
+
+    /// A one-line hint on how to fix it, shown to the pusher.
+    pub fn hint(self) -> &'static str {
+        match self {
+            Code::PushDenied | Code::CreateDenied | Code::DeleteDenied => {
+                "ask an admin to add you to the rule's list, or push to a branch you may write and open a merge request"
+            }
+            Code::ForcePushDenied => {
+                "git pull --rebase (or merge) onto the server's tip and push again without --force"
+            }
+            Code::Unsigned => {
+                "git config gpg.format ssh; git config user.signingKey ~/.ssh/id_ed25519.pub; git commit --amend -S (or git rebase --exec 'git commit --amend --no-edit -S')"
+            }
+            Code::BadSignature => {
+                "re-sign the commit with git commit --amend -S; check gpg.format=ssh and that nothing rewrote the commit after signing"
+            }
+            Code::UnknownKey => {
+                "sign with a key listed for you in roles.toml, or ask an admin to add your public key (ssh-keygen -lf shows its fingerprint)"
+            }
+            Code::SignerNotAllowed => {
+                "have the commit signed by a member of the rule's signers, or ask an admin to add you"
+            }
+            Code::RevokedKey => {
+                "this key is revoked: make a new key, have an admin add it, and re-sign with it"
+            }
+            Code::ExpiredKey => {
+                "this key has expired: have an admin extend it or add a new key, then re-sign"
+            }
+            Code::MergeDenied => {
+                "ask a member of the rule's merge list to merge and sign it, or rebase instead of merging"
+            }
+            Code::Nonlinear => "this ref takes no merge commits: git rebase onto the tip instead",
+            Code::UnsignedTag => {
+                "git config gpg.format ssh; git tag -s NAME -m MESSAGE (an annotated, signed tag)"
+            }
+            Code::UnsupportedSignature => {
+                "refguard verifies SSH signatures only: git config gpg.format ssh, then re-sign"
+            }
+            Code::PolicyDenied => {
+                "changes to the policy branch need an admin as pusher and admins' signatures"
+            }
+            Code::ApprovalsMissing => {
+                "another admin must approve: git commit --allow-empty -S -m approve on top, then push"
+            }
+            Code::PolicyInvalid => "run refguard policy lint roles.toml and fix what it reports",
+            Code::NoPolicy => {
+                "the server admin must run: refguard init --repo DIR --policy roles.toml"
+            }
+            Code::InternalError => {
+                "refguard failed and rejected the push to stay safe: tell the server admin"
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One reason a ref update is rejected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    /// The stable code.
+    pub code: Code,
+    /// The commit (or tag object) it is about, if any.
+    pub commit: Option<ObjectId>,
+    /// The commit's summary line (or the tag name), if any.
+    pub subject: Option<String>,
+    /// What is wrong, in one line.
+    pub detail: String,
+}
+
+impl Reason {
+    /// A reason about the ref as a whole.
+    pub fn on_ref(code: Code, detail: impl Into<String>) -> Reason {
+        Reason {
+            code,
+            commit: None,
+            subject: None,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// The decision for one ref update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// The command judged.
+    pub update: RefUpdate,
+    /// Its kind, when known.
+    pub kind: Option<UpdateKind>,
+    /// The user the pusher resolved to, if any.
+    pub user: Option<String>,
+    /// The governing rule as `roles.toml:LINE`, if any.
+    pub rule: Option<String>,
+    /// Every reason to reject; empty means accepted.
+    pub reasons: Vec<Reason>,
+}
+
+impl Verdict {
+    /// Whether the update is allowed.
+    pub fn accepted(&self) -> bool {
+        self.reasons.is_empty()
+    }
+
+    /// A rejection of `update` for one ref-level reason (no policy, internal error...).
+    pub fn reject(update: RefUpdate, code: Code, detail: impl Into<String>) -> Verdict {
+        Verdict {
+            update,
+            kind: None,
+            user: None,
+            rule: None,
+            reasons: vec![Reason::on_ref(code, detail)],
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! refguard: a server-side git hook that enforces branch protection with SSH signatures.
+//!
+//! The shape is *gather, then decide*:
+//!
+//! ```text
+//! stdin/argv ─► hook::parse ─► policy::parse (roles.toml text ─► validated Policy)
+//!                                   │
+//! repository (git::Repo, from env) ─► session::gather: kind, new commits, signatures, pusher
+//!                                   │
+//!                       engine::evaluate(&Policy, &PushContext, &UpdateFacts) -> Verdict   (pure)
+//!                                   │
+//!                         report::render ─► stderr ─► exit code
+//! ```
+//!
+//! Dependency rule (checked by a grep in `.ci/run`): `engine`, `policy`, `hook` and `report`
+//! never touch the filesystem, environment, processes, git2 or stdout. `git` and `verify` do
+//! I/O or crypto and know nothing of the policy. `session` composes them; `cli` is the only
+//! place that prints.
+
+pub mod engine;
+pub mod git;
+pub mod policy;
+pub mod verify;

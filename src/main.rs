@@ -1,0 +1,3 @@
+//! The `refguard` binary: a thin shell over the library.
+
+fn main() {}

@@ -1,0 +1,42 @@
+//! roles.toml: parsing with spans, validation into a [`Policy`], lint diagnostics, ref
+//! patterns. Pure: takes text, never touches the filesystem, git or the environment.
+
+mod model;
+mod parse;
+
+pub use model::{Action, Location, Policy, Principals, Revoked, Rule, User, UserKey};
+pub use parse::{lint, parse};
+
+/// How serious a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// The file is invalid and will not be used.
+    Error,
+    /// The file is valid but probably not what was meant (e.g. a rule that can never match).
+    Warning,
+}
+
+/// One problem found in a roles file, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// Where (1-based line and column).
+    pub location: Location,
+    /// What is wrong, in one line.
+    pub message: String,
+}
+
+impl Diagnostic {
+    /// `FILE:LINE:COL: message` (warnings say `warning:` before the message).
+    pub fn render(&self, file: &str) -> String {
+        let prefix = match self.severity {
+            Severity::Error => "",
+            Severity::Warning => "warning: ",
+        };
+        format!(
+            "{file}:{}:{}: {prefix}{}",
+            self.location.line, self.location.col, self.message
+        )
+    }
+}
