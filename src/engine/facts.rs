@@ -146,6 +146,22 @@ pub struct UpdateFacts {
     pub commits: Vec<CommitFacts>,
     /// For `refs/tags/*` with a non-zero `new`: what it points at.
     pub tag: Option<TagTarget>,
+    /// For an update of the policy branch with a non-zero `new`: the pushed roles.toml.
+    pub candidate: Option<PolicyCandidate>,
+}
+
+/// The roles.toml at the tip of a pushed policy branch, as validated by the shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyCandidate {
+    /// It parses and validates.
+    Valid,
+    /// It does not validate: each error rendered as `roles.toml:LINE:COL: message`.
+    Invalid {
+        /// The rendered errors, first first.
+        errors: Vec<String>,
+    },
+    /// The tree has no `roles.toml` (or it is not a UTF-8 blob).
+    Missing,
 }
 
 /// Facts about the push as a whole.

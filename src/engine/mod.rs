@@ -7,7 +7,7 @@ mod verdict;
 
 pub use evaluate::evaluate;
 pub use facts::{
-    CommitFacts, KeyId, ObjectId, PushContext, RefUpdate, SignatureCheck, TagTarget, UpdateFacts,
-    UpdateKind,
+    CommitFacts, KeyId, ObjectId, PolicyCandidate, PushContext, RefUpdate, SignatureCheck,
+    TagTarget, UpdateFacts, UpdateKind,
 };
 pub use verdict::{Code, Reason, Verdict};
