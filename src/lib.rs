@@ -19,5 +19,7 @@
 
 pub mod engine;
 pub mod git;
+pub mod hook;
 pub mod policy;
+pub mod report;
 pub mod verify;
