@@ -1,0 +1,1 @@
+//! Table-driven tests of the engine, from hand-built policies and facts.
