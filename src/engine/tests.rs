@@ -1,1 +1,0 @@
-//! Table-driven tests of the engine, from hand-built policies and facts.
