@@ -19,6 +19,9 @@ pub mod record;
 mod table;
 mod verify;
 
+#[cfg(test)]
+mod tests;
+
 pub use error::AuditError;
 pub use log::{Rotation, append, rotate};
 pub use read::{Filter, Records, read};
