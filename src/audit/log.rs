@@ -113,6 +113,10 @@ pub fn append(path: &Path, records: &[Record]) -> Result<(), AuditError> {
             source,
         });
     }
+    if len == 0 {
+        // The file may be new: its directory entry must survive a crash too.
+        sync_parent(path)?;
+    }
     file.unlock()
         .map_err(AuditError::io(path, "unlock the audit log"))
 }
@@ -146,19 +150,21 @@ pub fn rotate(path: &Path, now: OffsetDateTime) -> Result<Rotation, AuditError> 
     }
     write_link(&link_path(path), &link)?;
     fs::rename(path, &archived).map_err(AuditError::io(path, "rename the audit log"))?;
-    if let Some(dir) = path.parent() {
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(AuditError::io(dir, "sync the audit log directory"))?;
-    }
+    sync_parent(path)?;
     file.unlock()
         .map_err(AuditError::io(path, "unlock the audit log"))?;
     Ok(Rotation { archived, link })
+}
+
+/// Fsyncs the directory holding `path`, making a create or rename in it durable.
+fn sync_parent(path: &Path) -> Result<(), AuditError> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(AuditError::io(dir, "sync the audit log directory"))
 }
 
 /// Whether [`open_locked`] may create the log.
@@ -181,17 +187,9 @@ fn open_locked(path: &Path, open: Open) -> Result<File, AuditError> {
             .map_err(AuditError::io(path, "open the audit log"))?;
         file.lock()
             .map_err(AuditError::io(path, "lock the audit log"))?;
-        let locked = file
-            .metadata()
-            .map_err(AuditError::io(path, "stat the audit log"))?;
-        match fs::metadata(path) {
-            Ok(named) if named.dev() == locked.dev() && named.ino() == locked.ino() => {
-                return Ok(file);
-            }
-            // Renamed by a rotation (and maybe already replaced): start over.
-            Ok(_) => continue,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(AuditError::io(path, "stat the audit log")(e)),
+        // Renamed by a rotation (and maybe already replaced) while we waited: start over.
+        if still_named(&file, path)? {
+            return Ok(file);
         }
     }
 }
@@ -322,17 +320,39 @@ fn archive_path(log: &Path, now: OffsetDateTime) -> Result<PathBuf, AuditError> 
 }
 
 /// Opens the log read-only and learns its length under a shared lock, so that a reader sees
-/// whole batches: writers append under the exclusive lock. The lock is released at once;
-/// read no further than the returned length.
-pub(crate) fn open_snapshot(path: &Path) -> Result<(File, u64), AuditError> {
-    let file = File::open(path).map_err(AuditError::io(path, "open the audit log"))?;
-    file.lock_shared()
-        .map_err(AuditError::io(path, "lock the audit log"))?;
-    let len = file
+/// whole batches: writers append under the exclusive lock. `also` runs under the same lock
+/// (no rotation can be half-done then), e.g. to read the rotation link. The lock is released
+/// at once; read no further than the returned length.
+pub(crate) fn open_snapshot<T>(
+    path: &Path,
+    also: impl Fn() -> Result<T, AuditError>,
+) -> Result<(File, u64, T), AuditError> {
+    loop {
+        let file = File::open(path).map_err(AuditError::io(path, "open the audit log"))?;
+        file.lock_shared()
+            .map_err(AuditError::io(path, "lock the audit log"))?;
+        if !still_named(&file, path)? {
+            continue;
+        }
+        let len = file
+            .metadata()
+            .map_err(AuditError::io(path, "stat the audit log"))?
+            .len();
+        let extra = also()?;
+        file.unlock()
+            .map_err(AuditError::io(path, "unlock the audit log"))?;
+        return Ok((file, len, extra));
+    }
+}
+
+/// Whether `path` still names the (locked) `file`: a rotation may have renamed it meanwhile.
+fn still_named(file: &File, path: &Path) -> Result<bool, AuditError> {
+    let locked = file
         .metadata()
-        .map_err(AuditError::io(path, "stat the audit log"))?
-        .len();
-    file.unlock()
-        .map_err(AuditError::io(path, "unlock the audit log"))?;
-    Ok((file, len))
+        .map_err(AuditError::io(path, "stat the audit log"))?;
+    match fs::metadata(path) {
+        Ok(named) => Ok(named.dev() == locked.dev() && named.ino() == locked.ino()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(AuditError::io(path, "stat the audit log")(e)),
+    }
 }

@@ -50,7 +50,7 @@ pub struct Records {
 /// Opens the log at `path` for reading records that pass `filter`. Only the records present
 /// when it is opened are read.
 pub fn read(path: &Path, filter: &Filter) -> Result<Records, AuditError> {
-    let (file, len) = open_snapshot(path)?;
+    let (file, len, ()) = open_snapshot(path, || Ok(()))?;
     Ok(Records {
         path: path.to_owned(),
         reader: BufReader::new(file.take(len)),

@@ -69,9 +69,24 @@ impl VerifyReport {
 /// newline. A log that does not exist is an error, unless its `.prev` file does (the state
 /// right after a rotation: no records yet).
 pub fn verify(path: &Path) -> Result<VerifyReport, AuditError> {
-    let start = match read_link(path)? {
-        Some(hash) => ChainStart::Link(hash),
-        None => ChainStart::Genesis,
+    let start_of = || {
+        Ok(match read_link(path)? {
+            Some(hash) => ChainStart::Link(hash),
+            None => ChainStart::Genesis,
+        })
+    };
+    let (file, len, start) = match open_snapshot(path, start_of) {
+        Ok((file, len, start)) => (Some(file), len, start),
+        Err(AuditError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+            match start_of()? {
+                // Just rotated: no records yet.
+                ChainStart::Link(hash) => (None, 0, ChainStart::Link(hash)),
+                ChainStart::Genesis => {
+                    return Err(AuditError::io(path, "open the audit log")(source));
+                }
+            }
+        }
+        Err(e) => return Err(e),
     };
     let mut report = VerifyReport {
         records: 0,
@@ -81,15 +96,8 @@ pub fn verify(path: &Path) -> Result<VerifyReport, AuditError> {
         start,
         first_bad: None,
     };
-    let (file, len) = match open_snapshot(path) {
-        Ok(snapshot) => snapshot,
-        Err(AuditError::Io { source, .. })
-            if source.kind() == io::ErrorKind::NotFound
-                && matches!(report.start, ChainStart::Link(_)) =>
-        {
-            return Ok(report);
-        }
-        Err(e) => return Err(e),
+    let Some(file) = file else {
+        return Ok(report);
     };
     let mut reader = BufReader::new(file.take(len));
     let mut buf = Vec::new();
