@@ -17,6 +17,7 @@
 //! I/O or crypto and know nothing of the policy. `session` composes them; `cli` is the only
 //! place that prints.
 
+pub mod audit;
 pub mod engine;
 pub mod git;
 pub mod hook;
