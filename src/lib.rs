@@ -23,4 +23,6 @@ pub mod git;
 pub mod hook;
 pub mod policy;
 pub mod report;
+pub mod session;
+pub mod cli;
 pub mod verify;
