@@ -121,24 +121,17 @@ pub fn install(repo: Option<PathBuf>, choice: HookChoice, force: bool) -> Result
     // Check every target first so that a refusal installs nothing.
     for (name, _) in hooks {
         let path = hooks_dir.join(name);
-        if let Ok(existing) = fs::read_to_string(&path)
-            && !existing.contains(HOOK_MARKER)
-            && !force
-        {
+        if is_foreign_hook(&path) && !force {
             bail!(
                 "{} exists and was not written by refguard; merge it by hand or use --force \
                  (the old hook is then kept as {name}.before-refguard)",
                 path.display()
             );
-        } else if path.exists() && fs::read_to_string(&path).is_err() && !force {
-            bail!("{} exists and is not readable text; use --force", path.display());
         }
     }
     for (name, template) in hooks {
         let path = hooks_dir.join(name);
-        let foreign = path.exists()
-            && !fs::read_to_string(&path).is_ok_and(|t| t.contains(HOOK_MARKER));
-        if foreign {
+        if is_foreign_hook(&path) {
             let backup = hooks_dir.join(format!("{name}.before-refguard"));
             fs::rename(&path, &backup)
                 .with_context(|| format!("cannot back up {}", path.display()))?;
@@ -235,6 +228,12 @@ pub fn verdict_json(v: &Verdict, pusher: Option<&str>, policy: Option<&str>) -> 
             "hint": r.code.hint(),
         })).collect::<Vec<_>>(),
     })
+}
+
+/// Whether `path` holds a hook that refguard did not write (a missing file is not foreign).
+fn is_foreign_hook(path: &Path) -> bool {
+    path.symlink_metadata().is_ok()
+        && !fs::read_to_string(path).is_ok_and(|t| t.contains(HOOK_MARKER))
 }
 
 fn read_text(file: &Path) -> Result<String> {
