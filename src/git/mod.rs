@@ -171,8 +171,10 @@ impl Repo {
     /// an existing tag is always non-fast-forward, and otherwise it is a fast-forward iff
     /// `old` is an ancestor of `new` (or equal to it).
     ///
-    /// Both objects must exist (fail closed). As in git's receive-pack, ids that do not peel
-    /// to commits (a tree or blob pushed to a branch) cannot be a fast-forward.
+    /// For a branch update both objects must exist (fail closed). As in git's receive-pack,
+    /// ids that do not peel to commits (a tree or blob pushed to a branch) cannot be a
+    /// fast-forward. Creates, deletes and tag moves are classified from the ids alone; what
+    /// they point at is read by [`Repo::new_commits`] and [`Repo::tag_target`].
     pub fn kind(&self, update: &RefUpdate) -> Result<UpdateKind> {
         let (old, new) = (&update.old, &update.new);
         match (old.is_zero(), new.is_zero()) {
@@ -363,7 +365,8 @@ impl Repo {
     }
 }
 
-/// Facts about one commit from its raw object bytes.
+/// Facts about one commit from its raw object bytes. The summary is the message's first
+/// non-blank line (lossily UTF-8, trailing whitespace removed).
 fn commit_facts(id: ObjectId, raw: &[u8]) -> CommitFacts {
     let (payload, signature) = verify::split_commit(raw);
     let (headers, message) = split_headers(raw);

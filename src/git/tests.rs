@@ -583,3 +583,29 @@ fn quarantined_objects_are_visible_only_with_the_quarantine() {
     assert_eq!(commits.len(), 1);
     assert_eq!(commits[0].summary, "pushed");
 }
+
+/// Walk throughput without signatures (signature cost is per key type, see GIT-FACTS.md).
+/// Run with `cargo test --release --lib walk_throughput -- --ignored --nocapture`.
+#[test]
+#[ignore = "benchmark"]
+fn walk_throughput() {
+    let f = Fixture::new();
+    let n = 10_000;
+    let mut script = String::new();
+    for i in 0..n {
+        let msg = format!("commit {i}\n");
+        script += &format!(
+            "commit refs/heads/main\ncommitter C <c@x> {} +0000\ndata {}\n{msg}\n",
+            1_700_000_000 + i,
+            msg.len()
+        );
+    }
+    f.git_stdin(&["fast-import", "--quiet"], script.as_bytes());
+    let tip = f.rev("main");
+    let repo = f.repo();
+    let start = std::time::Instant::now();
+    let commits = repo.new_commits(&tip, &[]).expect("walk");
+    let elapsed = start.elapsed();
+    assert_eq!(commits.len(), n as usize);
+    eprintln!("{n} commits in {elapsed:?}");
+}

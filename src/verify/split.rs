@@ -80,9 +80,9 @@ pub fn split_commit(raw: &[u8]) -> (Vec<u8>, Option<Vec<u8>>) {
 /// Splits a raw tag object into the payload git signed and the signature, if any.
 ///
 /// As in git's `parse_signed_buffer`, the signature starts at the **last** line that begins
-/// with an armor header ([`ARMOR_HEADERS`]); the payload is everything before it. Only the
-/// message part (after the first empty line) is searched, so a crafted header cannot move
-/// the split point into the headers.
+/// with an armor header (SSH, OpenPGP signature or message, X.509); the payload is
+/// everything before it. Only the message part (after the first empty line) is searched, so
+/// a crafted header cannot move the split point into the headers.
 pub fn split_tag(raw: &[u8]) -> (Vec<u8>, Option<Vec<u8>>) {
     let message_start = raw
         .windows(2)

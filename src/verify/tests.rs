@@ -160,7 +160,7 @@ fn random_corruptions_never_verify_or_panic() {
         let sig = key.sign("git", PAYLOAD, &[]);
         let body_start = b"-----BEGIN SSH SIGNATURE-----\n".len();
         let body_end = sig.len() - b"-----END SSH SIGNATURE-----\n".len();
-        for _ in 0..300 {
+        for _ in 0..60 {
             let mut bad = sig.clone();
             for _ in 0..=rng.below(3) {
                 let at = body_start + rng.below(body_end - body_start);
