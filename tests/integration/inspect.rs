@@ -260,14 +260,14 @@ fn team(w: &World) -> Team {
         r#"version = 1
 
 [users.alice]
-keys = [{{ key = "{alice}", expires = "2099-12-31" }}]
+keys = [{{ key = "{alice}", expires = "2099-12-31T00:00:00Z" }}]
 names = ["alice", "alice@example.com"]
 
 [users.bob]
 keys = ["{bob}", "{bob_old}"]
 
 [users.carol]
-keys = [{{ key = "{carol}", expires = "2020-01-01" }}]
+keys = [{{ key = "{carol}", expires = "2020-01-01T00:00:00Z" }}]
 
 [users.dave]
 keys = ["{dave}"]
