@@ -27,6 +27,7 @@ pub mod git;
 pub mod hook;
 pub mod inspect;
 pub mod policy;
+pub mod pushcert;
 pub mod report;
 pub mod session;
 pub mod verify;

@@ -5,10 +5,12 @@
 use std::cell::OnceCell;
 
 use crate::engine::{
-    self, Code, ObjectId, PolicyCandidate, PushContext, RefUpdate, UpdateFacts, UpdateKind, Verdict,
+    self, Code, ObjectId, PolicyCandidate, PushCert, PushContext, RefUpdate, UpdateFacts,
+    UpdateKind, Verdict,
 };
 use crate::git::{self, Repo};
 use crate::policy::{self, Policy, Rule};
+use crate::pushcert::{self, Coverage, NonceStatus, Presented};
 
 /// The policy branch when `refguard.policyRef` is not set.
 pub const DEFAULT_POLICY_REF: &str = "refs/meta/policy";
@@ -29,6 +31,58 @@ pub fn pusher_from(lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
         .iter()
         .filter_map(|var| lookup(var))
         .find(|v| !v.trim().is_empty())
+}
+
+/// The push certificate of a push, read as git hands it to pre-receive: `GIT_PUSH_CERT` (the
+/// id of the certificate blob, in the quarantine) and `GIT_PUSH_CERT_NONCE_STATUS`, through a
+/// lookup function. `GIT_PUSH_CERT_STATUS` and `GIT_PUSH_CERT_SIGNER` are ignored on purpose:
+/// git says `G` even for a key in no allowed-signers file, so the signature is verified here.
+/// An unreadable blob is an error (the hook fails closed).
+pub fn push_cert(
+    repo: &Repo,
+    lookup: impl Fn(&str) -> Option<String>,
+    updates: &[RefUpdate],
+    coverage: Coverage,
+) -> Result<PushCert, git::Error> {
+    let Some(blob_id) = lookup("GIT_PUSH_CERT").filter(|v| !v.is_empty()) else {
+        return Ok(PushCert::Absent);
+    };
+    let Some(id) = ObjectId::parse(&blob_id) else {
+        return Ok(PushCert::Present {
+            signature: None,
+            problems: vec![format!(
+                "GIT_PUSH_CERT is not an object id: {}",
+                blob_id.escape_default()
+            )],
+        });
+    };
+    let blob = repo.blob(&id)?;
+    let status = NonceStatus::from_env_value(lookup("GIT_PUSH_CERT_NONCE_STATUS").as_deref());
+    let repo_name = repo_dir_name(repo.git_dir());
+    Ok(pushcert::assess(&Presented {
+        blob: &blob,
+        nonce_status: &status,
+        updates,
+        coverage,
+        repo_name: &repo_name,
+    }))
+}
+
+/// The repository's directory name (`project.git`; for a non-bare repository's `.git`, the
+/// work tree's name), which a certificate's `pushee` must end with.
+fn repo_dir_name(git_dir: &std::path::Path) -> String {
+    let dir = git_dir
+        .canonicalize()
+        .unwrap_or_else(|_| git_dir.to_path_buf());
+    let name = |p: &std::path::Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    match name(&dir).as_str() {
+        ".git" => dir.parent().map(name).unwrap_or_default(),
+        other => other.to_string(),
+    }
 }
 
 /// What the policy branch holds before the push.
@@ -103,8 +157,15 @@ impl<'r> Session<'r> {
         }
     }
 
-    /// Judges one ref update. Never fails: errors become `[internal-error]` rejections.
+    /// Judges one ref update, push certificates not checked (a dry run). Never fails:
+    /// errors become `[internal-error]` rejections.
     pub fn decide(&self, update: &RefUpdate, ctx: &PushContext) -> Verdict {
+        self.decide_signed(update, ctx, &PushCert::NotChecked)
+    }
+
+    /// Judges one ref update of a push with (or without) a push certificate. Never fails:
+    /// errors become `[internal-error]` rejections.
+    pub fn decide_signed(&self, update: &RefUpdate, ctx: &PushContext, cert: &PushCert) -> Verdict {
         match &self.state {
             PolicyState::Missing => Verdict::reject(
                 update.clone(),
@@ -124,7 +185,7 @@ impl<'r> Session<'r> {
                 ),
             ),
             PolicyState::Loaded { policy, .. } => match self.gather(policy, update) {
-                Ok(facts) => engine::evaluate(policy, ctx, &facts),
+                Ok(facts) => engine::evaluate_signed(policy, ctx, cert, &facts),
                 Err(err) => Verdict::reject(
                     update.clone(),
                     Code::InternalError,

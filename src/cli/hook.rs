@@ -12,8 +12,9 @@ use crate::audit::{self, Decision, Hook, Record, RecordContext};
 use crate::engine::{Code, PushContext, RefUpdate, Verdict};
 use crate::git::Repo;
 use crate::hook::{parse_pre_receive, parse_update_args};
+use crate::pushcert::Coverage;
 use crate::report::{self, Mode};
-use crate::session::{Session, pusher_from};
+use crate::session::{Session, push_cert, pusher_from};
 
 /// Runs a hook; a panic anywhere inside is a rejection, never an accept.
 pub fn run(cmd: HookCommand) -> u8 {
@@ -112,7 +113,20 @@ fn decide_all(updates: &[RefUpdate], hook: Hook, mode: Mode) -> Vec<Verdict> {
         now: OffsetDateTime::now_utc(),
         policy_ref: session.policy_ref().to_string(),
     };
-    let verdicts: Vec<Verdict> = updates.iter().map(|u| session.decide(u, &ctx)).collect();
+    // pre-receive sees the whole push, which the certificate must sign exactly; the update
+    // hook sees one ref (and git gives it no GIT_PUSH_CERT, so a signed push needs pre-receive).
+    let coverage = match mode {
+        Mode::PreReceive => Coverage::Exact,
+        Mode::PerRef => Coverage::Contains,
+    };
+    let cert = match push_cert(&repo, |k| std::env::var(k).ok(), updates, coverage) {
+        Ok(cert) => cert,
+        Err(e) => return fail(format!("cannot read the push certificate: {e}")),
+    };
+    let verdicts: Vec<Verdict> = updates
+        .iter()
+        .map(|u| session.decide_signed(u, &ctx, &cert))
+        .collect();
     let log = match audit_log_path(&repo) {
         Ok(path) => path,
         Err(e) => return fail(format!("cannot locate the audit log: {e}")),

@@ -1,14 +1,31 @@
 //! The decision function: resolves the pusher, finds the governing rule and runs the checks
 //! in a stable order (ref-level permission, then per commit or tag). Pure: no I/O, no clock.
 
-use super::facts::{PushContext, UpdateFacts, UpdateKind};
+use super::facts::{PushCert, PushContext, UpdateFacts, UpdateKind};
 use super::verdict::{Code, Reason, Verdict};
-use super::{commits, policy_branch, tag};
+use super::{certificate, commits, policy_branch, tag};
 use crate::policy::{Action, Policy, Rule, User};
 
-/// Judges one ref update under `policy`: every reason to reject, or none.
+/// Judges one ref update under `policy`: every reason to reject, or none. Push certificates
+/// are not judged ([`PushCert::NotChecked`]): the hook uses [`evaluate_signed`].
 pub fn evaluate(policy: &Policy, ctx: &PushContext, facts: &UpdateFacts) -> Verdict {
-    let pusher = Pusher::resolve(policy, ctx);
+    evaluate_signed(policy, ctx, &PushCert::NotChecked, facts)
+}
+
+/// Judges one ref update of a push that carries (or lacks) a push certificate: a valid
+/// certificate's signer is the pusher, whatever the environment says; a refused certificate
+/// rejects every ref of the push, protected or not.
+pub fn evaluate_signed(
+    policy: &Policy,
+    ctx: &PushContext,
+    cert: &PushCert,
+    facts: &UpdateFacts,
+) -> Verdict {
+    let certified = certificate::judge(policy, ctx.now, cert);
+    let pusher = match certified.signer {
+        Some(user) => Pusher::certified(user),
+        None => Pusher::resolve(policy, ctx),
+    };
     let mut verdict = Verdict {
         update: facts.update.clone(),
         kind: Some(facts.kind),
@@ -16,9 +33,19 @@ pub fn evaluate(policy: &Policy, ctx: &PushContext, facts: &UpdateFacts) -> Verd
         rule: None,
         reasons: Vec::new(),
     };
+    verdict.reasons.extend(certified.reason);
+    let refname = &facts.update.refname;
+    verdict.reasons.extend(certificate::required(
+        policy,
+        cert,
+        refname,
+        &ctx.policy_ref,
+    ));
     // The policy branch is guarded by `[policy]` alone, never by a `[[rule]]` (spec §2).
     if facts.update.refname == ctx.policy_ref {
-        verdict.reasons = policy_branch::check(policy, ctx, &pusher, facts);
+        verdict
+            .reasons
+            .extend(policy_branch::check(policy, ctx, &pusher, facts));
         return verdict;
     }
     let Some(rule) = policy.rule_for(&facts.update.refname) else {
@@ -44,13 +71,16 @@ fn is_tag(refname: &str) -> bool {
     refname.starts_with("refs/tags/")
 }
 
-/// The pusher as named by the environment and as resolved through `names`.
+/// The pusher as named by the environment and as resolved through `names`, or as the
+/// signer of a valid push certificate.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Pusher<'a> {
     /// The name given, if any.
     pub(super) name: Option<&'a str>,
     /// The user that name maps to, if any.
     pub(super) user: Option<&'a User>,
+    /// The user was established by a push certificate, not by a name.
+    pub(super) certified: bool,
 }
 
 impl<'a> Pusher<'a> {
@@ -60,6 +90,16 @@ impl<'a> Pusher<'a> {
         Pusher {
             name,
             user: name.and_then(|n| policy.user_for_name(n)),
+            certified: false,
+        }
+    }
+
+    /// The signer of a valid push certificate.
+    pub(super) fn certified(user: &'a User) -> Pusher<'a> {
+        Pusher {
+            name: Some(&user.id),
+            user: Some(user),
+            certified: true,
         }
     }
 
@@ -72,6 +112,7 @@ impl<'a> Pusher<'a> {
     /// `unknown pusher "mallory"` or `unknown pusher`.
     pub(super) fn describe(&self) -> String {
         match (self.name, self.user) {
+            (_, Some(user)) if self.certified => format!("\"{}\" (push certificate)", user.id),
             (Some(name), Some(user)) if name == user.id => format!("\"{name}\""),
             (Some(name), Some(user)) => format!("\"{name}\" (user {})", user.id),
             (Some(name), None) => format!("unknown pusher \"{name}\""),

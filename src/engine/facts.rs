@@ -174,3 +174,23 @@ pub struct PushContext {
     /// The policy branch's ref name (default `refs/meta/policy`).
     pub policy_ref: String,
 }
+
+/// What the push certificate (`git push --signed`) says about who pushed, before any policy
+/// lookup. Built by the shell with [`crate::pushcert::assess`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushCert {
+    /// Certificates were not looked at (a dry run such as `refguard check`): neither the
+    /// certificate checks nor `signed_push` requirements are judged.
+    NotChecked,
+    /// The push carries no certificate (`GIT_PUSH_CERT` unset).
+    Absent,
+    /// The push carries a certificate.
+    Present {
+        /// Its signature, verified over the certificate (the key is looked up by the
+        /// engine); `None` when the certificate does not parse, so nothing was verified.
+        signature: Option<SignatureCheck>,
+        /// What is wrong with it apart from the signature (nonce, repository, commands,
+        /// format); empty when nothing is.
+        problems: Vec<String>,
+    },
+}

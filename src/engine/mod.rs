@@ -18,7 +18,15 @@
 //!   non-fast-forward → `policy-denied`, and the other checks still report. A missing
 //!   candidate on a non-delete push is an `internal-error` (fail closed). `Verdict::rule` is
 //!   `None` there (no `[[rule]]` governs it).
+//! - Push certificates ([`PushCert`]): a certificate without problems whose key is a current
+//!   key of a user makes that user the pusher, over any environment name. A refused
+//!   certificate (problems, bad signature, unknown/revoked/expired key) gives one
+//!   `push-cert-invalid` on every ref of the push, protected or not, and the pusher falls back
+//!   to the environment name, so the other checks still report. `signed-push-required` comes
+//!   only when there is no certificate at all. Both come before the permission reason.
+//!   `[settings] require_signed_push` covers the policy branch and every ref a rule governs.
 
+mod certificate;
 mod commits;
 mod evaluate;
 mod facts;
@@ -30,9 +38,9 @@ mod verdict;
 #[cfg(test)]
 mod tests;
 
-pub use evaluate::evaluate;
+pub use evaluate::{evaluate, evaluate_signed};
 pub use facts::{
-    CommitFacts, KeyId, ObjectId, PolicyCandidate, PushContext, RefUpdate, SignatureCheck,
-    TagTarget, UpdateFacts, UpdateKind,
+    CommitFacts, KeyId, ObjectId, PolicyCandidate, PushCert, PushContext, RefUpdate,
+    SignatureCheck, TagTarget, UpdateFacts, UpdateKind,
 };
 pub use verdict::{Code, Reason, Verdict};

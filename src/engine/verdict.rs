@@ -33,6 +33,13 @@ pub enum Code {
     UnsignedTag,
     /// An OpenPGP or X.509 signature.
     UnsupportedSignature,
+    /// The push certificate (`git push --signed`) does not verify, is signed with a key that
+    /// is unknown, revoked or expired, names another repository, has a bad nonce, or does
+    /// not match the pushed commands.
+    PushCertInvalid,
+    /// The ref needs a signed push (`signed_push` / `require_signed_push`) and the push
+    /// carries no certificate.
+    SignedPushRequired,
     /// The push to the policy branch is not allowed.
     PolicyDenied,
     /// Not enough distinct admins signed a policy change.
@@ -47,7 +54,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in documentation order.
-    pub const ALL: [Code; 19] = [
+    pub const ALL: [Code; 21] = [
         Code::PushDenied,
         Code::CreateDenied,
         Code::DeleteDenied,
@@ -62,6 +69,8 @@ impl Code {
         Code::Nonlinear,
         Code::UnsignedTag,
         Code::UnsupportedSignature,
+        Code::PushCertInvalid,
+        Code::SignedPushRequired,
         Code::PolicyDenied,
         Code::ApprovalsMissing,
         Code::PolicyInvalid,
@@ -86,6 +95,8 @@ impl Code {
             Code::Nonlinear => "nonlinear",
             Code::UnsignedTag => "unsigned-tag",
             Code::UnsupportedSignature => "unsupported-signature",
+            Code::PushCertInvalid => "push-cert-invalid",
+            Code::SignedPushRequired => "signed-push-required",
             Code::PolicyDenied => "policy-denied",
             Code::ApprovalsMissing => "approvals-missing",
             Code::PolicyInvalid => "policy-invalid",
@@ -130,6 +141,12 @@ impl Code {
             }
             Code::UnsupportedSignature => {
                 "refguard verifies SSH signatures only: git config gpg.format ssh, then re-sign"
+            }
+            Code::PushCertInvalid => {
+                "sign the push with your key listed in roles.toml (git config gpg.format ssh; git config user.signingKey KEY) and push again with git push --signed"
+            }
+            Code::SignedPushRequired => {
+                "git config gpg.format ssh; git config user.signingKey ~/.ssh/id_ed25519.pub; git push --signed (or git config push.gpgSign true)"
             }
             Code::PolicyDenied => {
                 "changes to the policy branch need an admin as pusher and admins' signatures"

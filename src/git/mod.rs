@@ -6,6 +6,7 @@
 //! "no commits" or "unsigned". The one deliberate exception is the `hide` list of
 //! [`Repo::new_commits`], where skipping an unreadable id can only make the check wider.
 
+mod blob;
 mod error;
 
 pub use error::{Error, Result};

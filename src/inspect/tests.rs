@@ -95,6 +95,7 @@ fn rule(index: usize, line: usize, refs: &[&str]) -> Rule {
         signers: None,
         merge: None,
         linear: false,
+        signed_push: false,
     }
 }
 
@@ -188,6 +189,7 @@ fn policy() -> Policy {
         rules: vec![main, feature, linear, tags, team],
         key_index,
         name_index,
+        require_signed_push: false,
     }
 }
 

@@ -83,6 +83,10 @@ pub const CODES: &[(&str, &str)] = &[
         "a pattern that never takes effect because an earlier rule matches it first",
     ),
     (
+        "ineffective-signed-push",
+        "a rule's `signed_push` while `[settings] require_signed_push = true` already covers every rule",
+    ),
+    (
         "rule-matches-policy-ref",
         "a pattern matching refs/meta/policy, which only [policy] guards",
     ),

@@ -37,6 +37,9 @@ pub struct Policy {
     pub key_index: HashMap<Vec<u8>, (String, usize)>,
     /// Pusher name → user id.
     pub name_index: HashMap<String, String>,
+    /// `[settings] require_signed_push = true`: every protected ref (every ref a rule
+    /// governs, and the policy branch) needs a signed push.
+    pub require_signed_push: bool,
 }
 
 /// One `[users.ID]` entry.
@@ -158,6 +161,8 @@ pub struct Rule {
     pub merge: Option<Principals>,
     /// `linear = true`: new merge commits are rejected.
     pub linear: bool,
+    /// `signed_push = true`: updates need a push certificate (`git push --signed`).
+    pub signed_push: bool,
 }
 
 impl Rule {
@@ -212,6 +217,22 @@ impl Policy {
         let (id, idx) = self.key_index.get(blob)?;
         let user = self.users.get(id)?;
         Some((user, user.keys.get(*idx)?))
+    }
+
+    /// Whether an update of `refname` needs a signed push, and why (for the message):
+    /// `[settings] require_signed_push` covers the policy branch and every ref a rule
+    /// governs; a rule's `signed_push` covers its refs.
+    pub fn signed_push_requirement(&self, refname: &str, policy_ref: &str) -> Option<String> {
+        let rule = self.rule_for(refname);
+        if self.require_signed_push && (refname == policy_ref || rule.is_some()) {
+            return Some("[settings] require_signed_push".to_string());
+        }
+        match rule {
+            Some(rule) if rule.signed_push && refname != policy_ref => {
+                Some(format!("signed_push = true, rule {}", rule.defined_at()))
+            }
+            _ => None,
+        }
     }
 
     /// The `[[revoked]]` entry for a fingerprint, if any.

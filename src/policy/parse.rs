@@ -21,8 +21,9 @@ use super::warnings::{self, RuleDraft};
 use super::{Diagnostic, Location, Policy, Principals, Revoked, Rule, Severity, User, UserKey};
 
 const TOP_FIELDS: &[&str] = &[
-    "version", "users", "roles", "policy", "trust", "revoked", "rule",
+    "version", "users", "roles", "policy", "trust", "revoked", "rule", "settings",
 ];
+const SETTINGS_FIELDS: &[&str] = &["require_signed_push"];
 const USER_FIELDS: &[&str] = &["keys", "names"];
 const KEY_FIELDS: &[&str] = &["key", "expires"];
 const POLICY_FIELDS: &[&str] = &["admins", "approvals"];
@@ -37,6 +38,7 @@ const RULE_FIELDS: &[&str] = &[
     "signers",
     "merge",
     "linear",
+    "signed_push",
 ];
 
 const TOP: Location = Location { line: 1, col: 1 };
@@ -340,11 +342,18 @@ impl Checker<'_> {
             Some(field) => self.trust(field),
             None => Vec::new(),
         };
+        let require_signed_push = match top.get("settings") {
+            Some(field) => self.settings(field),
+            None => false,
+        };
         let mut drafts = Vec::new();
         let rules = match top.get("rule") {
             Some(field) => self.rules(field, &names, &mut drafts),
             None => Vec::new(),
         };
+        if mode == Mode::Lint && require_signed_push {
+            self.ineffective_signed_push(top.get("rule"));
+        }
         if mode == Mode::Lint {
             self.diags.extend(warnings::rule_warnings(&drafts));
         }
@@ -370,7 +379,52 @@ impl Checker<'_> {
             rules,
             key_index,
             name_index,
+            require_signed_push,
         })
+    }
+
+    /// `[settings]`: `require_signed_push` (default false).
+    fn settings(&mut self, field: (Location, Node<'_>)) -> bool {
+        let Some((table, at)) = self.table(field, &"`settings`") else {
+            return false;
+        };
+        let found = self.fields(table, &"[settings]", SETTINGS_FIELDS, at);
+        self.flag(found.get("require_signed_push"), "require_signed_push")
+    }
+
+    /// An optional `true`/`false` field (absent: false).
+    fn flag(&mut self, field: Option<(Location, Node<'_>)>, name: &str) -> bool {
+        let Some((key_at, node)) = field else {
+            return false;
+        };
+        node.as_bool().unwrap_or_else(|| {
+            let at = self.at(node.span(), key_at);
+            self.wrong_type(at, &format_args!("`{name}`"), "true or false", node);
+            false
+        })
+    }
+
+    /// Lint: a rule's `signed_push` says nothing when `[settings] require_signed_push` is on.
+    fn ineffective_signed_push(&mut self, rules: Option<(Location, Node<'_>)>) {
+        let Some(list) = rules.and_then(|(_, node)| node.as_list()) else {
+            return;
+        };
+        for rule in list {
+            let Some(table) = rule.as_table() else {
+                continue;
+            };
+            for field in fields(table) {
+                if field.name == "signed_push" {
+                    let at = self.at(field.key_span.clone(), TOP);
+                    self.warning(
+                        at,
+                        "ineffective-signed-push",
+                        "`signed_push` has no effect: [settings] require_signed_push already \
+                         requires a signed push on every rule's refs",
+                    );
+                }
+            }
+        }
     }
 
     fn version(&mut self, field: Option<(Location, Node<'_>)>) {
@@ -1022,6 +1076,7 @@ impl Checker<'_> {
                 }),
                 None => false,
             };
+            let signed_push = self.flag(found.get("signed_push"), "signed_push");
             drafts.push(RuleDraft {
                 location: at,
                 patterns,
@@ -1038,6 +1093,7 @@ impl Checker<'_> {
                 signers,
                 merge,
                 linear,
+                signed_push,
             });
         }
         rules

@@ -564,11 +564,46 @@ fn error_cases() -> Vec<Case> {
             "wrong-type",
             "write `[[rule]]`",
         ),
+        base_case(
+            "[[rule]]\nrefs = [\"refs/heads/main\"]\nsigned_push = 1\n",
+            3,
+            15,
+            "wrong-type",
+            "`signed_push` must be true or false, not an integer",
+        ),
+        base_case(
+            "[settings]\nrequire_signed_push = \"yes\"\n",
+            2,
+            23,
+            "wrong-type",
+            "`require_signed_push` must be true or false, not a string",
+        ),
+        base_case(
+            "[settings]\nrequire_signed_pushes = true\n",
+            2,
+            1,
+            "unknown-field",
+            "unknown field `require_signed_pushes` in [settings]; did you mean `require_signed_push`?",
+        ),
+        case(
+            "version = 1\nsettings = true\n",
+            2,
+            12,
+            "wrong-type",
+            "`settings` must be a table, not a boolean",
+        ),
     ]
 }
 
 fn warning_cases() -> Vec<Case> {
     vec![
+        base_case(
+            "[settings]\nrequire_signed_push = true\n[[rule]]\nrefs = [\"refs/heads/main\"]\nsigned_push = false\n",
+            5,
+            1,
+            "ineffective-signed-push",
+            "`signed_push` has no effect: [settings] require_signed_push already requires",
+        ),
         case(
             "version = 1\n",
             1,
@@ -1052,5 +1087,43 @@ fn ten_thousand_users_parse_quickly() {
     assert!(
         elapsed.as_millis() < 50,
         "took {elapsed:?} (TOML parse alone: {toml_time:?})"
+    );
+}
+
+#[test]
+fn signed_push_settings_reach_the_model() {
+    let p = ok(&base(""));
+    assert!(!p.require_signed_push);
+    assert!(p.rules.is_empty());
+    let p = ok(&base(
+        "[[rule]]\nrefs = [\"refs/heads/main\"]\nsigned_push = true\n[[rule]]\nrefs = [\"refs/heads/*\"]\n",
+    ));
+    assert!(!p.require_signed_push);
+    assert!(p.rules[0].signed_push);
+    assert!(!p.rules[1].signed_push);
+    let policy_ref = "refs/meta/policy";
+    assert_eq!(
+        p.signed_push_requirement("refs/heads/main", policy_ref),
+        Some("signed_push = true, rule roles.toml:12".to_string())
+    );
+    assert_eq!(
+        p.signed_push_requirement("refs/heads/dev", policy_ref),
+        None
+    );
+    assert_eq!(p.signed_push_requirement(policy_ref, policy_ref), None);
+
+    let p = ok(&base(
+        "[settings]\nrequire_signed_push = true\n[[rule]]\nrefs = [\"refs/heads/main\"]\n",
+    ));
+    assert!(p.require_signed_push);
+    let all = Some("[settings] require_signed_push".to_string());
+    assert_eq!(
+        p.signed_push_requirement("refs/heads/main", policy_ref),
+        all
+    );
+    assert_eq!(p.signed_push_requirement(policy_ref, policy_ref), all);
+    assert_eq!(
+        p.signed_push_requirement("refs/heads/free", policy_ref),
+        None
     );
 }

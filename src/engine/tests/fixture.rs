@@ -159,6 +159,7 @@ pub fn rule(line: usize, refs: &[&str]) -> Rule {
         signers: None,
         merge: None,
         linear: false,
+        signed_push: false,
     }
 }
 
@@ -268,6 +269,7 @@ pub fn policy_with_rules(rules: Vec<Rule>) -> Policy {
         rules,
         key_index,
         name_index,
+        require_signed_push: false,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Table-driven tests of the engine, from hand-built policies and facts.
 
+mod certificate;
 mod fixture;
 
 use std::collections::BTreeSet;
@@ -52,7 +53,7 @@ fn codes_are_unique_and_have_hints() {
         assert!(!code.hint().trim().is_empty(), "{code} has no hint");
         assert_eq!(code.to_string(), code.as_str());
     }
-    assert_eq!(seen.len(), 19);
+    assert_eq!(seen.len(), 21);
 }
 
 /// How a rule's list for the action under test is written.

@@ -1,0 +1,361 @@
+//! Push certificate parsing and assessment, from byte literals and certificates signed with
+//! the real `ssh-keygen` (namespace `git`, as `git push --signed` signs them).
+
+use super::*;
+use crate::engine::{PushCert, SignatureCheck};
+use crate::verify::testkeys::keys;
+
+const A: &str = "1111111111111111111111111111111111111111";
+const B: &str = "2222222222222222222222222222222222222222";
+const C: &str = "3333333333333333333333333333333333333333";
+const Z: &str = "0000000000000000000000000000000000000000";
+
+/// A certificate body as git writes it (send-pack.c), without the signature.
+fn body(pushee: &str, commands: &[(&str, &str, &str)]) -> String {
+    let mut s = format!(
+        "certificate version 0.1\n\
+         pusher Tester <tester@example.com> 1735689600 +0000\n\
+         pushee {pushee}\n\
+         nonce 1735689600-0123456789abcdef0123\n\
+         push-option ci.skip\n\
+         \n"
+    );
+    for (old, new, r) in commands {
+        s.push_str(&format!("{old} {new} {r}\n"));
+    }
+    s
+}
+
+/// `body` signed with the shared ed25519 test key, as the blob receive-pack stores.
+fn signed(text: &str) -> Vec<u8> {
+    let mut blob = text.as_bytes().to_vec();
+    blob.extend(keys().ed25519.sign("git", text.as_bytes(), &[]));
+    blob
+}
+
+fn update(old: &str, new: &str, r: &str) -> RefUpdate {
+    RefUpdate {
+        refname: r.to_string(),
+        old: ObjectId::parse(old).expect("hex"),
+        new: ObjectId::parse(new).expect("hex"),
+    }
+}
+
+fn assess_with(
+    blob: &[u8],
+    status: &NonceStatus,
+    updates: &[RefUpdate],
+    coverage: Coverage,
+) -> PushCert {
+    assess(&Presented {
+        blob,
+        nonce_status: status,
+        updates,
+        coverage,
+        repo_name: "project.git",
+    })
+}
+
+/// The problems and whether the signature verified with the ed25519 test key.
+fn outcome(cert: PushCert) -> (Vec<String>, bool) {
+    match cert {
+        PushCert::Present {
+            signature,
+            problems,
+        } => {
+            let good = matches!(signature, Some(SignatureCheck::Valid(ref k))
+                if k.fingerprint == keys().ed25519.fingerprint);
+            (problems, good)
+        }
+        other => panic!("expected a present certificate, got {other:?}"),
+    }
+}
+
+#[test]
+fn parses_what_git_writes() {
+    let text = body(
+        "ssh://git@host/srv/project.git",
+        &[(A, B, "refs/heads/main"), (Z, C, "refs/tags/v1")],
+    );
+    let cert = parse(&signed(&text)).expect("parses");
+    assert_eq!(cert.pusher, "Tester <tester@example.com> 1735689600 +0000");
+    assert_eq!(
+        cert.pushee.as_deref(),
+        Some("ssh://git@host/srv/project.git")
+    );
+    assert_eq!(
+        cert.nonce.as_deref(),
+        Some("1735689600-0123456789abcdef0123")
+    );
+    assert_eq!(cert.push_options, ["ci.skip"]);
+    assert_eq!(
+        cert.commands,
+        [
+            update(A, B, "refs/heads/main"),
+            update(Z, C, "refs/tags/v1")
+        ]
+    );
+    assert_eq!(cert.payload, text.as_bytes());
+    assert!(cert.signature.starts_with(b"-----BEGIN SSH SIGNATURE-----"));
+}
+
+#[test]
+fn malformed_certificates_are_parse_errors() {
+    let sig = "-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----\n";
+    let table: [(&str, String, ParseError); 8] = [
+        ("no signature", body("x", &[]), ParseError::Unsigned),
+        (
+            "wrong version",
+            format!("certificate version 0.2\npusher x 1 +0000\n\n{sig}"),
+            ParseError::Version,
+        ),
+        (
+            "no pusher",
+            format!("certificate version 0.1\npushee x\n\n{sig}"),
+            ParseError::NoPusher,
+        ),
+        (
+            "unknown header",
+            format!("certificate version 0.1\npusher x 1 +0000\nfoo bar\n\n{sig}"),
+            ParseError::Header("foo bar".into()),
+        ),
+        (
+            "repeated header",
+            format!("certificate version 0.1\npusher x 1 +0000\nnonce a\nnonce b\n\n{sig}"),
+            ParseError::Header("nonce b".into()),
+        ),
+        (
+            "no blank line",
+            format!("certificate version 0.1\npusher x 1 +0000\n{sig}"),
+            ParseError::Unsigned,
+        ),
+        (
+            "short command",
+            format!("certificate version 0.1\npusher x 1 +0000\n\n{A} {B}\n{sig}"),
+            ParseError::Command(format!("{A} {B}")),
+        ),
+        (
+            "command with a bad id",
+            format!("certificate version 0.1\npusher x 1 +0000\n\n{A} xyz refs/heads/a\n{sig}"),
+            ParseError::Command(format!("{A} xyz refs/heads/a")),
+        ),
+    ];
+    for (case, text, expected) in table {
+        assert_eq!(parse(text.as_bytes()), Err(expected), "{case}");
+    }
+}
+
+#[test]
+fn a_matching_certificate_has_no_problems_and_verifies() {
+    let cmds = [(A, B, "refs/heads/main"), (Z, C, "refs/heads/new")];
+    let updates: Vec<_> = cmds.iter().map(|(o, n, r)| update(o, n, r)).collect();
+    for pushee in [
+        "ssh://git@127.0.0.1:2222/srv/git/project.git",
+        "file:///tmp/x/project.git/",
+        "http://127.0.0.1:8080/git/project",
+        "git@host:project",
+        "/srv/git/project.git",
+    ] {
+        let blob = signed(&body(pushee, &cmds));
+        let (problems, good) = outcome(assess_with(
+            &blob,
+            &NonceStatus::Ok,
+            &updates,
+            Coverage::Exact,
+        ));
+        assert!(problems.is_empty(), "{pushee}: {problems:?}");
+        assert!(good, "{pushee}: signature");
+    }
+}
+
+#[test]
+fn commands_must_match_the_push() {
+    let blob = signed(&body(
+        "ssh://h/project.git",
+        &[(A, B, "refs/heads/main"), (Z, C, "refs/heads/x")],
+    ));
+    // (case, judged commands, coverage, expected problem or none)
+    let table: [(&str, Vec<RefUpdate>, Coverage, Option<&str>); 6] = [
+        (
+            "same set, other order",
+            vec![
+                update(Z, C, "refs/heads/x"),
+                update(A, B, "refs/heads/main"),
+            ],
+            Coverage::Exact,
+            None,
+        ),
+        (
+            "a command the certificate does not sign",
+            vec![
+                update(A, B, "refs/heads/main"),
+                update(Z, C, "refs/heads/x"),
+                update(Z, A, "refs/heads/y"),
+            ],
+            Coverage::Exact,
+            Some("does not sign the command refs/heads/y 0000000..1111111 of this push"),
+        ),
+        (
+            "another new id",
+            vec![
+                update(A, C, "refs/heads/main"),
+                update(Z, C, "refs/heads/x"),
+            ],
+            Coverage::Exact,
+            Some("does not sign the command refs/heads/main 1111111..3333333"),
+        ),
+        (
+            "a signed command missing from the push",
+            vec![update(A, B, "refs/heads/main")],
+            Coverage::Exact,
+            Some("signs the command refs/heads/x 0000000..3333333, which is not part of this push"),
+        ),
+        (
+            "update hook: one of the signed commands",
+            vec![update(A, B, "refs/heads/main")],
+            Coverage::Contains,
+            None,
+        ),
+        (
+            "update hook: a command not signed",
+            vec![update(B, A, "refs/heads/main")],
+            Coverage::Contains,
+            Some("does not sign the command refs/heads/main 2222222..1111111"),
+        ),
+    ];
+    for (case, judged, coverage, expected) in table {
+        let (problems, good) = outcome(assess_with(&blob, &NonceStatus::Ok, &judged, coverage));
+        assert!(good, "{case}: the signature is fine either way");
+        match expected {
+            None => assert!(problems.is_empty(), "{case}: {problems:?}"),
+            Some(part) => {
+                assert_eq!(problems.len(), 1, "{case}: {problems:?}");
+                assert!(problems[0].contains(part), "{case}: {problems:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn only_nonce_status_ok_is_accepted() {
+    let cmds = [(A, B, "refs/heads/main")];
+    let updates = [update(A, B, "refs/heads/main")];
+    let blob = signed(&body("ssh://h/project.git", &cmds));
+    let table = [
+        (Some("OK"), None),
+        (Some("SLOP"), Some("nonce status SLOP")),
+        (
+            Some("BAD"),
+            Some("nonce status BAD: this server did not issue the nonce"),
+        ),
+        (Some("MISSING"), Some("nonce status MISSING")),
+        (Some("UNSOLICITED"), Some("nonce status UNSOLICITED")),
+        (
+            Some("WHATEVER\n"),
+            Some("unknown nonce status `WHATEVER\\n`"),
+        ),
+        (None, Some("GIT_PUSH_CERT_NONCE_STATUS unset")),
+    ];
+    for (value, expected) in table {
+        let status = NonceStatus::from_env_value(value);
+        let (problems, _) = outcome(assess_with(&blob, &status, &updates, Coverage::Exact));
+        match expected {
+            None => assert!(problems.is_empty(), "{value:?}: {problems:?}"),
+            Some(part) => {
+                assert_eq!(problems.len(), 1, "{value:?}: {problems:?}");
+                assert!(problems[0].contains(part), "{value:?}: {problems:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn pushee_must_name_this_repository() {
+    let cmds = [(A, B, "refs/heads/main")];
+    let updates = [update(A, B, "refs/heads/main")];
+    for pushee in [
+        "ssh://h/srv/other.git",
+        "ssh://h/srv/project.git/other",
+        "http://h/project-old.git",
+        "file:///srv/myproject.git",
+        "ssh://h:22",
+    ] {
+        let blob = signed(&body(pushee, &cmds));
+        let (problems, good) = outcome(assess_with(
+            &blob,
+            &NonceStatus::Ok,
+            &updates,
+            Coverage::Exact,
+        ));
+        assert!(good);
+        assert_eq!(problems.len(), 1, "{pushee}: {problems:?}");
+        assert!(
+            problems[0].contains("not this repository (project.git)"),
+            "{pushee}: {problems:?}"
+        );
+    }
+    let text = body("x", &cmds).replace("pushee x\n", "");
+    let (problems, _) = outcome(assess_with(
+        &signed(&text),
+        &NonceStatus::Ok,
+        &updates,
+        Coverage::Exact,
+    ));
+    assert_eq!(
+        problems,
+        ["the push certificate names no repository (no `pushee` line)"]
+    );
+}
+
+#[test]
+fn every_problem_is_listed_and_the_signature_still_checked() {
+    let blob = signed(&body("ssh://h/other.git", &[(A, B, "refs/heads/main")]));
+    let (problems, good) = outcome(assess_with(
+        &blob,
+        &NonceStatus::Bad,
+        &[update(A, C, "refs/heads/main")],
+        Coverage::Exact,
+    ));
+    assert!(good);
+    assert_eq!(problems.len(), 3, "{problems:?}");
+}
+
+#[test]
+fn a_tampered_certificate_does_not_verify() {
+    let text = body("ssh://h/project.git", &[(A, B, "refs/heads/main")]);
+    let blob = signed(&text);
+    let tampered =
+        String::from_utf8(blob)
+            .expect("utf-8")
+            .replacen("refs/heads/main", "refs/heads/prod", 1);
+    let cert = assess_with(
+        tampered.as_bytes(),
+        &NonceStatus::Ok,
+        &[update(A, B, "refs/heads/prod")],
+        Coverage::Exact,
+    );
+    let PushCert::Present {
+        signature,
+        problems,
+    } = cert
+    else {
+        panic!("present");
+    };
+    assert!(problems.is_empty(), "{problems:?}");
+    assert!(
+        matches!(signature, Some(SignatureCheck::Bad { .. })),
+        "{signature:?}"
+    );
+}
+
+#[test]
+fn an_unparsable_certificate_is_one_problem_and_no_signature() {
+    let cert = assess_with(b"garbage", &NonceStatus::Ok, &[], Coverage::Exact);
+    assert_eq!(
+        cert,
+        PushCert::Present {
+            signature: None,
+            problems: vec!["the push certificate carries no signature".into()],
+        }
+    );
+}
