@@ -271,16 +271,21 @@ impl World {
         Key { private, public }
     }
 
-    /// A bare repository at `path` whose `main` has one commit (put there by a fetch, so no
-    /// hook judged it), with `roles` as its policy and refguard's pre-receive hook installed.
+    /// A bare repository at `path` whose `main` has one commit, with `roles` as its policy
+    /// and refguard's pre-receive hook installed.
     pub fn server_repo(&self, path: &Path, roles: &str) {
-        if !path.exists() {
-            self.run_ok(
-                self.cmd("git")
-                    .args(["init", "-q", "--bare", "-b", "main"])
-                    .arg(path),
-            );
-        }
+        self.run_ok(
+            self.cmd("git")
+                .args(["init", "-q", "--bare", "-b", "main"])
+                .arg(path),
+        );
+        self.seed(path, roles);
+        self.run_ok(self.cmd("refguard").args(["install", "--repo"]).arg(path));
+    }
+
+    /// Gives the existing repository `path` a first commit on `main` (by a fetch, so no hook
+    /// judges it) and `roles` as its policy (`refguard init`).
+    pub fn seed(&self, path: &Path, roles: &str) {
         let seed = self.root.join("seed");
         if !seed.exists() {
             self.run_ok(self.cmd("git").args(["init", "-q", "-b", "main"]).arg(&seed));
@@ -293,6 +298,13 @@ impl World {
                 .arg(path)
                 .args(["fetch", "-q", &src, "main:refs/heads/main"]),
         );
+        // gitolite creates repositories with its own default branch: clients clone `main`.
+        self.run_ok(
+            self.cmd("git")
+                .arg("--git-dir")
+                .arg(path)
+                .args(["symbolic-ref", "HEAD", "refs/heads/main"]),
+        );
         let policy = self.write("roles.toml", roles);
         self.run_ok(
             self.cmd("refguard")
@@ -301,7 +313,6 @@ impl World {
                 .arg("--policy")
                 .arg(&policy),
         );
-        self.run_ok(self.cmd("refguard").args(["install", "--repo"]).arg(path));
     }
 
     /// A client clone of `server` (over the file system) that signs its commits with `key`.
