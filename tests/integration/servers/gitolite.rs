@@ -31,7 +31,12 @@ fn setup(w: &World, admin: &Key, users: &[(&str, &Key)]) -> std::path::PathBuf {
     let home = w.root.join("gitolite");
     fs::create_dir_all(&home).expect("mkdir gitolite home");
     let gitolite = |args: &[&str]| {
-        w.run_ok(w.cmd("gitolite").env("HOME", &home).args(args).current_dir(&home));
+        w.run_ok(
+            w.cmd("gitolite")
+                .env("HOME", &home)
+                .args(args)
+                .current_dir(&home),
+        );
     };
     let admin_pub = home.join("admin.pub");
     fs::write(&admin_pub, &admin.public).expect("admin.pub");
@@ -46,8 +51,14 @@ fn setup(w: &World, admin: &Key, users: &[(&str, &Key)]) -> std::path::PathBuf {
             "LOCAL_CODE                =>  \"$ENV{HOME}/local\",",
         )
         .replace("# 'repo-specific-hooks',", "'repo-specific-hooks',");
-    assert!(rc.contains("\n        LOCAL_CODE "), "LOCAL_CODE not enabled:\n{rc}");
-    assert!(rc.contains("\n            'repo-specific-hooks',"), "trigger not enabled");
+    assert!(
+        rc.contains("\n        LOCAL_CODE "),
+        "LOCAL_CODE not enabled:\n{rc}"
+    );
+    assert!(
+        rc.contains("\n            'repo-specific-hooks',"),
+        "trigger not enabled"
+    );
     fs::write(&rc_path, rc).expect("write .gitolite.rc");
 
     let hooks = home.join("local/hooks/repo-specific");
@@ -62,8 +73,11 @@ fn setup(w: &World, admin: &Key, users: &[(&str, &Key)]) -> std::path::PathBuf {
     // compiles them and runs the triggers (authorized_keys, repo-specific hooks). Pushing the
     // gitolite-admin repository does the same.
     for (name, key) in users {
-        fs::write(home.join(format!(".gitolite/keydir/{name}.pub")), &key.public)
-            .expect("write user key");
+        fs::write(
+            home.join(format!(".gitolite/keydir/{name}.pub")),
+            &key.public,
+        )
+        .expect("write user key");
     }
     fs::write(home.join(".gitolite/conf/gitolite.conf"), CONF).expect("write conf");
     gitolite(&["setup"]);
@@ -79,7 +93,11 @@ fn gitolite_and_refguard_must_both_allow_a_push() {
     }
     let w = World::new();
     let (admin, alice, bob, carol) = (w.key("admin"), w.key("alice"), w.key("bob"), w.key("carol"));
-    let home = setup(&w, &admin, &[("alice", &alice), ("bob", &bob), ("carol", &carol)]);
+    let home = setup(
+        &w,
+        &admin,
+        &[("alice", &alice), ("bob", &bob), ("carol", &carol)],
+    );
     let repo = home.join("repositories/project.git");
     assert!(
         fs::symlink_metadata(repo.join("hooks/pre-receive.h00-refguard")).is_ok(),
@@ -101,7 +119,12 @@ fn gitolite_and_refguard_must_both_allow_a_push() {
     // and HOME pointing at the gitolite home (in production: the gitolite account's home).
     let keys = home.join(".ssh/authorized_keys");
     assert!(fs::read_to_string(&keys).is_ok_and(|k| k.contains("gitolite-shell alice")));
-    let sshd = Sshd::start(&w, "sshd", &keys, &format!("SetEnv HOME={}\n", home.display()));
+    let sshd = Sshd::start(
+        &w,
+        "sshd",
+        &keys,
+        &format!("SetEnv HOME={}\n", home.display()),
+    );
     let url = sshd.url("/project");
 
     // Both allow: alice on main.
@@ -132,7 +155,9 @@ fn gitolite_and_refguard_must_both_allow_a_push() {
     let pushed = sshd.push(&w, &c, &carol, &url, &["HEAD:refs/heads/topic2"]);
     assert!(!pushed.ok);
     assert!(
-        pushed.stderr.contains("FATAL: W any project carol DENIED by fallthru"),
+        pushed
+            .stderr
+            .contains("FATAL: W any project carol DENIED by fallthru"),
         "{}",
         pushed.stderr
     );

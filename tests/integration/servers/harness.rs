@@ -288,23 +288,29 @@ impl World {
     pub fn seed(&self, path: &Path, roles: &str) {
         let seed = self.root.join("seed");
         if !seed.exists() {
-            self.run_ok(self.cmd("git").args(["init", "-q", "-b", "main"]).arg(&seed));
-            self.git(&seed, &["commit", "-q", "--allow-empty", "-m", "Initial commit"]);
+            self.run_ok(
+                self.cmd("git")
+                    .args(["init", "-q", "-b", "main"])
+                    .arg(&seed),
+            );
+            self.git(
+                &seed,
+                &["commit", "-q", "--allow-empty", "-m", "Initial commit"],
+            );
         }
         let src = seed.display().to_string();
-        self.run_ok(
-            self.cmd("git")
-                .arg("--git-dir")
-                .arg(path)
-                .args(["fetch", "-q", &src, "main:refs/heads/main"]),
-        );
+        self.run_ok(self.cmd("git").arg("--git-dir").arg(path).args([
+            "fetch",
+            "-q",
+            &src,
+            "main:refs/heads/main",
+        ]));
         // gitolite creates repositories with its own default branch: clients clone `main`.
-        self.run_ok(
-            self.cmd("git")
-                .arg("--git-dir")
-                .arg(path)
-                .args(["symbolic-ref", "HEAD", "refs/heads/main"]),
-        );
+        self.run_ok(self.cmd("git").arg("--git-dir").arg(path).args([
+            "symbolic-ref",
+            "HEAD",
+            "refs/heads/main",
+        ]));
         let policy = self.write("roles.toml", roles);
         self.run_ok(
             self.cmd("refguard")
@@ -318,12 +324,7 @@ impl World {
     /// A client clone of `server` (over the file system) that signs its commits with `key`.
     pub fn client(&self, name: &str, server: &Path, key: &Key) -> PathBuf {
         let dir = self.root.join("clients").join(name);
-        self.run_ok(
-            self.cmd("git")
-                .args(["clone", "-q"])
-                .arg(server)
-                .arg(&dir),
-        );
+        self.run_ok(self.cmd("git").args(["clone", "-q"]).arg(server).arg(&dir));
         let signing_key = key.private.display().to_string();
         for (k, v) in [
             ("gpg.format", "ssh"),

@@ -6,7 +6,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::harness::{Daemon, Key, Pushed, World, free_port, is_root, login_name, program, require};
+use super::harness::{
+    Daemon, Key, Pushed, World, free_port, is_root, login_name, program, require,
+};
 
 /// Programs an sshd test needs, with their Debian packages.
 pub const SSHD: &[(&str, &str)] = &[("sshd", "openssh-server"), ("ssh", "openssh-client")];
@@ -99,7 +101,14 @@ impl Sshd {
     }
 
     /// `git push` from `client` to `url` over this server as `key`.
-    pub fn push(&self, world: &World, client: &Path, key: &Key, url: &str, args: &[&str]) -> Pushed {
+    pub fn push(
+        &self,
+        world: &World,
+        client: &Path,
+        key: &Key,
+        url: &str,
+        args: &[&str],
+    ) -> Pushed {
         let mut cmd = world.cmd("git");
         cmd.arg("-C")
             .arg(client)
@@ -169,7 +178,11 @@ fn ssh_forced_command_maps_keys_to_pushers() {
         "refguard:   [push-denied] \"bob\" may not push to refs/heads/main (push: alice; rule roles.toml:8)",
         "refguard:   hint: ask an admin to add you to the rule's list",
     ]);
-    assert!(pushed.stderr.contains("! [remote rejected] HEAD -> main (pre-receive hook declined)"));
+    assert!(
+        pushed
+            .stderr
+            .contains("! [remote rejected] HEAD -> main (pre-receive hook declined)")
+    );
     assert_eq!(w.last_audit(&server)["pusher"], "bob");
     assert_eq!(w.last_audit(&server)["decision"], "reject");
 
@@ -178,10 +191,8 @@ fn ssh_forced_command_maps_keys_to_pushers() {
     pushed.assert_accepted();
 
     // git-shell refuses anything but git's transport commands, whatever the client asks.
-    let out = w.run(
-        Command::new("sh")
-            .args(["-c", &format!("{} 127.0.0.1 id", sshd.ssh_command(&bob))]),
-    );
+    let out =
+        w.run(Command::new("sh").args(["-c", &format!("{} 127.0.0.1 id", sshd.ssh_command(&bob))]));
     assert!(!out.status.success());
 }
 
