@@ -1,0 +1,15 @@
+//! refguard's integration tests: one test binary driving the real `git`, `ssh-keygen` and
+//! the built `refguard` against bare server repositories (see `scenario`).
+
+mod scenario;
+
+mod objects;
+
+mod cli;
+mod harness;
+mod hooks;
+mod hostile;
+mod merges;
+mod policy_branch;
+mod push;
+mod tags;
