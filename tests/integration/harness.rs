@@ -28,11 +28,17 @@ fn signed_commits_and_tags_verify_with_git() {
     let s = bare();
     let c = s.client("erin");
     for signer in ["alice", "erin", "frank"] {
-        let id = c.commit(&format!("signed by {signer}"), crate::scenario::Sign::By(signer));
+        let id = c.commit(
+            &format!("signed by {signer}"),
+            crate::scenario::Sign::By(signer),
+        );
         let out = c.verify("verify-commit", &id);
         assert!(out.status.success(), "{signer}: {out:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains(&format!("for {signer}@example.com with")), "{stderr}");
+        assert!(
+            stderr.contains(&format!("for {signer}@example.com with")),
+            "{stderr}"
+        );
     }
     let unsigned = c.commit("unsigned", Sign::Unsigned);
     assert!(!c.verify("verify-commit", &unsigned).status.success());
@@ -91,12 +97,21 @@ fn push_reports_hook_lines_status_and_refs() {
     );
     assert_eq!(
         p.ref_status("refs/heads/main"),
-        Some(('!', "[remote rejected] (pre-receive hook declined)".to_string()))
+        Some((
+            '!',
+            "[remote rejected] (pre-receive hook declined)".to_string()
+        ))
     );
 
-    let p = c.push_as(Pusher::Env(&[("GL_USER", "gl-bob")]), &["HEAD:refs/heads/new"]);
+    let p = c.push_as(
+        Pusher::Env(&[("GL_USER", "gl-bob")]),
+        &["HEAD:refs/heads/new"],
+    );
     assert_eq!(p.remote[0], format!("seen refs/heads/new {ZERO} {id}"));
-    assert_eq!(p.remote[1], format!("user= gl=gl-bob home={}", s.home().display()));
+    assert_eq!(
+        p.remote[1],
+        format!("user= gl=gl-bob home={}", s.home().display())
+    );
 }
 
 #[test]

@@ -106,10 +106,7 @@ impl RawCommit {
 /// decoded blob is cut short.
 pub fn truncate_armor(armor: &str) -> String {
     let lines: Vec<&str> = armor.trim_end().lines().collect();
-    assert!(
-        lines.len() >= 4,
-        "armor too short to truncate: {armor:?}"
-    );
+    assert!(lines.len() >= 4, "armor too short to truncate: {armor:?}");
     let mut kept: Vec<&str> = lines[..lines.len() - 2].to_vec();
     kept.push(lines[lines.len() - 1]);
     format!("{}\n", kept.join("\n"))
@@ -158,7 +155,12 @@ Subject\n\nBody\n";
 
     #[test]
     fn truncation_keeps_the_armor_lines() {
-        let t = truncate_armor("-----BEGIN SSH SIGNATURE-----\nAAAA\nBBBB\n-----END SSH SIGNATURE-----\n");
-        assert_eq!(t, "-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----\n");
+        let t = truncate_armor(
+            "-----BEGIN SSH SIGNATURE-----\nAAAA\nBBBB\n-----END SSH SIGNATURE-----\n",
+        );
+        assert_eq!(
+            t,
+            "-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----\n"
+        );
     }
 }

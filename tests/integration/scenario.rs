@@ -177,11 +177,14 @@ pub fn keys() -> &'static BTreeMap<String, Key> {
                     .nth(1)
                     .unwrap_or_else(|| panic!("no fingerprint in ssh-keygen -lf output: {listing}"))
                     .to_string();
-                (name.to_string(), Key {
-                    private,
-                    public,
-                    fingerprint,
-                })
+                (
+                    name.to_string(),
+                    Key {
+                        private,
+                        public,
+                        fingerprint,
+                    },
+                )
             })
             .collect()
     })
@@ -338,7 +341,8 @@ impl Builder {
             next_client: AtomicUsize::new(0),
         };
         let mut cmd = scenario.git_cmd(scenario.tmp.path());
-        cmd.args(["init", "-q", "--bare", "-b", "main"]).arg(&server);
+        cmd.args(["init", "-q", "--bare", "-b", "main"])
+            .arg(&server);
         run_ok(cmd, None);
 
         if self.seed {
@@ -405,16 +409,6 @@ impl Scenario {
     /// The bare server repository.
     pub fn server(&self) -> &Path {
         &self.server
-    }
-
-    /// The installed hook, if any.
-    pub fn hook(&self) -> Option<Hook> {
-        self.hook
-    }
-
-    /// Keeps the temporary directory after the test, for debugging.
-    pub fn keep(self) -> PathBuf {
-        self.tmp.keep()
     }
 
     fn git_cmd(&self, dir: &Path) -> Command {
@@ -544,11 +538,6 @@ impl Client {
         &self.dir
     }
 
-    /// The user this client works as.
-    pub fn user(&self) -> &str {
-        &self.user
-    }
-
     fn cmd(&self, program: &str) -> Command {
         let mut cmd = isolated(program, &self.home);
         cmd.current_dir(&self.dir);
@@ -613,14 +602,32 @@ impl Client {
     pub fn commit(&self, message: &str, sign: Sign<'_>) -> String {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let name = format!("{}-{n}.txt", self.user);
-        fs::write(self.dir.join(&name), format!("{message}\n{n}\n")).expect("write work file");
-        self.git(&["add", &name]);
+        self.commit_file(&name, &format!("{message}\n{n}\n"), message, sign)
+    }
+
+    /// Writes `path` (relative to the work tree) and commits it; returns the commit id.
+    pub fn commit_file(&self, path: &str, content: &str, message: &str, sign: Sign<'_>) -> String {
+        fs::write(self.dir.join(path), content)
+            .unwrap_or_else(|e| panic!("write {path} in the client: {e}"));
+        self.git(&["add", path]);
         let signer = self.signer(sign);
         let mut args = vec!["commit", "-q", "-m", message];
         if signer.is_some() {
             args.push("-S");
         }
         self.git_signed(signer, &args);
+        self.rev("HEAD")
+    }
+
+    /// Fetches the server's policy branch and checks it out as local branch `policy`.
+    pub fn checkout_policy(&self) -> String {
+        self.git(&[
+            "fetch",
+            "-q",
+            "origin",
+            "+refs/meta/policy:refs/remotes/origin/policy",
+        ]);
+        self.branch("policy", "refs/remotes/origin/policy");
         self.rev("HEAD")
     }
 
@@ -713,9 +720,12 @@ impl Client {
 
     /// Writes a raw commit object (`git hash-object -t commit -w --stdin`); returns its id.
     pub fn write_commit(&self, raw: &str) -> String {
-        self.git_stdin(&["hash-object", "-t", "commit", "-w", "--stdin"], raw.as_bytes())
-            .trim()
-            .to_string()
+        self.git_stdin(
+            &["hash-object", "-t", "commit", "-w", "--stdin"],
+            raw.as_bytes(),
+        )
+        .trim()
+        .to_string()
     }
 
     /// The raw text of commit `rev` (`git cat-file commit`).
@@ -741,11 +751,6 @@ impl Client {
         run_ok(cmd, None);
         let sig = file.with_file_name(format!("payload-{}-{n}.sig", self.user));
         fs::read_to_string(&sig).unwrap_or_else(|e| panic!("read {}: {e}", sig.display()))
-    }
-
-    /// The server this client pushes to.
-    pub fn server(&self) -> &Path {
-        &self.server
     }
 }
 
@@ -861,7 +866,11 @@ impl Push {
 
     /// The push succeeded, every ref was updated, and the hook printed nothing.
     pub fn assert_accepted(&self) -> &Self {
-        assert!(self.success, "push should be accepted\n{}", self.transcript());
+        assert!(
+            self.success,
+            "push should be accepted\n{}",
+            self.transcript()
+        );
         assert!(
             self.remote.is_empty(),
             "an accepted push prints nothing (spec §4)\n{}",
@@ -873,7 +882,11 @@ impl Push {
     /// The push failed and refguard's lines contain a `[code] commit <abbrev>` reason for
     /// `commit` (at least 7 hex digits of it), and a hint.
     pub fn assert_rejected(&self, code: &str, commit: &str) -> &Self {
-        assert!(!self.success, "push should be rejected\n{}", self.transcript());
+        assert!(
+            !self.success,
+            "push should be rejected\n{}",
+            self.transcript()
+        );
         let needle = format!("[{code}] commit ");
         let found = self.reason_lines(code).iter().any(|line| {
             line.split_once(&needle)
@@ -895,7 +908,11 @@ impl Push {
     /// The push failed and refguard's lines contain a `[code]` reason (about a ref, a tag or
     /// a commit) and a hint.
     pub fn assert_reason(&self, code: &str) -> &Self {
-        assert!(!self.success, "push should be rejected\n{}", self.transcript());
+        assert!(
+            !self.success,
+            "push should be rejected\n{}",
+            self.transcript()
+        );
         assert!(
             !self.reason_lines(code).is_empty(),
             "expected a reason line `refguard:   [{code}] ...`\n{}",
@@ -916,7 +933,9 @@ impl Push {
 
     fn assert_hint(&self) -> &Self {
         assert!(
-            self.remote.iter().any(|l| l.starts_with("refguard:   hint: ")),
+            self.remote
+                .iter()
+                .any(|l| l.starts_with("refguard:   hint: ")),
             "expected a `refguard:   hint: ` line\n{}",
             self.transcript()
         );
@@ -944,9 +963,13 @@ impl Push {
 
     /// The header line `refguard: rejected REF (old7..new7)` is present.
     pub fn assert_header(&self, refname: &str, old: &str, new: &str) -> &Self {
-        let header = format!("refguard: rejected {refname} ({}..{})", short(old), short(new));
+        let header = format!(
+            "refguard: rejected {refname} ({}..{})",
+            short(old),
+            short(new)
+        );
         assert!(
-            self.remote.iter().any(|l| *l == header),
+            self.remote.contains(&header),
             "expected header line {header:?}\n{}",
             self.transcript()
         );
@@ -1015,11 +1038,6 @@ impl Push {
     /// `refname` on the server after the push (None: absent).
     pub fn ref_after(&self, refname: &str) -> Option<&str> {
         self.after.get(refname).map(String::as_str)
-    }
-
-    /// `refname` on the server before the push (None: absent).
-    pub fn ref_before(&self, refname: &str) -> Option<&str> {
-        self.before.get(refname).map(String::as_str)
     }
 }
 
