@@ -17,7 +17,12 @@
 //! I/O or crypto and know nothing of the policy. `session` composes them; `cli` is the only
 //! place that prints.
 
+pub mod audit;
 pub mod engine;
 pub mod git;
+pub mod hook;
 pub mod policy;
+pub mod report;
+pub mod session;
+pub mod cli;
 pub mod verify;

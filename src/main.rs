@@ -1,3 +1,5 @@
 //! The `refguard` binary: a thin shell over the library.
 
-fn main() {}
+fn main() -> std::process::ExitCode {
+    refguard::cli::main()
+}

@@ -1,9 +1,34 @@
 //! The decision: policy + facts about a ref update + pusher → verdict. Pure: no I/O, no git2,
 //! no environment, no clock (push time arrives in [`PushContext`]).
+//!
+//! Decisions where the spec is silent (keep the user docs in step):
+//! - Reasons come in a stable order: the ref-level permission reason, then per commit (in the
+//!   order the shell gives, newest first) its signature reason, then its merge reason.
+//!   Every reason is returned; capping them for display is the renderer's job.
+//! - A signing key is looked up as: revoked (even if no user holds it) → unknown → expired
+//!   (`expires <= now`: the boundary instant is expired) → not in the list.
+//! - A merge already rejected for its signature gets no `merge-denied` too; under `linear`,
+//!   a merge gets `nonlinear` and no `merge-denied` (nothing could make it pass). With `merge`
+//!   set and `signers` absent, any failure to be validly signed by a `merge` member (unsigned,
+//!   revoked, unknown...) is `merge-denied`, with the cause in the detail.
+//! - Deletes get no commit or tag checks; non-fast-forward updates that are allowed still do.
+//! - Tags: a missing tag fact counts as lightweight. The reason is about `new`, subject the
+//!   tag's own name (the ref's short name for a lightweight tag).
+//! - The policy branch: delete → one `policy-denied` and nothing else; create or
+//!   non-fast-forward → `policy-denied`, and the other checks still report. A missing
+//!   candidate on a non-delete push is an `internal-error` (fail closed). `Verdict::rule` is
+//!   `None` there (no `[[rule]]` governs it).
 
+mod commits;
 mod evaluate;
 mod facts;
+mod policy_branch;
+mod signer;
+mod tag;
 mod verdict;
+
+#[cfg(test)]
+mod tests;
 
 pub use evaluate::evaluate;
 pub use facts::{

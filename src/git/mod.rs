@@ -1,3 +1,426 @@
 //! All repository access through git2: opening from the hook environment (quarantine),
 //! reading refs, blobs and raw objects, classifying updates, walking new commits.
-//! Knows nothing of the policy.
+//! Knows nothing of the policy; never spawns processes and never prints.
+//!
+//! Everything here fails closed: an object that cannot be read is an [`Error`], never
+//! "no commits" or "unsigned". The one deliberate exception is the `hide` list of
+//! [`Repo::new_commits`], where skipping an unreadable id can only make the check wider.
+
+mod error;
+
+pub use error::{Error, Result};
+
+use std::path::{Path, PathBuf};
+
+use git2::{ErrorCode, ObjectType, Oid, Repository, Sort};
+
+use crate::engine::{CommitFacts, ObjectId, RefUpdate, SignatureCheck, TagTarget, UpdateKind};
+use crate::verify;
+
+/// The identity refguard writes policy commits as.
+const IDENT_NAME: &str = "refguard";
+/// The e-mail of [`IDENT_NAME`].
+const IDENT_EMAIL: &str = "refguard@localhost";
+
+/// An open repository: the only handle refguard reads and writes git data through.
+pub struct Repo {
+    /// The git2 handle, opened once and reused for every object.
+    repo: Repository,
+}
+
+impl Repo {
+    /// Opens the repository the way a hook must: from `GIT_DIR`, `GIT_OBJECT_DIRECTORY` and
+    /// `GIT_ALTERNATE_OBJECT_DIRECTORIES`, so that objects still in the push quarantine are
+    /// visible to pre-receive (githooks(5), "pre-receive"; `git help git`, environment).
+    pub fn open_from_env() -> Result<Repo> {
+        let repo = Repository::open_from_env().map_err(|cause| Error::OpenFromEnv { cause })?;
+        Ok(Repo { repo })
+    }
+
+    /// Opens the repository at `path` (a `--repo` argument). If `GIT_QUARANTINE_PATH` is set
+    /// (the command runs inside a pre-receive hook) that object directory is added as an
+    /// alternate, because `open` itself ignores the hook environment.
+    pub fn open(path: &Path) -> Result<Repo> {
+        let quarantine = std::env::var_os("GIT_QUARANTINE_PATH").map(PathBuf::from);
+        Repo::open_with_quarantine(path, quarantine.as_deref())
+    }
+
+    /// [`Repo::open`] with the quarantine directory given explicitly.
+    fn open_with_quarantine(path: &Path, quarantine: Option<&Path>) -> Result<Repo> {
+        let repo = Repository::open(path).map_err(|cause| Error::Open {
+            path: path.to_owned(),
+            cause,
+        })?;
+        if let Some(dir) = quarantine {
+            let add = || -> std::result::Result<(), git2::Error> {
+                let utf8 = dir
+                    .to_str()
+                    .ok_or_else(|| git2::Error::from_str("path is not valid UTF-8"))?;
+                repo.odb()?.add_disk_alternate(utf8)
+            };
+            add().map_err(|cause| Error::Quarantine {
+                path: dir.to_owned(),
+                cause,
+            })?;
+        }
+        Ok(Repo { repo })
+    }
+
+    /// Opens the default repository of a command without `--repo`: `$GIT_DIR` if set
+    /// (through [`Repo::open`], so a quarantine is honoured), else the repository around the
+    /// current directory.
+    pub fn discover_default() -> Result<Repo> {
+        if let Some(dir) = std::env::var_os("GIT_DIR") {
+            return Repo::open(Path::new(&dir));
+        }
+        let repo = Repository::discover(".").map_err(|cause| Error::Open {
+            path: PathBuf::from("."),
+            cause,
+        })?;
+        Ok(Repo { repo })
+    }
+
+    /// The repository's git directory (for a bare repository, the repository itself).
+    pub fn git_dir(&self) -> &Path {
+        self.repo.path()
+    }
+
+    /// The value of a config variable (repository, then global and system config, as git
+    /// reads it), or `None` if it is not set.
+    pub fn config_string(&self, name: &str) -> Result<Option<String>> {
+        let config_error = |cause| Error::Config {
+            name: name.to_owned(),
+            cause,
+        };
+        let config = self.repo.config().map_err(config_error)?;
+        match config.get_string(name) {
+            Ok(value) => Ok(Some(value)),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(cause) => Err(config_error(cause)),
+        }
+    }
+
+    /// The object id a ref points at (following symbolic refs), or `None` if the ref does
+    /// not exist.
+    pub fn resolve_ref(&self, name: &str) -> Result<Option<ObjectId>> {
+        let ref_error = |cause| Error::Ref {
+            name: name.to_owned(),
+            cause,
+        };
+        let resolved = self.repo.find_reference(name).and_then(|r| r.resolve());
+        match resolved {
+            Ok(r) => Ok(r.target().map(to_id)),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(cause) => Err(ref_error(cause)),
+        }
+    }
+
+    /// Every direct ref with the id it points at, sorted by name. Symbolic refs such as
+    /// `HEAD` are skipped: their targets are listed under their own names. A name that is
+    /// not UTF-8 is listed lossily converted.
+    pub fn refs(&self) -> Result<Vec<(String, ObjectId)>> {
+        let refs_error = |cause| Error::Ref {
+            name: "*".to_owned(),
+            cause,
+        };
+        let mut out = Vec::new();
+        for reference in self.repo.references().map_err(refs_error)? {
+            let reference = reference.map_err(refs_error)?;
+            if let Some(target) = reference.target() {
+                let name = String::from_utf8_lossy(reference.name_bytes()).into_owned();
+                out.push((name, to_id(target)));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// The contents of the blob at `path` in the tree of `commit` (peeled from a tag if
+    /// need be), or `None` if there is no such path or it is not a blob.
+    pub fn blob_at(&self, commit: &ObjectId, path: &str) -> Result<Option<Vec<u8>>> {
+        let oid = to_oid(commit)?;
+        let object_error = |cause| Error::Object {
+            id: commit.clone(),
+            cause,
+        };
+        let tree = self
+            .repo
+            .find_object(oid, None)
+            .and_then(|o| o.peel_to_commit())
+            .and_then(|c| c.tree())
+            .map_err(object_error)?;
+        let entry = match tree.get_path(Path::new(path)) {
+            Ok(entry) => entry,
+            Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
+            Err(cause) => return Err(object_error(cause)),
+        };
+        if entry.kind() != Some(ObjectType::Blob) {
+            return Ok(None);
+        }
+        let blob = self
+            .repo
+            .find_blob(entry.id())
+            .map_err(|cause| Error::Object {
+                id: to_id(entry.id()),
+                cause,
+            })?;
+        Ok(Some(blob.content().to_vec()))
+    }
+
+    /// Classifies a ref update (spec §3.1): zero old is a create, zero new a delete, moving
+    /// an existing tag is always non-fast-forward, and otherwise it is a fast-forward iff
+    /// `old` is an ancestor of `new` (or equal to it).
+    ///
+    /// For a branch update both objects must exist (fail closed). As in git's receive-pack,
+    /// ids that do not peel to commits (a tree or blob pushed to a branch) cannot be a
+    /// fast-forward. Creates, deletes and tag moves are classified from the ids alone; what
+    /// they point at is read by [`Repo::new_commits`] and [`Repo::tag_target`].
+    pub fn kind(&self, update: &RefUpdate) -> Result<UpdateKind> {
+        let (old, new) = (&update.old, &update.new);
+        match (old.is_zero(), new.is_zero()) {
+            (true, true) => Err(Error::BothZero {
+                refname: update.refname.clone(),
+            }),
+            (true, false) => Ok(UpdateKind::Create),
+            (false, true) => Ok(UpdateKind::Delete),
+            (false, false) if update.refname.starts_with("refs/tags/") => {
+                Ok(UpdateKind::NonFastForward)
+            }
+            (false, false) => {
+                let old_commit = self.peel_to_commit(old)?;
+                let new_commit = self.peel_to_commit(new)?;
+                if old == new {
+                    return Ok(UpdateKind::FastForward);
+                }
+                let (Some(old_commit), Some(new_commit)) = (old_commit, new_commit) else {
+                    return Ok(UpdateKind::NonFastForward);
+                };
+                let descends = old_commit == new_commit
+                    || self
+                        .repo
+                        .graph_descendant_of(new_commit, old_commit)
+                        .map_err(|cause| Error::Walk {
+                            id: new.clone(),
+                            cause,
+                        })?;
+                Ok(if descends {
+                    UpdateKind::FastForward
+                } else {
+                    UpdateKind::NonFastForward
+                })
+            }
+        }
+    }
+
+    /// The commits reachable from `new` and from none of `hide`, newest first (topological,
+    /// then commit time), each with its summary, parent count and verified signature.
+    ///
+    /// `new` must be (or peel to) a commit. Ids in `hide` that do not exist or do not peel to
+    /// a commit are ignored: hiding less can only make the check wider, never narrower, and
+    /// a baseline commit or another ref's tip may legitimately be absent.
+    ///
+    /// Each commit's raw object is read once from the object database and split and verified
+    /// in-process; any read error fails the whole call.
+    pub fn new_commits(&self, new: &ObjectId, hide: &[ObjectId]) -> Result<Vec<CommitFacts>> {
+        let tip = self
+            .peel_to_commit(new)?
+            .ok_or_else(|| Error::NotACommit { id: new.clone() })?;
+        let walk_error = |cause| Error::Walk {
+            id: new.clone(),
+            cause,
+        };
+        let mut walk = self.repo.revwalk().map_err(walk_error)?;
+        walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)
+            .map_err(walk_error)?;
+        walk.push(tip).map_err(walk_error)?;
+        for id in hide {
+            if let Ok(Some(commit)) = self.peel_to_commit(id) {
+                walk.hide(commit).map_err(walk_error)?;
+            }
+        }
+
+        let odb = self.repo.odb().map_err(walk_error)?;
+        let mut out = Vec::new();
+        for oid in walk {
+            let oid = oid.map_err(walk_error)?;
+            let object = odb.read(oid).map_err(|cause| Error::Object {
+                id: to_id(oid),
+                cause,
+            })?;
+            if object.kind() != ObjectType::Commit {
+                return Err(Error::NotACommit { id: to_id(oid) });
+            }
+            out.push(commit_facts(to_id(oid), object.data()));
+        }
+        Ok(out)
+    }
+
+    /// What a tag ref's new value points at: an annotated tag object (with its name and
+    /// verified signature) or anything else (a lightweight tag).
+    pub fn tag_target(&self, id: &ObjectId) -> Result<TagTarget> {
+        let oid = to_oid(id)?;
+        let object_error = |cause| Error::Object {
+            id: id.clone(),
+            cause,
+        };
+        let odb = self.repo.odb().map_err(object_error)?;
+        let (_, kind) = odb.read_header(oid).map_err(object_error)?;
+        if kind != ObjectType::Tag {
+            return Ok(TagTarget::Lightweight);
+        }
+        let object = odb.read(oid).map_err(object_error)?;
+        let raw = object.data();
+        let name = header(raw, b"tag")
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .unwrap_or_default();
+        let (payload, signature) = verify::split_tag(raw);
+        Ok(TagTarget::Annotated {
+            name,
+            signature: signature_check(signature.as_deref(), &payload),
+        })
+    }
+
+    /// Writes a commit whose tree holds only `roles.toml` and points `policy_ref` at it.
+    ///
+    /// With no `parent` the ref must not exist yet ([`Error::RefExists`]); with a parent the
+    /// ref must still point at it ([`Error::RefMoved`]), so a concurrent change is never
+    /// overwritten. Author and committer are `refguard <refguard@localhost>`, now.
+    pub fn write_policy_commit(
+        &self,
+        policy_ref: &str,
+        roles_toml: &[u8],
+        message: &str,
+        parent: Option<&ObjectId>,
+    ) -> Result<ObjectId> {
+        let write_error = |cause| Error::Write {
+            refname: policy_ref.to_owned(),
+            cause,
+        };
+        let parent_commit = match parent {
+            Some(id) => {
+                Some(
+                    self.repo
+                        .find_commit(to_oid(id)?)
+                        .map_err(|cause| Error::Object {
+                            id: id.clone(),
+                            cause,
+                        })?,
+                )
+            }
+            None => None,
+        };
+        let blob = self.repo.blob(roles_toml).map_err(write_error)?;
+        let mut builder = self.repo.treebuilder(None).map_err(write_error)?;
+        builder
+            .insert("roles.toml", blob, 0o100_644)
+            .map_err(write_error)?;
+        let tree_id = builder.write().map_err(write_error)?;
+        let tree = self.repo.find_tree(tree_id).map_err(write_error)?;
+        let ident = git2::Signature::now(IDENT_NAME, IDENT_EMAIL).map_err(write_error)?;
+        let parents: Vec<&git2::Commit<'_>> = parent_commit.iter().collect();
+        let commit = self
+            .repo
+            .commit(None, &ident, &ident, message, &tree, &parents)
+            .map_err(write_error)?;
+
+        let log_message = format!("refguard: {}", message.lines().next().unwrap_or_default());
+        let updated = match &parent_commit {
+            None => self.repo.reference(policy_ref, commit, false, &log_message),
+            Some(p) => self
+                .repo
+                .reference_matching(policy_ref, commit, true, p.id(), &log_message),
+        };
+        match updated {
+            Ok(_) => Ok(to_id(commit)),
+            Err(e) if parent.is_none() && e.code() == ErrorCode::Exists => Err(Error::RefExists {
+                refname: policy_ref.to_owned(),
+            }),
+            Err(e)
+                if parent.is_some()
+                    && matches!(e.code(), ErrorCode::Modified | ErrorCode::NotFound) =>
+            {
+                Err(Error::RefMoved {
+                    refname: policy_ref.to_owned(),
+                    expected: parent.cloned().unwrap_or_else(ObjectId::zero),
+                })
+            }
+            Err(cause) => Err(write_error(cause)),
+        }
+    }
+
+    /// The commit `id` is or peels to; `None` if it exists but is no commit-ish (a tree, a
+    /// blob, a tag of one); an error if it (or what a tag points at) is missing.
+    fn peel_to_commit(&self, id: &ObjectId) -> Result<Option<Oid>> {
+        let oid = to_oid(id)?;
+        let object_error = |cause| Error::Object {
+            id: id.clone(),
+            cause,
+        };
+        let object = self.repo.find_object(oid, None).map_err(object_error)?;
+        match object.peel(ObjectType::Commit) {
+            Ok(commit) => Ok(Some(commit.id())),
+            Err(e) if e.code() == ErrorCode::NotFound => Err(object_error(e)),
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+/// Facts about one commit from its raw object bytes. The summary is the message's first
+/// non-blank line (lossily UTF-8, trailing whitespace removed).
+fn commit_facts(id: ObjectId, raw: &[u8]) -> CommitFacts {
+    let (payload, signature) = verify::split_commit(raw);
+    let (headers, message) = split_headers(raw);
+    let parent_count = headers
+        .split(|&b| b == b'\n')
+        .filter(|line| line.starts_with(b"parent "))
+        .count();
+    let summary = message
+        .split(|&b| b == b'\n')
+        .map(|line| line.trim_ascii_end())
+        .find(|line| !line.is_empty())
+        .map(|line| String::from_utf8_lossy(line).into_owned())
+        .unwrap_or_default();
+    CommitFacts {
+        id,
+        summary,
+        parent_count,
+        signature: signature_check(signature.as_deref(), &payload),
+    }
+}
+
+/// The signature check of an object: unsigned without a signature, else [`verify::check`].
+fn signature_check(signature: Option<&[u8]>, payload: &[u8]) -> SignatureCheck {
+    match signature {
+        None => SignatureCheck::Unsigned,
+        Some(signature) => verify::check(signature, payload),
+    }
+}
+
+/// Splits a raw commit or tag into its header section (with the final newline) and message.
+fn split_headers(raw: &[u8]) -> (&[u8], &[u8]) {
+    match raw.windows(2).position(|w| w == b"\n\n") {
+        Some(at) => (&raw[..=at], &raw[at + 2..]),
+        None => (raw, &[]),
+    }
+}
+
+/// The value of the first header `name` of a raw commit or tag.
+fn header<'a>(raw: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    split_headers(raw)
+        .0
+        .split(|&b| b == b'\n')
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(b" "))
+}
+
+/// The git2 id for `id`; SHA-256 ids cannot be read by this libgit2 build.
+fn to_oid(id: &ObjectId) -> Result<Oid> {
+    Oid::from_str(id.as_str()).map_err(|_| Error::UnsupportedId { id: id.clone() })
+}
+
+/// The refguard id for a git2 id.
+fn to_id(oid: Oid) -> ObjectId {
+    ObjectId::parse(&oid.to_string()).expect("git2 formats ids as 40 lowercase hex digits")
+}
+
+#[cfg(test)]
+mod tests;

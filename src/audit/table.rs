@@ -1,0 +1,62 @@
+//! Rendering records as a plain fixed-width text table for `refguard audit log`. Pure: it
+//! returns lines and the CLI prints them.
+
+use super::Record;
+use super::record::utc_seconds;
+
+/// The column headers.
+const HEADERS: [&str; 6] = ["TIME", "DECISION", "PUSHER", "REF", "OLD..NEW", "CODES"];
+
+/// The records as table lines (a header, then one line per record), columns
+/// `time  decision  pusher  ref  old..new  codes` separated by two spaces and padded to the
+/// widest cell; no trailing spaces. Control characters (which a pusher name taken from the
+/// environment might carry) are shown as `?`.
+pub fn table(records: &[Record]) -> Vec<String> {
+    let rows: Vec<[String; 6]> = records.iter().map(row).collect();
+    let mut widths = HEADERS.map(|h| h.chars().count());
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    std::iter::once(HEADERS.map(str::to_owned))
+        .chain(rows)
+        .map(|cells| {
+            let mut line = String::new();
+            for (cell, width) in cells.iter().zip(widths) {
+                line.push_str(cell);
+                let pad = width - cell.chars().count() + 2;
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+            line.truncate(line.trim_end().len());
+            line
+        })
+        .collect()
+}
+
+/// One record's cells.
+fn row(record: &Record) -> [String; 6] {
+    let codes: Vec<&str> = record.reasons.iter().map(|r| r.code.as_str()).collect();
+    [
+        utc_seconds::format(record.time).unwrap_or_else(|_| record.time.to_string()),
+        record.decision.to_string(),
+        record
+            .pusher
+            .as_deref()
+            .map_or_else(|| "-".to_owned(), printable),
+        printable(&record.refname),
+        format!("{}..{}", record.old.short(), record.new.short()),
+        if codes.is_empty() {
+            "-".to_owned()
+        } else {
+            printable(&codes.join(","))
+        },
+    ]
+}
+
+/// `text` with control characters replaced, so a cell stays on one line.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}

@@ -1,0 +1,251 @@
+//! The server admin's commands: `init`, `install`, `check` and `policy lint`.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::{EXIT_ERROR, EXIT_OK, EXIT_REJECT, Format, HookChoice};
+use crate::engine::{PushContext, Verdict};
+use crate::git::Repo;
+use crate::hook::parse_update_args;
+use crate::policy::{self, Severity};
+use crate::report::{self, Mode};
+use crate::session::{DEFAULT_POLICY_REF, Session, pusher_from};
+
+/// The marker line that identifies a hook file refguard wrote.
+const HOOK_MARKER: &str = "# refguard-hook:";
+/// The binary path in the shipped hook files, replaced by the installing binary's path.
+const HOOK_BIN_PLACEHOLDER: &str = "/usr/local/bin/refguard";
+
+/// Opens `--repo`, or `$GIT_DIR`, or the repository around the current directory.
+pub fn open_repo(repo: Option<PathBuf>) -> Result<Repo> {
+    match repo {
+        Some(path) => {
+            Repo::open(&path).with_context(|| format!("cannot open repository {}", path.display()))
+        }
+        None => Repo::discover_default().context("cannot find a repository (use --repo DIR)"),
+    }
+}
+
+/// `refguard policy lint FILE`.
+pub fn lint(file: &Path) -> Result<u8> {
+    let text = read_text(file)?;
+    let diags = policy::lint(&text);
+    let name = file.display().to_string();
+    for d in &diags {
+        println!("{}", d.render(&name));
+    }
+    let errors = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let warnings = diags.len() - errors;
+    if errors > 0 {
+        eprintln!("{name}: {errors} error(s), {warnings} warning(s): invalid");
+        Ok(EXIT_REJECT)
+    } else {
+        eprintln!("{name}: valid ({warnings} warning(s))");
+        Ok(EXIT_OK)
+    }
+}
+
+/// `refguard init --repo DIR --policy FILE`.
+pub fn init(repo: Option<PathBuf>, file: &Path) -> Result<u8> {
+    let text = read_text(file)?;
+    let name = file.display().to_string();
+    let diags = policy::lint(&text);
+    for d in &diags {
+        eprintln!("{}", d.render(&name));
+    }
+    if diags.iter().any(|d| d.severity == Severity::Error) {
+        eprintln!("refguard: {name} is invalid; the policy branch was not created");
+        return Ok(EXIT_REJECT);
+    }
+    let repo = open_repo(repo)?;
+    let policy_ref = repo
+        .config_string("refguard.policyRef")?
+        .unwrap_or_else(|| DEFAULT_POLICY_REF.to_string());
+    if let Some(tip) = repo.resolve_ref(&policy_ref)? {
+        eprintln!(
+            "refguard: {policy_ref} already exists (at {}); change the policy with a signed push \
+             by the admins instead",
+            tip.short()
+        );
+        return Ok(EXIT_ERROR);
+    }
+    let id = repo.write_policy_commit(
+        &policy_ref,
+        text.as_bytes(),
+        "refguard init: roles.toml",
+        None,
+    )?;
+    println!(
+        "refguard: created {policy_ref} at {} in {}",
+        id.short(),
+        repo.git_dir().display()
+    );
+    Ok(EXIT_OK)
+}
+
+/// `refguard install --repo DIR [--hook ...] [--force]`.
+pub fn install(repo: Option<PathBuf>, choice: HookChoice, force: bool) -> Result<u8> {
+    let repo = open_repo(repo)?;
+    let hooks_dir = match repo.config_string("core.hooksPath")? {
+        Some(p) => {
+            let p = PathBuf::from(p);
+            if p.is_absolute() {
+                p
+            } else {
+                repo.git_dir().join(p)
+            }
+        }
+        None => repo.git_dir().join("hooks"),
+    };
+    fs::create_dir_all(&hooks_dir)
+        .with_context(|| format!("cannot create {}", hooks_dir.display()))?;
+    let exe = std::env::current_exe().context("cannot find the refguard binary's path")?;
+    let exe = exe.canonicalize().unwrap_or(exe);
+    let quoted = shell_quote(&exe.display().to_string());
+    let hooks: &[(&str, &str)] = match choice {
+        HookChoice::PreReceive => &[("pre-receive", include_str!("../../hooks/pre-receive"))],
+        HookChoice::Update => &[("update", include_str!("../../hooks/update"))],
+        HookChoice::Both => &[
+            ("pre-receive", include_str!("../../hooks/pre-receive")),
+            ("update", include_str!("../../hooks/update")),
+        ],
+    };
+    // Check every target first so that a refusal installs nothing.
+    for (name, _) in hooks {
+        let path = hooks_dir.join(name);
+        if is_foreign_hook(&path) && !force {
+            bail!(
+                "{} exists and was not written by refguard; merge it by hand or use --force \
+                 (the old hook is then kept as {name}.before-refguard)",
+                path.display()
+            );
+        }
+    }
+    for (name, template) in hooks {
+        let path = hooks_dir.join(name);
+        if is_foreign_hook(&path) {
+            let backup = hooks_dir.join(format!("{name}.before-refguard"));
+            fs::rename(&path, &backup)
+                .with_context(|| format!("cannot back up {}", path.display()))?;
+            println!("refguard: kept the old {name} hook as {}", backup.display());
+        }
+        let content = template.replace(HOOK_BIN_PLACEHOLDER, &quoted);
+        let tmp = hooks_dir.join(format!(".{name}.refguard-tmp"));
+        fs::write(&tmp, content).with_context(|| format!("cannot write {}", tmp.display()))?;
+        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755))?;
+        fs::rename(&tmp, &path).with_context(|| format!("cannot install {}", path.display()))?;
+        println!("refguard: installed {}", path.display());
+    }
+    let policy_ref = repo
+        .config_string("refguard.policyRef")?
+        .unwrap_or_else(|| DEFAULT_POLICY_REF.to_string());
+    if repo.resolve_ref(&policy_ref)?.is_none() {
+        println!(
+            "refguard: note: {policy_ref} does not exist yet, so every push is rejected with \
+             [no-policy] until you run: refguard init --repo {} --policy roles.toml",
+            repo.git_dir().display()
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+/// `refguard check [--repo DIR] [--as NAME] [--format text|json] <ref> <old> <new>`.
+pub fn check(
+    repo: Option<PathBuf>,
+    as_name: Option<String>,
+    format: Format,
+    args: [String; 3],
+) -> Result<u8> {
+    let update = parse_update_args(&args)?;
+    let repo = open_repo(repo)?;
+    let session = Session::load(&repo)?;
+    let ctx = PushContext {
+        pusher: as_name.or_else(|| pusher_from(|k| std::env::var(k).ok())),
+        now: OffsetDateTime::now_utc(),
+        policy_ref: session.policy_ref().to_string(),
+    };
+    let verdict = session.decide(&update, &ctx);
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&verdict_json(
+                &verdict,
+                ctx.pusher.as_deref(),
+                session.policy_commit().map(|c| c.as_str())
+            ))?
+        ),
+        Format::Text => {
+            if verdict.accepted() {
+                println!(
+                    "refguard: accepted {} ({}..{}) as {}",
+                    update.refname,
+                    update.old.short(),
+                    update.new.short(),
+                    verdict
+                        .user
+                        .as_deref()
+                        .map(|u| format!("user {u}"))
+                        .unwrap_or_else(|| "unknown pusher".into())
+                );
+            }
+            for line in report::render(std::slice::from_ref(&verdict), Mode::PerRef) {
+                println!("{line}");
+            }
+        }
+    }
+    Ok(if verdict.accepted() {
+        EXIT_OK
+    } else {
+        EXIT_REJECT
+    })
+}
+
+/// The JSON form of a verdict (also the shape of `check --format json`).
+pub fn verdict_json(v: &Verdict, pusher: Option<&str>, policy: Option<&str>) -> serde_json::Value {
+    json!({
+        "ref": v.update.refname,
+        "old": v.update.old.as_str(),
+        "new": v.update.new.as_str(),
+        "kind": v.kind.map(|k| k.as_str()),
+        "pusher": pusher,
+        "user": v.user,
+        "rule": v.rule,
+        "policy": policy,
+        "decision": if v.accepted() { "accept" } else { "reject" },
+        "reasons": v.reasons.iter().map(|r| json!({
+            "code": r.code.as_str(),
+            "commit": r.commit.as_ref().map(|c| c.as_str()),
+            "subject": r.subject,
+            "detail": r.detail,
+            "hint": r.code.hint(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Whether `path` holds a hook that refguard did not write (a missing file is not foreign).
+fn is_foreign_hook(path: &Path) -> bool {
+    path.symlink_metadata().is_ok()
+        && !fs::read_to_string(path).is_ok_and(|t| t.contains(HOOK_MARKER))
+}
+
+fn read_text(file: &Path) -> Result<String> {
+    fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
+}
+
+fn shell_quote(s: &str) -> String {
+    if s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/._-+".contains(&b))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}

@@ -1,0 +1,194 @@
+//! The command line: clap definitions and dispatch. The only place that prints; everything
+//! else returns data. Exit codes: 0 allowed/valid, 1 rejected/invalid, 2 usage or
+//! environment error.
+
+mod admin;
+mod demo;
+mod hook;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Exit code for "allowed" / "valid".
+pub const EXIT_OK: u8 = 0;
+/// Exit code for "rejected" / "invalid".
+pub const EXIT_REJECT: u8 = 1;
+/// Exit code for usage or environment errors.
+pub const EXIT_ERROR: u8 = 2;
+
+const HOOK_HELP: &str = concat!(
+    "The hook files that `refguard install` puts in place (from the project's hooks/ directory,\n",
+    "with the path of this binary substituted):\n\n",
+    "hooks/pre-receive:\n",
+    include_str!("../../hooks/pre-receive"),
+    "\nhooks/update:\n",
+    include_str!("../../hooks/update"),
+    "\nInvoked under the name `pre-receive` or `update` (a symlink or copy in hooks/), refguard\n",
+    "behaves as `refguard hook pre-receive` / `refguard hook update`."
+);
+
+/// refguard: branch protection with SSH signatures for self-hosted git servers.
+#[derive(Debug, Parser)]
+#[command(name = "refguard", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create the policy branch with FILE as roles.toml (refuses if it exists or FILE is invalid).
+    Init {
+        /// The server repository (default: $GIT_DIR, else the repository around the cwd).
+        #[arg(long)]
+        repo: Option<PathBuf>,
+        /// The roles file to install.
+        #[arg(long)]
+        policy: PathBuf,
+    },
+    /// Install the hook(s) into a repository; refuses to overwrite a foreign hook without --force.
+    Install {
+        /// The server repository.
+        #[arg(long)]
+        repo: Option<PathBuf>,
+        /// Which hook(s) to install. pre-receive (the default) is all-or-nothing and sees the
+        /// push in git's quarantine; update judges each ref on its own.
+        #[arg(long, value_enum, default_value_t = HookChoice::PreReceive)]
+        hook: HookChoice,
+        /// Replace a hook that refguard did not write (the old one is kept as NAME.before-refguard).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Run as a git hook (what the installed hook files call).
+    #[command(after_help = HOOK_HELP)]
+    Hook {
+        #[command(subcommand)]
+        hook: HookCommand,
+    },
+    /// The same decision as the hook, as a dry run, without pushing.
+    Check {
+        /// The repository.
+        #[arg(long)]
+        repo: Option<PathBuf>,
+        /// The pusher name to judge as (default: from the environment, as the hook does).
+        #[arg(long = "as")]
+        as_name: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// The full ref name, e.g. refs/heads/main.
+        refname: String,
+        /// The old id (40 zeros: create).
+        old: String,
+        /// The new id (40 zeros: delete).
+        new: String,
+    },
+    /// Work with roles files.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// A self-contained tour in a temporary directory: a server repo, two users, accepted and
+    /// rejected pushes.
+    Demo {
+        /// Keep the temporary directory and print its path.
+        #[arg(long)]
+        keep: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum HookCommand {
+    /// Read `<old> <new> <ref>` lines on stdin and judge the whole push (all-or-nothing).
+    PreReceive,
+    /// Judge one ref update; the push's other refs go on.
+    Update {
+        /// The ref being updated.
+        refname: String,
+        /// Its old id.
+        old: String,
+        /// Its new id.
+        new: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Validate a roles file; problems print as FILE:LINE:COL: message.
+    Lint {
+        /// The roles file.
+        file: PathBuf,
+    },
+}
+
+/// Which hooks `install` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HookChoice {
+    /// Only pre-receive (recommended).
+    PreReceive,
+    /// Only update.
+    Update,
+    /// Both.
+    Both,
+}
+
+/// Output format of reporting commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Plain text.
+    Text,
+    /// JSON.
+    Json,
+}
+
+/// Runs refguard with process arguments; under the name `pre-receive` or `update` it acts as
+/// that hook.
+pub fn main() -> ExitCode {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let program = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_string();
+    if program == "pre-receive" || program == "update" {
+        args.splice(0..1, ["refguard".into(), "hook".into(), program.into()]);
+    }
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { EXIT_ERROR } else { EXIT_OK });
+        }
+    };
+    ExitCode::from(run(cli))
+}
+
+fn run(cli: Cli) -> u8 {
+    let result = match cli.command {
+        Command::Hook { hook } => return hook::run(hook),
+        Command::Init { repo, policy } => admin::init(repo, &policy),
+        Command::Install { repo, hook, force } => admin::install(repo, hook, force),
+        Command::Check {
+            repo,
+            as_name,
+            format,
+            refname,
+            old,
+            new,
+        } => admin::check(repo, as_name, format, [refname, old, new]),
+        Command::Policy {
+            command: PolicyCommand::Lint { file },
+        } => admin::lint(&file),
+        Command::Demo { keep } => demo::run(keep),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("refguard: error: {err:#}");
+            EXIT_ERROR
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! The check on a push to the policy branch (spec §2): guarded by `[policy]`, never by a
+//! `[[rule]]`. It can never be deleted, created by a push or force-pushed; the pusher must
+//! be an admin, every new commit signed by an admin, at least `approvals` distinct admins
+//! must have signed, and the pushed roles.toml must validate. Pure.
+
+use std::collections::BTreeSet;
+
+use super::evaluate::Pusher;
+use super::facts::{PolicyCandidate, PushContext, UpdateFacts, UpdateKind};
+use super::signer::{self, Judged};
+use super::verdict::{Code, Reason};
+use crate::policy::Policy;
+
+/// Every reason a push to the policy branch is rejected, ref-level first, then per commit,
+/// then approvals, then the candidate roles.toml.
+pub(super) fn check(
+    policy: &Policy,
+    ctx: &PushContext,
+    pusher: &Pusher<'_>,
+    facts: &UpdateFacts,
+) -> Vec<Reason> {
+    let refname = &facts.update.refname;
+    let admins = &policy.admins;
+    let mut reasons = Vec::new();
+    match facts.kind {
+        // Nothing else to judge for a delete: there is no new tree or commit.
+        UpdateKind::Delete => {
+            return vec![Reason::on_ref(
+                Code::PolicyDenied,
+                format!("{refname} is the policy branch and can never be deleted"),
+            )];
+        }
+        UpdateKind::NonFastForward => reasons.push(Reason::on_ref(
+            Code::PolicyDenied,
+            format!("{refname} is the policy branch and can never be force-pushed"),
+        )),
+        // The shell answers no-policy before we get here; a create that slips through is
+        // still refused: only `refguard init` bootstraps the policy branch.
+        UpdateKind::Create => reasons.push(Reason::on_ref(
+            Code::PolicyDenied,
+            format!("{refname} is the policy branch; only refguard init on the server creates it"),
+        )),
+        UpdateKind::FastForward => {}
+    }
+    if !admins.contains(pusher.id()) {
+        reasons.push(Reason::on_ref(
+            Code::PolicyDenied,
+            format!(
+                "{} is not a policy admin (admins: {})",
+                pusher.describe(),
+                admins.describe()
+            ),
+        ));
+    }
+
+    let need = format!(
+        "{refname} needs signatures by policy admins ({})",
+        admins.describe()
+    );
+    let mut approvers = BTreeSet::new();
+    for commit in &facts.commits {
+        let signer = signer::identify(policy, ctx.now, &commit.signature);
+        let (code, detail) = match signer::judge(&signer, admins) {
+            Judged::Member(user) => {
+                approvers.insert(user.id.as_str());
+                continue;
+            }
+            Judged::Outsider => (
+                Code::PolicyDenied,
+                format!(
+                    "{}, who is not a policy admin (admins: {})",
+                    signer.predicate(),
+                    admins.describe()
+                ),
+            ),
+            Judged::Fault(code) => (code, signer::with_need(&signer, &need)),
+        };
+        reasons.push(Reason {
+            code,
+            commit: Some(commit.id.clone()),
+            subject: Some(commit.summary.clone()),
+            detail,
+        });
+    }
+
+    let required = policy.approvals as usize;
+    let approved = approvers.len();
+    if approved < required {
+        let who = if approvers.is_empty() {
+            "no new commit is signed by a policy admin".to_string()
+        } else {
+            let names: Vec<&str> = approvers.into_iter().collect();
+            format!("signed by {}", names.join(", "))
+        };
+        reasons.push(Reason::on_ref(
+            Code::ApprovalsMissing,
+            format!(
+                "{} of {required} required admin approvals ({}): {who}",
+                approved,
+                admins.describe()
+            ),
+        ));
+    }
+
+    match &facts.candidate {
+        Some(PolicyCandidate::Valid) => {}
+        Some(PolicyCandidate::Invalid { errors }) if errors.is_empty() => {
+            reasons.push(Reason::on_ref(
+                Code::PolicyInvalid,
+                "the pushed roles.toml does not validate",
+            ));
+        }
+        Some(PolicyCandidate::Invalid { errors }) => {
+            reasons.extend(
+                errors
+                    .iter()
+                    .map(|e| Reason::on_ref(Code::PolicyInvalid, e.clone())),
+            );
+        }
+        Some(PolicyCandidate::Missing) => reasons.push(Reason::on_ref(
+            Code::PolicyInvalid,
+            "no roles.toml at the root of the tree",
+        )),
+        // Fail closed: the shell must always examine the pushed roles.toml.
+        None => reasons.push(Reason::on_ref(
+            Code::InternalError,
+            "the pushed roles.toml was not examined",
+        )),
+    }
+    reasons
+}

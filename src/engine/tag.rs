@@ -1,0 +1,58 @@
+//! The check on a tag update under a rule with `signers` (spec §3.5): `new` must be an
+//! annotated tag whose own signature is by a member of `signers`. Pure.
+
+use super::facts::{PushContext, SignatureCheck, TagTarget, UpdateFacts};
+use super::signer::{self, Judged};
+use super::verdict::{Code, Reason};
+use crate::policy::{Policy, Rule};
+
+/// The reason a (non-delete) tag update fails `rule`'s `signers`, if any.
+pub(super) fn check(
+    policy: &Policy,
+    ctx: &PushContext,
+    rule: &Rule,
+    facts: &UpdateFacts,
+) -> Option<Reason> {
+    let signers = rule.signers.as_ref()?;
+    let need = format!("needs an annotated tag signed by {}", signers.describe());
+    let short_name = facts
+        .update
+        .refname
+        .strip_prefix("refs/tags/")
+        .unwrap_or(&facts.update.refname);
+    let reason = |subject: &str, code: Code, detail: String| Reason {
+        code,
+        commit: Some(facts.update.new.clone()),
+        subject: Some(subject.to_string()),
+        detail,
+    };
+    // The shell leaves `tag` unset only if it could not tell: treat it as lightweight.
+    let (name, signature) = match &facts.tag {
+        None | Some(TagTarget::Lightweight) => {
+            return Some(reason(
+                short_name,
+                Code::UnsignedTag,
+                format!("lightweight tag; {need}"),
+            ));
+        }
+        Some(TagTarget::Annotated { name, signature }) => (name.as_str(), signature),
+    };
+    if *signature == SignatureCheck::Unsigned {
+        return Some(reason(
+            name,
+            Code::UnsignedTag,
+            format!("tag not signed; {need}"),
+        ));
+    }
+    let signer = signer::identify(policy, ctx.now, signature);
+    let code = match signer::judge(&signer, signers) {
+        Judged::Member(_) => return None,
+        Judged::Outsider => Code::SignerNotAllowed,
+        Judged::Fault(code) => code,
+    };
+    Some(reason(
+        name,
+        code,
+        format!("tag {}", signer::with_need(&signer, &need)),
+    ))
+}

@@ -1,0 +1,611 @@
+//! Tests against repositories made by the real `git`, in an isolated environment (no user
+//! or system config, temporary `HOME`, fixed names, dates advancing one minute per call).
+
+use std::cell::Cell;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use super::*;
+use crate::verify::testkeys::{TestKey, keys};
+
+/// A temporary non-bare repository driven by `git`.
+struct Fixture {
+    dir: tempfile::TempDir,
+    clock: Cell<u64>,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let fixture = Fixture {
+            dir: tempfile::tempdir().expect("tempdir"),
+            clock: Cell::new(1_700_000_000),
+        };
+        std::fs::create_dir(fixture.home()).expect("mkdir home");
+        fixture.git(&["init", "-q", "-b", "main"]);
+        fixture
+    }
+
+    fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    fn work(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn repo(&self) -> Repo {
+        Repo::open(&self.work().join(".git")).expect("open")
+    }
+
+    /// `git` with an isolated environment, in the work tree.
+    fn command(&self, args: &[&str]) -> Command {
+        let now = self.clock.get() + 60;
+        self.clock.set(now);
+        let date = format!("{now} +0000");
+        let mut cmd = Command::new("git");
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.home())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "A U Thor")
+            .env("GIT_AUTHOR_EMAIL", "author@example.com")
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_NAME", "C O Mitter")
+            .env("GIT_COMMITTER_EMAIL", "committer@example.com")
+            .env("GIT_COMMITTER_DATE", &date)
+            .current_dir(self.work())
+            .args(args);
+        cmd
+    }
+
+    /// Runs `git`, asserts success, returns trimmed stdout.
+    fn git(&self, args: &[&str]) -> String {
+        self.git_stdin(args, b"")
+    }
+
+    fn git_stdin(&self, args: &[&str], stdin: &[u8]) -> String {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn git");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin)
+            .expect("write stdin");
+        let out = child.wait_with_output().expect("git");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .expect("utf-8")
+            .trim()
+            .to_owned()
+    }
+
+    /// Writes `key` into the fixture; returns the private key path as a string.
+    fn key(&self, key: &TestKey) -> String {
+        key.write_to(&self.home())
+            .to_str()
+            .expect("utf-8")
+            .to_owned()
+    }
+
+    /// An empty commit, signed with `key` if given; returns its id.
+    fn commit(&self, message: &str, key: Option<&TestKey>) -> ObjectId {
+        match key {
+            None => self.git(&["commit", "-q", "--allow-empty", "-m", message]),
+            Some(key) => {
+                let signing_key = format!("user.signingKey={}", self.key(key));
+                self.git(&[
+                    "-c",
+                    "gpg.format=ssh",
+                    "-c",
+                    &signing_key,
+                    "commit",
+                    "-q",
+                    "-S",
+                    "--allow-empty",
+                    "-m",
+                    message,
+                ])
+            }
+        };
+        self.rev("HEAD")
+    }
+
+    /// Writes an allowed_signers file for `keys`; returns the `-c` option that uses it.
+    fn allowed_signers(&self, keys: &[&TestKey]) -> String {
+        let path = self.home().join("allowed_signers");
+        let lines: String = keys
+            .iter()
+            .map(|key| {
+                let mut fields = key.public.split_whitespace();
+                let kind = fields.next().expect("key type");
+                let base64 = fields.next().expect("key data");
+                format!("{}@test {kind} {base64}\n", key.name)
+            })
+            .collect();
+        std::fs::write(&path, lines).expect("write allowed_signers");
+        format!("gpg.ssh.allowedSignersFile={}", path.display())
+    }
+
+    fn rev(&self, rev: &str) -> ObjectId {
+        id(&self.git(&["rev-parse", rev]))
+    }
+}
+
+fn id(hex: &str) -> ObjectId {
+    ObjectId::parse(hex).expect("object id")
+}
+
+fn update(refname: &str, old: &ObjectId, new: &ObjectId) -> RefUpdate {
+    RefUpdate {
+        refname: refname.to_owned(),
+        old: old.clone(),
+        new: new.clone(),
+    }
+}
+
+fn fingerprint(check: &SignatureCheck) -> &str {
+    match check {
+        SignatureCheck::Valid(key) => &key.fingerprint,
+        other => panic!("expected Valid, got {other:?}"),
+    }
+}
+
+// ---- new_commits -------------------------------------------------------------------------
+
+#[test]
+fn new_commits_are_listed_newest_first_with_their_signatures() {
+    let f = Fixture::new();
+    let base = f.commit("base", None);
+    let b = f.commit("signed by ed25519\n\nbody", Some(&keys().ed25519));
+    let c = f.commit("unsigned", None);
+    let d = f.commit("signed by rsa", Some(&keys().rsa));
+
+    let commits = f.repo().new_commits(&d, &[base]).expect("walk");
+    let ids: Vec<_> = commits.iter().map(|c| c.id.clone()).collect();
+    assert_eq!(ids, [d, c, b]);
+    assert_eq!(commits[0].summary, "signed by rsa");
+    assert_eq!(fingerprint(&commits[0].signature), keys().rsa.fingerprint);
+    assert_eq!(commits[1].signature, SignatureCheck::Unsigned);
+    assert_eq!(commits[2].summary, "signed by ed25519");
+    assert_eq!(
+        fingerprint(&commits[2].signature),
+        keys().ed25519.fingerprint
+    );
+    assert!(commits.iter().all(|c| c.parent_count == 1));
+}
+
+#[test]
+fn every_key_type_agrees_with_git() {
+    let f = Fixture::new();
+    let allowed = f.allowed_signers(&keys().all());
+    for key in keys().all() {
+        let commit = f.commit(key.name, Some(key));
+        let facts = f.repo().new_commits(&commit, &[]).expect("walk");
+        assert_eq!(
+            fingerprint(&facts[0].signature),
+            key.fingerprint,
+            "{}",
+            key.name
+        );
+        f.git(&["-c", &allowed, "verify-commit", commit.as_str()]);
+    }
+}
+
+#[test]
+fn merges_count_parents_and_root_has_none() {
+    let f = Fixture::new();
+    let root = f.commit("root", None);
+    f.git(&["checkout", "-q", "-b", "side"]);
+    let side = f.commit("side", None);
+    f.git(&["checkout", "-q", "main"]);
+    let main = f.commit("main", None);
+    f.git(&["merge", "-q", "--no-ff", "-m", "Merge side", "side"]);
+    let merge = f.rev("HEAD");
+
+    let commits = f.repo().new_commits(&merge, &[]).expect("walk");
+    let by_id = |id: &ObjectId| {
+        commits
+            .iter()
+            .find(|c| &c.id == id)
+            .expect("listed")
+            .parent_count
+    };
+    assert_eq!(commits.len(), 4);
+    assert_eq!(commits[0].id, merge);
+    assert_eq!(commits[0].summary, "Merge side");
+    assert_eq!(by_id(&merge), 2);
+    assert_eq!(by_id(&root), 0);
+    assert_eq!(by_id(&side), 1);
+    assert_eq!(commits.last().map(|c| &c.id), Some(&root));
+
+    // Hiding the other branch's tip leaves the merge and main's own commit.
+    let ids: Vec<_> = f
+        .repo()
+        .new_commits(&merge, &[side])
+        .expect("walk")
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids, [merge, main]);
+}
+
+#[test]
+fn hide_list_ignores_missing_and_non_commit_ids_and_peels_tags() {
+    let f = Fixture::new();
+    let a = f.commit("a", None);
+    let b = f.commit("b", None);
+    let c = f.commit("c", None);
+    f.git(&["tag", "-a", "-m", "at b", "tb", b.as_str()]);
+    let tag = f.rev("tb");
+    let blob = id(&f.git_stdin(&["hash-object", "-w", "--stdin"], b"blob\n"));
+    let missing = id("1234567890123456789012345678901234567890");
+    let sha256 = ObjectId::parse(&"ab".repeat(32)).expect("64 hex");
+
+    let walk = |hide: &[ObjectId]| -> Vec<ObjectId> {
+        let commits = f.repo().new_commits(&c, hide).expect("walk");
+        commits.into_iter().map(|c| c.id).collect()
+    };
+    assert_eq!(walk(&[tag]), std::slice::from_ref(&c));
+    assert_eq!(
+        walk(&[missing, blob, sha256, ObjectId::zero()]),
+        [c.clone(), b, a.clone()]
+    );
+    assert_eq!(walk(std::slice::from_ref(&c)), Vec::<ObjectId>::new());
+    assert_eq!(walk(&[a]).len(), 2);
+}
+
+#[test]
+fn new_commits_fails_closed() {
+    let f = Fixture::new();
+    f.commit("a", None);
+    let blob = id(&f.git_stdin(&["hash-object", "-w", "--stdin"], b"blob\n"));
+    let missing = id("1234567890123456789012345678901234567890");
+    assert!(matches!(
+        f.repo().new_commits(&blob, &[]),
+        Err(Error::NotACommit { .. })
+    ));
+    assert!(matches!(
+        f.repo().new_commits(&missing, &[]),
+        Err(Error::Object { .. })
+    ));
+
+    // A commit whose parent is missing: the walk fails rather than stopping short.
+    let tree = f.git(&["write-tree"]);
+    let raw = format!(
+        "tree {tree}\nparent {missing}\nauthor A <a@x> 1 +0000\ncommitter A <a@x> 1 +0000\n\norphan\n"
+    );
+    let orphan = id(&f.git_stdin(
+        &["hash-object", "-t", "commit", "-w", "--stdin"],
+        raw.as_bytes(),
+    ));
+    assert!(f.repo().new_commits(&orphan, &[]).is_err());
+}
+
+/// A commit carrying both `gpgsig` and `gpgsig-sha256` verifies in git (which removes both
+/// headers from the payload) and must verify here too; libgit2 alone would say it is bad.
+#[test]
+fn dual_header_commit_verifies_like_git() {
+    let f = Fixture::new();
+    let key = &keys().ed25519;
+    let signed = f.commit("dual", Some(key));
+    let raw = f.git(&["cat-file", "commit", signed.as_str()]) + "\n";
+    // Add a gpgsig-sha256 header (any value) before the gpgsig header.
+    let at = raw.find("gpgsig ").expect("signed");
+    let dual = format!(
+        "{}gpgsig-sha256 -----BEGIN SSH SIGNATURE-----\n AAAA\n -----END SSH SIGNATURE-----\n{}",
+        &raw[..at],
+        &raw[at..]
+    );
+    let dual_id = id(&f.git_stdin(
+        &[
+            "hash-object",
+            "-t",
+            "commit",
+            "-w",
+            "--literally",
+            "--stdin",
+        ],
+        dual.as_bytes(),
+    ));
+    assert_ne!(dual_id, signed);
+
+    let facts = f.repo().new_commits(&dual_id, &[]).expect("walk");
+    assert_eq!(fingerprint(&facts[0].signature), key.fingerprint);
+
+    // git agrees.
+    let allowed = f.allowed_signers(&[key]);
+    f.git(&["-c", &allowed, "verify-commit", dual_id.as_str()]);
+
+    // And a tampered copy verifies in neither.
+    let tampered = dual.replace("\ndual", "\nduel");
+    let tampered_id = id(&f.git_stdin(
+        &[
+            "hash-object",
+            "-t",
+            "commit",
+            "-w",
+            "--literally",
+            "--stdin",
+        ],
+        tampered.as_bytes(),
+    ));
+    let facts = f.repo().new_commits(&tampered_id, &[]).expect("walk");
+    assert!(matches!(facts[0].signature, SignatureCheck::Bad { .. }));
+}
+
+// ---- kind --------------------------------------------------------------------------------
+
+#[test]
+fn kinds_of_updates() {
+    let f = Fixture::new();
+    let a = f.commit("a", None);
+    let b = f.commit("b", None);
+    f.git(&["checkout", "-q", "--detach", a.as_str()]);
+    let c = f.commit("c", None);
+    let tree = id(&f.git(&["rev-parse", "HEAD^{tree}"]));
+    let zero = ObjectId::zero();
+    let repo = f.repo();
+    let kind = |refname: &str, old: &ObjectId, new: &ObjectId| {
+        repo.kind(&update(refname, old, new)).expect("kind")
+    };
+
+    assert_eq!(kind("refs/heads/x", &zero, &a), UpdateKind::Create);
+    assert_eq!(kind("refs/heads/x", &a, &zero), UpdateKind::Delete);
+    assert_eq!(kind("refs/heads/x", &a, &b), UpdateKind::FastForward);
+    assert_eq!(kind("refs/heads/x", &a, &a), UpdateKind::FastForward);
+    assert_eq!(kind("refs/heads/x", &b, &a), UpdateKind::NonFastForward);
+    assert_eq!(kind("refs/heads/x", &b, &c), UpdateKind::NonFastForward);
+    assert_eq!(kind("refs/heads/x", &a, &tree), UpdateKind::NonFastForward);
+    assert_eq!(kind("refs/tags/v1", &a, &b), UpdateKind::NonFastForward);
+    assert_eq!(kind("refs/tags/v1", &zero, &a), UpdateKind::Create);
+    assert_eq!(kind("refs/tags/v1", &a, &zero), UpdateKind::Delete);
+}
+
+#[test]
+fn kind_fails_closed_on_missing_objects() {
+    let f = Fixture::new();
+    let a = f.commit("a", None);
+    let missing = id("1234567890123456789012345678901234567890");
+    let repo = f.repo();
+    for (old, new) in [(&a, &missing), (&missing, &a), (&missing, &missing)] {
+        assert!(matches!(
+            repo.kind(&update("refs/heads/x", old, new)),
+            Err(Error::Object { .. })
+        ));
+    }
+    let zero = ObjectId::zero();
+    assert!(matches!(
+        repo.kind(&update("refs/heads/x", &zero, &zero)),
+        Err(Error::BothZero { .. })
+    ));
+    let sha256 = ObjectId::parse(&"ab".repeat(32)).expect("64 hex");
+    assert!(matches!(
+        repo.kind(&update("refs/heads/x", &a, &sha256)),
+        Err(Error::UnsupportedId { .. })
+    ));
+}
+
+// ---- tag_target --------------------------------------------------------------------------
+
+#[test]
+fn tag_targets() {
+    let f = Fixture::new();
+    let key = &keys().p256;
+    let commit = f.commit("a", None);
+    f.git(&["tag", "-a", "-m", "plain", "v1-plain"]);
+    let signing_key = format!("user.signingKey={}", f.key(key));
+    f.git(&[
+        "-c",
+        "gpg.format=ssh",
+        "-c",
+        &signing_key,
+        "tag",
+        "-s",
+        "-m",
+        "signed release",
+        "v1",
+    ]);
+    let repo = f.repo();
+
+    assert_eq!(
+        repo.tag_target(&commit).expect("tag"),
+        TagTarget::Lightweight
+    );
+    assert_eq!(
+        repo.tag_target(&f.rev("v1-plain")).expect("tag"),
+        TagTarget::Annotated {
+            name: "v1-plain".to_owned(),
+            signature: SignatureCheck::Unsigned,
+        }
+    );
+    match repo.tag_target(&f.rev("v1")).expect("tag") {
+        TagTarget::Annotated { name, signature } => {
+            assert_eq!(name, "v1");
+            assert_eq!(fingerprint(&signature), key.fingerprint);
+        }
+        other => panic!("expected annotated, got {other:?}"),
+    }
+    let missing = id("1234567890123456789012345678901234567890");
+    assert!(matches!(
+        repo.tag_target(&missing),
+        Err(Error::Object { .. })
+    ));
+}
+
+// ---- refs, config, blobs, policy commits -------------------------------------------------
+
+#[test]
+fn refs_config_and_resolve() {
+    let f = Fixture::new();
+    let a = f.commit("a", None);
+    f.git(&["tag", "-a", "-m", "t", "v1"]);
+    f.git(&["branch", "side"]);
+    f.git(&["config", "refguard.policyRef", "refs/meta/other"]);
+    let tag = f.rev("v1");
+    let repo = f.repo();
+
+    assert_eq!(
+        repo.refs().expect("refs"),
+        [
+            ("refs/heads/main".to_owned(), a.clone()),
+            ("refs/heads/side".to_owned(), a.clone()),
+            ("refs/tags/v1".to_owned(), tag),
+        ]
+    );
+    assert_eq!(
+        repo.resolve_ref("refs/heads/main").expect("ref"),
+        Some(a.clone())
+    );
+    assert_eq!(repo.resolve_ref("HEAD").expect("ref"), Some(a));
+    assert_eq!(repo.resolve_ref("refs/meta/policy").expect("ref"), None);
+    assert_eq!(
+        repo.config_string("refguard.policyRef").expect("config"),
+        Some("refs/meta/other".to_owned())
+    );
+    assert_eq!(
+        repo.config_string("refguard.auditLog").expect("config"),
+        None
+    );
+    assert_eq!(
+        repo.git_dir(),
+        f.work().join(".git").canonicalize().expect("path")
+    );
+}
+
+#[test]
+fn policy_commit_round_trip() {
+    let f = Fixture::new();
+    let repo = f.repo();
+    let policy = "refs/meta/policy";
+    let first = repo
+        .write_policy_commit(policy, b"version = 1\n", "refguard init", None)
+        .expect("init");
+    assert_eq!(repo.resolve_ref(policy).expect("ref"), Some(first.clone()));
+    assert_eq!(
+        repo.blob_at(&first, "roles.toml").expect("blob"),
+        Some(b"version = 1\n".to_vec())
+    );
+    assert_eq!(repo.blob_at(&first, "missing.toml").expect("blob"), None);
+    assert_eq!(
+        f.git(&["log", "-1", "--format=%an <%ae>|%s", policy]),
+        "refguard <refguard@localhost>|refguard init"
+    );
+    assert_eq!(f.git(&["ls-tree", "--name-only", policy]), "roles.toml");
+
+    // init refuses to overwrite.
+    assert!(matches!(
+        repo.write_policy_commit(policy, b"x", "again", None),
+        Err(Error::RefExists { .. })
+    ));
+    assert_eq!(repo.resolve_ref(policy).expect("ref"), Some(first.clone()));
+
+    // An update on top of the current tip.
+    let second = repo
+        .write_policy_commit(policy, b"version = 1\n# v2\n", "reset", Some(&first))
+        .expect("reset");
+    assert_eq!(f.rev(&format!("{policy}^")), first);
+    assert_eq!(
+        repo.blob_at(&second, "roles.toml").expect("blob"),
+        Some(b"version = 1\n# v2\n".to_vec())
+    );
+
+    // A stale parent is refused and leaves the ref alone.
+    assert!(matches!(
+        repo.write_policy_commit(policy, b"x", "stale", Some(&first)),
+        Err(Error::RefMoved { .. })
+    ));
+    assert!(matches!(
+        repo.write_policy_commit("refs/meta/none", b"x", "stale", Some(&first)),
+        Err(Error::RefMoved { .. })
+    ));
+    assert_eq!(repo.resolve_ref(policy).expect("ref"), Some(second));
+
+    // blob_at on something that is no commit fails closed; a directory is not a blob.
+    let blob = id(&f.git_stdin(&["hash-object", "-w", "--stdin"], b"x"));
+    assert!(repo.blob_at(&blob, "roles.toml").is_err());
+    f.commit("a", None);
+    std::fs::create_dir(f.work().join("roles.toml")).expect("mkdir");
+    std::fs::write(f.work().join("roles.toml/x"), "x").expect("write");
+    f.git(&["add", "."]);
+    let with_dir = f.commit("dir", None);
+    assert_eq!(repo.blob_at(&with_dir, "roles.toml").expect("blob"), None);
+}
+
+/// In pre-receive, pushed objects live in a quarantine directory that `Repository::open`
+/// does not see; `GIT_QUARANTINE_PATH` must be added as an alternate.
+#[test]
+fn quarantined_objects_are_visible_only_with_the_quarantine() {
+    let f = Fixture::new();
+    let base = f.commit("base", None);
+    let quarantine = f.work().join(".git/objects/incoming-test");
+    std::fs::create_dir_all(&quarantine).expect("mkdir");
+    let tree = f.git(&["write-tree"]);
+    let raw = format!(
+        "tree {tree}\nparent {base}\nauthor A <a@x> 1 +0000\ncommitter A <a@x> 1 +0000\n\npushed\n"
+    );
+    let mut cmd = f.command(&["hash-object", "-t", "commit", "-w", "--stdin"]);
+    cmd.env("GIT_OBJECT_DIRECTORY", &quarantine)
+        .env(
+            "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+            f.work().join(".git/objects"),
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(raw.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("git");
+    assert!(out.status.success());
+    let pushed = id(String::from_utf8(out.stdout).expect("utf-8").trim());
+
+    let git_dir = f.work().join(".git");
+    let plain = Repo::open_with_quarantine(&git_dir, None).expect("open");
+    assert!(plain.new_commits(&pushed, &[]).is_err());
+
+    let with = Repo::open_with_quarantine(&git_dir, Some(&quarantine)).expect("open");
+    let commits = with.new_commits(&pushed, &[base]).expect("walk");
+    assert_eq!(commits.len(), 1);
+    assert_eq!(commits[0].summary, "pushed");
+}
+
+/// Walk throughput without signatures (signature cost is per key type, see GIT-FACTS.md).
+/// Run with `cargo test --release --lib walk_throughput -- --ignored --nocapture`.
+#[test]
+#[ignore = "benchmark"]
+fn walk_throughput() {
+    let f = Fixture::new();
+    let n = 10_000;
+    let mut script = String::new();
+    for i in 0..n {
+        let msg = format!("commit {i}\n");
+        script += &format!(
+            "commit refs/heads/main\ncommitter C <c@x> {} +0000\ndata {}\n{msg}\n",
+            1_700_000_000 + i,
+            msg.len()
+        );
+    }
+    f.git_stdin(&["fast-import", "--quiet"], script.as_bytes());
+    let tip = f.rev("main");
+    let repo = f.repo();
+    let start = std::time::Instant::now();
+    let commits = repo.new_commits(&tip, &[]).expect("walk");
+    let elapsed = start.elapsed();
+    assert_eq!(commits.len(), n as usize);
+    eprintln!("{n} commits in {elapsed:?}");
+}

@@ -1,0 +1,199 @@
+//! Rendering verdicts as the plain `refguard:` lines a pusher sees (git prefixes them with
+//! `remote:`). Pure: verdicts in, lines out; the CLI prints them.
+
+use std::collections::BTreeSet;
+
+use crate::engine::{ObjectId, Reason, Verdict};
+
+/// How many reasons are shown per ref before a count of the rest.
+pub const MAX_REASONS: usize = 20;
+
+/// Which hook is reporting; pre-receive is all-or-nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// All-or-nothing: accepted refs are mentioned when another ref is rejected.
+    PreReceive,
+    /// One ref at a time, or a dry run.
+    PerRef,
+}
+
+/// The lines for a set of verdicts: nothing when all are accepted.
+pub fn render(verdicts: &[Verdict], mode: Mode) -> Vec<String> {
+    let rejected = verdicts.iter().any(|v| !v.accepted());
+    let mut out = Vec::new();
+    for v in verdicts {
+        if v.accepted() {
+            if rejected && mode == Mode::PreReceive {
+                out.push(format!(
+                    "refguard: {} would be accepted, but the push is all-or-nothing",
+                    v.update.refname
+                ));
+            }
+            continue;
+        }
+        out.extend(render_rejection(v));
+    }
+    out
+}
+
+/// The lines for one rejected verdict: header, reasons with hints, a count of the rest.
+pub fn render_rejection(v: &Verdict) -> Vec<String> {
+    let mut out = vec![format!(
+        "refguard: rejected {} ({}..{})",
+        v.update.refname,
+        abbrev(&v.update.old),
+        abbrev(&v.update.new)
+    )];
+    let mut hinted = BTreeSet::new();
+    for reason in v.reasons.iter().take(MAX_REASONS) {
+        out.push(format!("refguard:   {}", reason_line(reason)));
+        if hinted.insert(reason.code) {
+            out.push(format!("refguard:   hint: {}", reason.code.hint()));
+        }
+    }
+    if v.reasons.len() > MAX_REASONS {
+        out.push(format!(
+            "refguard:   ... and {} more reasons not shown",
+            v.reasons.len() - MAX_REASONS
+        ));
+    }
+    let pusher = match &v.user {
+        Some(u) => format!("user {u}"),
+        None => "unknown pusher".to_string(),
+    };
+    match &v.rule {
+        Some(rule) => out.push(format!("refguard:   (rule {rule}; you are {pusher})")),
+        None => out.push(format!("refguard:   (you are {pusher})")),
+    }
+    out
+}
+
+/// `[code] commit abc1234 "Subject": detail`, or `[code] detail` for ref-level reasons.
+pub fn reason_line(reason: &Reason) -> String {
+    match &reason.commit {
+        Some(id) => {
+            let subject = reason
+                .subject
+                .as_deref()
+                .map(|s| format!(" {:?}", truncate(s, 60)))
+                .unwrap_or_default();
+            format!(
+                "[{}] commit {}{subject}: {}",
+                reason.code,
+                id.short(),
+                reason.detail
+            )
+        }
+        None => format!("[{}] {}", reason.code, reason.detail),
+    }
+}
+
+fn abbrev(id: &ObjectId) -> &str {
+    id.short()
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Code, RefUpdate, UpdateKind};
+
+    fn id(c: char) -> ObjectId {
+        ObjectId::parse(&c.to_string().repeat(40)).expect("hex")
+    }
+
+    fn verdict(reasons: Vec<Reason>) -> Verdict {
+        Verdict {
+            update: RefUpdate {
+                refname: "refs/heads/main".into(),
+                old: id('3'),
+                new: id('9'),
+            },
+            kind: Some(UpdateKind::FastForward),
+            user: Some("bob".into()),
+            rule: Some("roles.toml:14".into()),
+            reasons,
+        }
+    }
+
+    fn unsigned(c: char) -> Reason {
+        Reason {
+            code: Code::Unsigned,
+            commit: Some(id(c)),
+            subject: Some("Fix typo".into()),
+            detail: "not signed; refs/heads/main needs a signature by developers".into(),
+        }
+    }
+
+    #[test]
+    fn accepted_push_prints_nothing() {
+        assert!(render(&[verdict(vec![])], Mode::PreReceive).is_empty());
+    }
+
+    #[test]
+    fn rejection_has_header_reason_hint_and_rule() {
+        let lines = render(&[verdict(vec![unsigned('9')])], Mode::PerRef);
+        assert_eq!(
+            lines[0],
+            "refguard: rejected refs/heads/main (3333333..9999999)"
+        );
+        assert_eq!(
+            lines[1],
+            "refguard:   [unsigned] commit 9999999 \"Fix typo\": not signed; refs/heads/main needs a signature by developers"
+        );
+        assert!(lines[2].starts_with("refguard:   hint: git config gpg.format ssh"));
+        assert_eq!(
+            lines[3],
+            "refguard:   (rule roles.toml:14; you are user bob)"
+        );
+    }
+
+    #[test]
+    fn caps_reasons_and_hints_once_per_code() {
+        let reasons = (0..25).map(|_| unsigned('a')).collect();
+        let lines = render(&[verdict(reasons)], Mode::PerRef);
+        assert_eq!(
+            lines.iter().filter(|l| l.contains("[unsigned]")).count(),
+            MAX_REASONS
+        );
+        assert_eq!(lines.iter().filter(|l| l.contains("hint:")).count(), 1);
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.ends_with("... and 5 more reasons not shown"))
+        );
+    }
+
+    #[test]
+    fn pre_receive_mentions_accepted_refs_of_a_rejected_push() {
+        let mut ok = verdict(vec![]);
+        ok.update.refname = "refs/heads/topic".into();
+        let lines = render(
+            &[ok.clone(), verdict(vec![unsigned('9')])],
+            Mode::PreReceive,
+        );
+        assert!(lines[0].contains("refs/heads/topic would be accepted"));
+        assert!(render(&[ok, verdict(vec![unsigned('9')])], Mode::PerRef)[0].contains("rejected"));
+    }
+
+    #[test]
+    fn ref_level_reason_and_long_subjects() {
+        let r = Reason::on_ref(Code::PushDenied, "bob may not push to refs/heads/main");
+        assert_eq!(
+            reason_line(&r),
+            "[push-denied] bob may not push to refs/heads/main"
+        );
+        let mut long = unsigned('b');
+        long.subject = Some("x".repeat(100));
+        assert!(reason_line(&long).contains('…'));
+    }
+}

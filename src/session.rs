@@ -1,0 +1,270 @@
+//! The imperative shell of one push: load the policy from the repository, gather the facts of
+//! each ref update with git, and hand them to the pure engine. Errors never escape as an
+//! accept: every failure becomes an `[internal-error]` verdict (fail closed).
+
+use std::cell::OnceCell;
+
+use crate::engine::{
+    self, Code, ObjectId, PolicyCandidate, PushContext, RefUpdate, UpdateFacts, UpdateKind,
+    Verdict,
+};
+use crate::git::{self, Repo};
+use crate::policy::{self, Policy, Rule};
+
+/// The policy branch when `refguard.policyRef` is not set.
+pub const DEFAULT_POLICY_REF: &str = "refs/meta/policy";
+/// The roles file at the root of the policy branch's tree.
+pub const POLICY_FILE: &str = "roles.toml";
+/// Environment variables that name the pusher, first non-empty wins (spec §3.6).
+pub const PUSHER_VARS: [&str; 5] = [
+    "REFGUARD_USER",
+    "GL_USER",
+    "GITEA_PUSHER_NAME",
+    "GL_USERNAME",
+    "REMOTE_USER",
+];
+
+/// The pusher name from the environment, through a lookup function (so tests need no env).
+pub fn pusher_from(lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
+    PUSHER_VARS
+        .iter()
+        .filter_map(|var| lookup(var))
+        .find(|v| !v.trim().is_empty())
+}
+
+/// What the policy branch holds before the push.
+#[derive(Debug)]
+pub enum PolicyState {
+    /// No policy branch: every push is rejected with `[no-policy]`.
+    Missing,
+    /// The branch exists but its roles.toml is missing or invalid (only possible if someone
+    /// bypassed refguard): every push is rejected with `[internal-error]`.
+    Broken {
+        /// The policy commit.
+        commit: ObjectId,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A valid policy.
+    Loaded {
+        /// The policy commit.
+        commit: ObjectId,
+        /// The validated policy.
+        policy: Box<Policy>,
+    },
+}
+
+/// One push's view of the repository and its policy.
+pub struct Session<'r> {
+    repo: &'r Repo,
+    policy_ref: String,
+    state: PolicyState,
+    refs: OnceCell<Vec<(String, ObjectId)>>,
+}
+
+impl<'r> Session<'r> {
+    /// Reads the policy ref name from config and the policy at its current tip.
+    pub fn load(repo: &'r Repo) -> Result<Session<'r>, git::Error> {
+        let policy_ref = repo
+            .config_string("refguard.policyRef")?
+            .unwrap_or_else(|| DEFAULT_POLICY_REF.to_string());
+        let state = match repo.resolve_ref(&policy_ref)? {
+            None => PolicyState::Missing,
+            Some(commit) => match read_policy(repo, &commit)? {
+                Ok(policy) => PolicyState::Loaded {
+                    commit,
+                    policy: Box::new(policy),
+                },
+                Err(detail) => PolicyState::Broken { commit, detail },
+            },
+        };
+        Ok(Session {
+            repo,
+            policy_ref,
+            state,
+            refs: OnceCell::new(),
+        })
+    }
+
+    /// The policy branch's ref name.
+    pub fn policy_ref(&self) -> &str {
+        &self.policy_ref
+    }
+
+    /// The policy before the push.
+    pub fn state(&self) -> &PolicyState {
+        &self.state
+    }
+
+    /// The policy commit id, when there is one.
+    pub fn policy_commit(&self) -> Option<&ObjectId> {
+        match &self.state {
+            PolicyState::Missing => None,
+            PolicyState::Broken { commit, .. } | PolicyState::Loaded { commit, .. } => Some(commit),
+        }
+    }
+
+    /// Judges one ref update. Never fails: errors become `[internal-error]` rejections.
+    pub fn decide(&self, update: &RefUpdate, ctx: &PushContext) -> Verdict {
+        match &self.state {
+            PolicyState::Missing => Verdict::reject(
+                update.clone(),
+                Code::NoPolicy,
+                format!(
+                    "this repository has no policy branch {}; every push is rejected until it exists",
+                    self.policy_ref
+                ),
+            ),
+            PolicyState::Broken { commit, detail } => Verdict::reject(
+                update.clone(),
+                Code::InternalError,
+                format!(
+                    "the policy at {} ({}) is unusable: {detail}",
+                    self.policy_ref,
+                    commit.short()
+                ),
+            ),
+            PolicyState::Loaded { policy, .. } => match self.gather(policy, update) {
+                Ok(facts) => engine::evaluate(policy, ctx, &facts),
+                Err(err) => Verdict::reject(
+                    update.clone(),
+                    Code::InternalError,
+                    format!("cannot inspect {}: {err}", update.refname),
+                ),
+            },
+        }
+    }
+
+    /// Gathers what the engine needs about `update`, walking history only when the rule
+    /// checks commits (spec §3.2).
+    fn gather(&self, policy: &Policy, update: &RefUpdate) -> Result<UpdateFacts, git::Error> {
+        let kind = self.repo.kind(update)?;
+        let mut facts = UpdateFacts {
+            update: update.clone(),
+            kind,
+            commits: Vec::new(),
+            tag: None,
+            candidate: None,
+        };
+        if kind == UpdateKind::Delete {
+            return Ok(facts);
+        }
+        if update.refname == self.policy_ref {
+            // The policy branch: every new commit is checked (no baseline, no other refs).
+            let hide: Vec<ObjectId> = non_zero(&update.old).into_iter().collect();
+            facts.commits = self.repo.new_commits(&update.new, &hide)?;
+            facts.candidate = Some(self.candidate(&update.new)?);
+            return Ok(facts);
+        }
+        let Some(rule) = policy.rule_for(&update.refname) else {
+            return Ok(facts);
+        };
+        if update.refname.starts_with("refs/tags/") {
+            facts.tag = Some(self.repo.tag_target(&update.new)?);
+        } else if rule.checks_commits() {
+            let hide = self.hide_list(policy, rule, update)?;
+            facts.commits = self.repo.new_commits(&update.new, &hide)?;
+        }
+        Ok(facts)
+    }
+
+    /// The old tip, the pre-push tips of the other refs governed by the same rule, and the
+    /// baseline: what new commits are measured against.
+    fn hide_list(
+        &self,
+        policy: &Policy,
+        rule: &Rule,
+        update: &RefUpdate,
+    ) -> Result<Vec<ObjectId>, git::Error> {
+        let mut hide: Vec<ObjectId> = non_zero(&update.old).into_iter().collect();
+        for (name, id) in self.refs()? {
+            if *name != update.refname
+                && *name != self.policy_ref
+                && policy.rule_for(name).map(|r| r.index) == Some(rule.index)
+            {
+                hide.push(id.clone());
+            }
+        }
+        hide.extend(
+            policy
+                .baseline
+                .iter()
+                .filter_map(|hex| ObjectId::parse(hex)),
+        );
+        Ok(hide)
+    }
+
+    fn refs(&self) -> Result<&Vec<(String, ObjectId)>, git::Error> {
+        if let Some(refs) = self.refs.get() {
+            return Ok(refs);
+        }
+        let refs = self.repo.refs()?;
+        Ok(self.refs.get_or_init(|| refs))
+    }
+
+    fn candidate(&self, commit: &ObjectId) -> Result<PolicyCandidate, git::Error> {
+        let Some(bytes) = self.repo.blob_at(commit, POLICY_FILE)? else {
+            return Ok(PolicyCandidate::Missing);
+        };
+        let Ok(text) = String::from_utf8(bytes) else {
+            return Ok(PolicyCandidate::Missing);
+        };
+        Ok(match policy::parse(&text) {
+            Ok(_) => PolicyCandidate::Valid,
+            Err(diags) => PolicyCandidate::Invalid {
+                errors: diags.iter().map(|d| d.render(POLICY_FILE)).collect(),
+            },
+        })
+    }
+}
+
+/// Reads and validates roles.toml at a policy commit; Err(detail) when unusable.
+pub fn read_policy(repo: &Repo, commit: &ObjectId) -> Result<Result<Policy, String>, git::Error> {
+    let Some(bytes) = repo.blob_at(commit, POLICY_FILE)? else {
+        return Ok(Err(format!("no {POLICY_FILE} at the root of its tree")));
+    };
+    let Ok(text) = String::from_utf8(bytes) else {
+        return Ok(Err(format!("{POLICY_FILE} is not UTF-8")));
+    };
+    Ok(policy::parse(&text).map_err(|diags| {
+        let first = diags
+            .first()
+            .map(|d| d.render(POLICY_FILE))
+            .unwrap_or_default();
+        format!("{POLICY_FILE} does not validate: {first}")
+    }))
+}
+
+fn non_zero(id: &ObjectId) -> Option<ObjectId> {
+    (!id.is_zero()).then(|| id.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pusher_is_the_first_non_empty_variable() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(pusher_from(env(&[])), None);
+        assert_eq!(
+            pusher_from(env(&[("REMOTE_USER", "web"), ("GL_USER", "gl")])),
+            Some("gl".into())
+        );
+        assert_eq!(
+            pusher_from(env(&[("REFGUARD_USER", " "), ("GITEA_PUSHER_NAME", "tea")])),
+            Some("tea".into())
+        );
+        assert_eq!(
+            pusher_from(env(&[("REFGUARD_USER", "alice"), ("GL_USER", "gl")])),
+            Some("alice".into())
+        );
+    }
+}
