@@ -408,3 +408,26 @@ fn policy_without_rules_protects_nothing() {
     let p = carol.push(&[":refs/meta/policy"]);
     p.assert_reason("policy-denied").assert_refs_unchanged();
 }
+
+#[test]
+fn commits_already_under_the_same_rule_are_not_new() {
+    // An unsigned commit lands on main before refguard is installed (history predating it).
+    let s = Scenario::builder(Hook::PreReceive).hook(None).build();
+    let bob = s.client("bob");
+    let legacy = bob.commit("Legacy, unsigned", Sign::Unsigned);
+    bob.push(&["HEAD:refs/heads/main"]);
+    let server = s.server().to_str().expect("UTF-8 path");
+    s.refguard_str(&["install", "--repo", server, "--hook", "pre-receive"])
+        .assert_success("refguard install");
+
+    // release/1.0 shares main's rule: the legacy commit is reachable from main, so not new.
+    let p = bob.push(&["HEAD:refs/heads/release/1.0"]);
+    p.assert_accepted();
+    assert_eq!(p.ref_after("refs/heads/release/1.0"), Some(legacy.as_str()));
+
+    // feature/* is another rule: there the legacy commit is new and must be signed.
+    let p = bob.push(&["HEAD:refs/heads/feature/legacy"]);
+    p.assert_rejected("unsigned", &legacy)
+        .assert_header("refs/heads/feature/legacy", ZERO, &legacy)
+        .assert_refs_unchanged();
+}
