@@ -415,7 +415,7 @@ fn commits_already_under_the_same_rule_are_not_new() {
     let s = Scenario::builder(Hook::PreReceive).hook(None).build();
     let bob = s.client("bob");
     let legacy = bob.commit("Legacy, unsigned", Sign::Unsigned);
-    bob.push(&["HEAD:refs/heads/main"]);
+    bob.push(&["HEAD:refs/heads/main"]).assert_accepted();
     let server = s.server().to_str().expect("UTF-8 path");
     s.refguard_str(&["install", "--repo", server, "--hook", "pre-receive"])
         .assert_success("refguard install");
