@@ -9,6 +9,7 @@ mod cli;
 mod harness;
 mod hooks;
 mod hostile;
+mod inspect;
 mod merges;
 mod policy_branch;
 mod push;
