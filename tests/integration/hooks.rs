@@ -38,6 +38,7 @@ fn install_both_puts_two_executable_hooks_in_place() {
         .assert_header("refs/heads/main", &s.initial, &id)
         .assert_declined("refs/heads/main")
         .assert_refs_unchanged();
+    bob.reset_hard(&s.initial);
     let id = bob.commit("Signed", Sign::Own);
     bob.push(&["HEAD:refs/heads/main"]).assert_accepted();
     assert_eq!(s.server_ref("refs/heads/main"), Some(id));

@@ -129,3 +129,17 @@ fn invalid_policy_is_rejected_even_from_an_admin() {
         .assert_header(POLICY, &old, &id)
         .assert_refs_unchanged();
 }
+
+both_hooks!(
+    fn admin_cannot_push_a_policy_change_signed_by_a_non_admin(hook) {
+        let s = Scenario::new(hook);
+        let alice = s.client("alice");
+        let old = alice.checkout_policy();
+        let text = edited_policy(&alice, add_carol_to_developers);
+        let id = alice.commit_file("roles.toml", &text, "Let carol in", Sign::By("bob"));
+        let p = alice.push(&["HEAD:refs/meta/policy"]);
+        p.assert_reason("policy-denied")
+            .assert_header(POLICY, &old, &id)
+            .assert_refs_unchanged();
+    }
+);

@@ -285,6 +285,8 @@ pub struct Builder {
     policy: Option<String>,
     hook: Option<Hook>,
     seed: bool,
+    /// Still the standard policy with seeded refs: the server can be copied from a template.
+    standard: bool,
 }
 
 /// A server repository with its temporary directory; dropped at the end of the test.
@@ -303,12 +305,14 @@ impl Builder {
     /// The roles file text (already rendered).
     pub fn policy(mut self, text: impl Into<String>) -> Builder {
         self.policy = Some(text.into());
+        self.standard = false;
         self
     }
 
     /// Do not run `refguard init`: the server has no policy branch.
     pub fn no_policy(mut self) -> Builder {
         self.policy = None;
+        self.standard = false;
         self
     }
 
@@ -321,16 +325,38 @@ impl Builder {
     /// Do not seed main, release/1.0 and v0.9 (an empty server).
     pub fn empty(mut self) -> Builder {
         self.seed = false;
+        self.standard = false;
         self
     }
 
     /// Creates the server: `git init --bare`, the seed push (before any hook exists),
     /// `refguard init`, `refguard install`.
+    ///
+    /// The standard setup is made once per hook kind and process and copied: the seed is
+    /// deterministic (fixed dates, ed25519 signatures), and copying a directory is much
+    /// cheaper than the dozen git processes that make it.
     pub fn build(self) -> Scenario {
         let tmp = tempfile::Builder::new()
             .prefix("refguard-it-")
             .tempdir()
             .expect("create scenario temp dir");
+        if self.standard {
+            let template = template(self.hook);
+            let server = tmp.path().join("server.git");
+            copy_dir(&template.server, &server);
+            return Scenario {
+                server,
+                tmp,
+                hook: self.hook,
+                initial: template.initial.clone(),
+                initial_tag: template.initial_tag.clone(),
+                next_client: AtomicUsize::new(0),
+            };
+        }
+        self.build_in(tmp)
+    }
+
+    fn build_in(self, tmp: tempfile::TempDir) -> Scenario {
         let server = tmp.path().join("server.git");
         let mut scenario = Scenario {
             server: server.clone(),
@@ -386,6 +412,85 @@ impl Builder {
     }
 }
 
+/// A ready standard server to copy, with its seeded ids.
+struct Template {
+    server: PathBuf,
+    initial: String,
+    initial_tag: String,
+}
+
+/// The standard server for `hook`, built on first use in this process.
+fn template(hook: Option<Hook>) -> &'static Template {
+    static TEMPLATES: [OnceLock<Template>; 4] = [const { OnceLock::new() }; 4];
+    let slot = match hook {
+        None => 0,
+        Some(Hook::PreReceive) => 1,
+        Some(Hook::Update) => 2,
+        Some(Hook::Both) => 3,
+    };
+    TEMPLATES[slot].get_or_init(|| {
+        let dir = template_root().join(format!("hook-{slot}"));
+        fs::create_dir_all(&dir).expect("create template directory");
+        let tmp = tempfile::Builder::new()
+            .prefix("build-")
+            .tempdir_in(&dir)
+            .expect("create template build directory");
+        let builder = Builder {
+            standard: false,
+            ..Scenario::builder(Hook::PreReceive).hook(hook)
+        };
+        let s = builder.build_in(tmp);
+        let template = Template {
+            server: s.server.clone(),
+            initial: s.initial.clone(),
+            initial_tag: s.initial_tag.clone(),
+        };
+        // The template outlives this scenario; `template_root` removes it in a later run.
+        let _ = s.tmp.keep();
+        template
+    })
+}
+
+/// `CARGO_TARGET_TMPDIR/refguard-templates-<pid>`, after removing the directories of test
+/// processes that are gone.
+fn template_root() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        if let Ok(entries) = fs::read_dir(&base) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let Some(pid) = name.strip_prefix("refguard-templates-") else {
+                    continue;
+                };
+                if !Path::new("/proc").join(pid).exists() {
+                    let _ = fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+        let root = base.join(format!("refguard-templates-{}", std::process::id()));
+        fs::create_dir_all(&root).expect("create template root");
+        root
+    })
+}
+
+/// Copies a directory tree (files keep their permissions, so hooks stay executable).
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap_or_else(|e| panic!("create {}: {e}", to.display()));
+    let entries = fs::read_dir(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display()));
+    for entry in entries {
+        let entry = entry.unwrap_or_else(|e| panic!("read {}: {e}", from.display()));
+        let kind = entry.file_type().expect("file type of a template entry");
+        let target = to.join(entry.file_name());
+        if kind.is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target)
+                .unwrap_or_else(|e| panic!("copy {}: {e}", entry.path().display()));
+        }
+    }
+}
+
 impl Scenario {
     /// A builder with the standard roles file, seeded refs and the given hook.
     pub fn builder(hook: Hook) -> Builder {
@@ -393,6 +498,7 @@ impl Scenario {
             policy: Some(fixture_policy("standard")),
             hook: Some(hook),
             seed: true,
+            standard: true,
         }
     }
 
@@ -470,7 +576,12 @@ impl Scenario {
         let dir = self.home().join(format!("client-{n}-{user}"));
         let url = format!("file://{}", self.server.display());
         let mut cmd = self.git_cmd(self.home());
-        cmd.args(["clone", "-q", &url]).arg(&dir);
+        cmd.args(["clone", "-q", "-c"])
+            .arg(format!("user.name={user}"))
+            .arg("-c")
+            .arg(format!("user.email={user}@example.com"))
+            .arg(&url)
+            .arg(&dir);
         run_ok(cmd, None);
         let client = Client {
             dir,
@@ -480,10 +591,11 @@ impl Scenario {
             server: self.server.clone(),
             counter: AtomicUsize::new(0),
         };
-        client.git(&["config", "user.name", user]);
-        client.git(&["config", "user.email", &format!("{user}@example.com")]);
-        // An empty server clones with no branch; make sure commits land on main.
-        client.git(&["symbolic-ref", "HEAD", "refs/heads/main"]);
+        // A clone of an empty server may start on another unborn branch: commits go on main.
+        let head = fs::read_to_string(client.dir.join(".git/HEAD")).expect("read client HEAD");
+        if head.trim() != "ref: refs/heads/main" {
+            client.git(&["symbolic-ref", "HEAD", "refs/heads/main"]);
+        }
         client
     }
 
