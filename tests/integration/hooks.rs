@@ -4,6 +4,7 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
+use crate::both_hooks;
 use crate::scenario::{Hook, Scenario, Sign, fixture_policy};
 
 const FOREIGN_HOOK: &str = "#!/bin/sh\n# someone else's hook\nexit 0\n";
@@ -164,3 +165,44 @@ fn hook_decisions_are_audited_and_the_chain_verifies() {
     s.refguard_str(&["audit", "verify", "--repo", server])
         .assert_code(1, "audit verify on a tampered log");
 }
+
+#[test]
+fn binary_invoked_as_pre_receive_acts_as_the_hook() {
+    // Spec §5: a symlink named `pre-receive` behaves as `refguard hook pre-receive`.
+    let s = Scenario::builder(Hook::PreReceive).hook(None).build();
+    std::os::unix::fs::symlink(
+        crate::scenario::refguard_bin(),
+        s.server().join("hooks/pre-receive"),
+    )
+    .expect("symlink the binary as hooks/pre-receive");
+    let bob = s.client("bob");
+    let id = bob.commit("Unsigned", Sign::Unsigned);
+    bob.push(&["HEAD:refs/heads/main"])
+        .assert_rejected("unsigned", &id)
+        .assert_header("refs/heads/main", &s.initial, &id)
+        .assert_refs_unchanged();
+    bob.reset_hard(&s.initial);
+    let id = bob.commit("Signed", Sign::Own);
+    bob.push(&["HEAD:refs/heads/main"]).assert_accepted();
+    assert_eq!(s.server_ref("refs/heads/main"), Some(id));
+}
+
+both_hooks!(
+    fn unwritable_audit_log_rejects_the_push(hook) {
+        let s = Scenario::new(hook);
+        // A directory where the log file should be: appending to it fails.
+        fs::create_dir_all(s.server().join("refguard/audit.jsonl"))
+            .expect("block the audit log path");
+        let bob = s.client("bob");
+        bob.commit("Signed, but unloggable", Sign::Own);
+        let p = bob.push(&["HEAD:refs/heads/main"]);
+        assert!(!p.success, "fail closed: the push must be rejected\n{}", p.transcript());
+        p.assert_declined("refs/heads/main")
+            .assert_refs_unchanged();
+        assert!(
+            p.remote.iter().any(|l| l.starts_with("refguard:")),
+            "the pusher should be told why\n{}",
+            p.transcript()
+        );
+    }
+);

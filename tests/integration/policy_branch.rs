@@ -143,3 +143,86 @@ both_hooks!(
             .assert_refs_unchanged();
     }
 );
+
+/// Points the server's policy branch at a commit whose tree holds `files`, bypassing the
+/// hook (as a careless admin with shell access could).
+fn force_server_policy(s: &Scenario, files: &[(&str, &str)]) {
+    let mut tree = String::new();
+    for (name, text) in files {
+        let mut cmd = crate::scenario::isolated("git", s.home());
+        cmd.current_dir(s.server())
+            .args(["hash-object", "-w", "--stdin"]);
+        let blob = crate::scenario::run_ok(cmd, Some(text.as_bytes()));
+        tree.push_str(&format!("100644 blob {}\t{name}\n", blob.trim()));
+    }
+    let mut cmd = crate::scenario::isolated("git", s.home());
+    cmd.current_dir(s.server()).arg("mktree");
+    let tree = crate::scenario::run_ok(cmd, Some(tree.as_bytes()));
+    let commit = s.server_git(&[
+        "commit-tree",
+        tree.trim(),
+        "-p",
+        POLICY,
+        "-m",
+        "Broken policy",
+    ]);
+    s.server_git(&["update-ref", POLICY, commit.trim()]);
+}
+
+both_hooks!(
+    fn corrupt_policy_on_the_server_fails_closed(hook) {
+        let s = Scenario::new(hook);
+        force_server_policy(&s, &[("roles.toml", "version = 1\n[users.alice\n")]);
+        let carol = s.client("carol");
+        let id = carol.commit("Unprotected work", Sign::Unsigned);
+        let p = carol.push(&["HEAD:refs/heads/wip/carol"]);
+        assert!(
+            !p.reason_lines("policy-invalid").is_empty()
+                || !p.reason_lines("internal-error").is_empty(),
+            "expected [policy-invalid] or [internal-error]\n{}",
+            p.transcript()
+        );
+        p.assert_header("refs/heads/wip/carol", ZERO, &id)
+            .assert_declined("refs/heads/wip/carol")
+            .assert_refs_unchanged();
+    }
+);
+
+#[test]
+fn policy_branch_without_roles_toml_fails_closed() {
+    let s = Scenario::new(Hook::PreReceive);
+    force_server_policy(&s, &[("README", "no roles here\n")]);
+    let carol = s.client("carol");
+    let id = carol.commit("Unprotected work", Sign::Unsigned);
+    let p = carol.push(&["HEAD:refs/heads/wip/carol"]);
+    assert!(!p.success, "{}", p.transcript());
+    assert!(
+        p.all_reason_lines().iter().any(|l| {
+            ["[no-policy]", "[policy-invalid]", "[internal-error]"]
+                .iter()
+                .any(|c| l.contains(c))
+        }),
+        "expected [no-policy], [policy-invalid] or [internal-error]\n{}",
+        p.transcript()
+    );
+    p.assert_header("refs/heads/wip/carol", ZERO, &id)
+        .assert_refs_unchanged();
+}
+
+#[test]
+fn policy_ref_can_be_renamed_with_git_config() {
+    let s = Scenario::new(Hook::PreReceive);
+    s.server_git(&["config", "refguard.policyRef", "refs/meta/other"]);
+    let carol = s.client("carol");
+    let id = carol.commit("Unprotected work", Sign::Unsigned);
+    // refs/meta/policy still exists, but the configured ref does not.
+    carol
+        .push(&["HEAD:refs/heads/wip/carol"])
+        .assert_reason("no-policy")
+        .assert_header("refs/heads/wip/carol", ZERO, &id)
+        .assert_refs_unchanged();
+
+    let policy = s.server_git(&["rev-parse", POLICY]);
+    s.server_git(&["update-ref", "refs/meta/other", policy.trim()]);
+    carol.push(&["HEAD:refs/heads/wip/carol"]).assert_accepted();
+}

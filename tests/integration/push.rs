@@ -47,6 +47,14 @@ both_hooks!(
             "{}",
             p.transcript()
         );
+        // ...followed by the hint that tells how to sign.
+        assert!(
+            p.remote
+                .iter()
+                .any(|l| l.starts_with("refguard:   hint: git config gpg.format ssh")),
+            "{}",
+            p.transcript()
+        );
     }
 );
 

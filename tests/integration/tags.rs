@@ -127,3 +127,12 @@ both_hooks!(
         assert_eq!(p.ref_after("refs/tags/v0.9"), Some(moved.as_str()));
     }
 );
+
+#[test]
+fn tags_no_rule_matches_are_unprotected() {
+    let s = Scenario::new(Hook::PreReceive);
+    let carol = s.client("carol");
+    carol.tag_lightweight("nightly");
+    carol.push(&["refs/tags/nightly"]).assert_accepted();
+    assert_eq!(s.server_ref("refs/tags/nightly"), Some(s.initial.clone()));
+}
