@@ -318,7 +318,7 @@ signers = ["developers"]
 }
 
 #[test]
-#[ignore = "needs the policy parser (src/policy/parse.rs), not yet on main"]
+
 fn policy_show_text_and_json() {
     let w = World::new();
     let t = team(&w);
@@ -384,7 +384,7 @@ fn policy_show_text_and_json() {
 }
 
 #[test]
-#[ignore = "needs the policy parser (src/policy/parse.rs), not yet on main"]
+
 fn who_can_answers_each_action() {
     let w = World::new();
     let t = team(&w);
@@ -488,7 +488,7 @@ fn who_can_answers_each_action() {
 }
 
 #[test]
-#[ignore = "needs the policy parser (src/policy/parse.rs), not yet on main"]
+
 fn allowed_signers_output_is_accepted_by_git() {
     let w = World::new();
     let t = team(&w);
@@ -540,7 +540,7 @@ fn allowed_signers_output_is_accepted_by_git() {
 }
 
 #[test]
-#[ignore = "needs the policy parser (src/policy/parse.rs), not yet on main"]
+
 fn reset_refuses_without_the_flag_and_with_an_invalid_file() {
     let w = World::new();
     let t = team(&w);
@@ -586,7 +586,7 @@ fn reset_refuses_without_the_flag_and_with_an_invalid_file() {
 }
 
 #[test]
-#[ignore = "needs the policy parser (src/policy/parse.rs), not yet on main"]
+
 fn reset_replaces_the_policy_records_it_and_governs_later_pushes() {
     let w = World::new();
     let t = team(&w);
@@ -665,7 +665,7 @@ fn reset_replaces_the_policy_records_it_and_governs_later_pushes() {
 }
 
 #[test]
-#[ignore = "needs the policy parser (src/policy/parse.rs), not yet on main"]
+
 fn reset_creates_a_missing_policy_branch() {
     let w = World::new();
     let t = team(&w);
