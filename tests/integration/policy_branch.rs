@@ -226,3 +226,71 @@ fn policy_ref_can_be_renamed_with_git_config() {
     s.server_git(&["update-ref", "refs/meta/other", policy.trim()]);
     carol.push(&["HEAD:refs/heads/wip/carol"]).assert_accepted();
 }
+
+both_hooks!(
+    fn a_push_is_judged_by_the_policy_before_it(hook) {
+        // One push carries a policy change that lets carol sign for main, and a commit on
+        // main signed by carol. The main update is judged by the old policy (spec §1), even
+        // when the policy ref comes first in the push.
+        let s = Scenario::new(hook);
+        let alice = s.client("alice");
+        let old_policy = alice.checkout_policy();
+        let text = edited_policy(&alice, add_carol_to_developers);
+        let policy = alice.commit_file("roles.toml", &text, "Let carol in", Sign::Own);
+        alice.branch("work", &s.initial);
+        let work = alice.commit("Signed by carol", Sign::By("carol"));
+        let p = alice.push(&["policy:refs/meta/policy", "work:refs/heads/main"]);
+        p.assert_rejected("signer-not-allowed", &work)
+            .assert_header("refs/heads/main", &s.initial, &work)
+            .assert_no_header(POLICY);
+        assert_eq!(p.ref_after("refs/heads/main"), Some(s.initial.as_str()));
+        match hook {
+            Hook::PreReceive | Hook::Both => {
+                p.assert_refs_unchanged();
+                assert_eq!(p.ref_after(POLICY), Some(old_policy.as_str()));
+            }
+            Hook::Update => {
+                assert_eq!(p.ref_after(POLICY), Some(policy.as_str()));
+            }
+        }
+    }
+);
+
+/// The standard roles file with alice and dave as admins and two approvals required.
+fn two_approvals() -> String {
+    let text = crate::scenario::fixture_policy("standard");
+    let edited = text
+        .replace(
+            "policy-admins = [\"alice\"]",
+            "policy-admins = [\"alice\", \"dave\"]",
+        )
+        .replace(
+            "admins = [\"policy-admins\"]",
+            "admins = [\"policy-admins\"]\napprovals = 2",
+        );
+    assert_eq!(edited.matches("approvals = 2").count(), 1, "{edited}");
+    edited
+}
+
+both_hooks!(
+    fn policy_change_needs_the_configured_approvals(hook) {
+        let s = Scenario::builder(hook).policy(two_approvals()).build();
+        let alice = s.client("alice");
+        let old = alice.checkout_policy();
+        let text = edited_policy(&alice, add_carol_to_developers);
+        let change = alice.commit_file("roles.toml", &text, "Let carol in", Sign::Own);
+        let p = alice.push(&["HEAD:refs/meta/policy"]);
+        p.assert_reason("approvals-missing")
+            .assert_header(POLICY, &old, &change)
+            .assert_refs_unchanged();
+
+        // A second admin approves with a signed commit on top.
+        alice.git(&["-c", "gpg.format=ssh", "-c", &format!(
+            "user.signingKey={}",
+            crate::scenario::key("dave").private.display()
+        ), "commit", "-q", "--allow-empty", "-S", "-m", "Approve"]);
+        let approved = alice.rev("HEAD");
+        alice.push(&["HEAD:refs/meta/policy"]).assert_accepted();
+        assert_eq!(s.server_ref(POLICY), Some(approved));
+    }
+);
