@@ -138,7 +138,7 @@ pub(crate) fn parse_expiry(text: &str) -> Result<OffsetDateTime, String> {
 }
 
 /// Parses an expiry written as a native TOML date or date-time (see [`parse_expiry`]).
-pub(crate) fn parse_toml_expiry(value: &toml_edit::Datetime) -> Result<OffsetDateTime, String> {
+pub(crate) fn parse_toml_expiry(value: &toml::value::Datetime) -> Result<OffsetDateTime, String> {
     match (value.date, value.time, value.offset) {
         (Some(_), None, None) | (Some(_), Some(_), Some(_)) => parse_expiry(&value.to_string()),
         (Some(_), Some(_), None) => Err(format!(

@@ -1,6 +1,6 @@
 //! roles.toml text → validated [`Policy`], collecting every problem with its location.
 //!
-//! The text is parsed once into a span-carrying toml_edit document (a syntax error is the only
+//! The text is parsed once into a span-carrying TOML tree (`toml::de::DeTable`) (a syntax error is the only
 //! thing that stops early); the checker then walks it section by section, records every error
 //! (and, for lint, every warning) with its line and column, and builds the [`Policy`] only if
 //! no error was found. Everything is linear in the size of the file: hash maps for ids, keys
@@ -12,7 +12,7 @@ use std::fmt::Display;
 use std::ops::Range;
 
 use globset::{GlobBuilder, GlobSetBuilder};
-use toml_edit::{Document, TableLike};
+use toml::de::DeTable;
 
 use super::keys;
 use super::node::{Node, fields};
@@ -81,7 +81,7 @@ enum Mode {
 
 fn check(text: &str, mode: Mode) -> (Option<Policy>, Vec<Diagnostic>) {
     let lines = LineIndex::new(text);
-    let doc = match Document::parse(text) {
+    let doc = match DeTable::parse(text) {
         Ok(doc) => doc,
         Err(e) => {
             let diag = Diagnostic {
@@ -97,7 +97,7 @@ fn check(text: &str, mode: Mode) -> (Option<Policy>, Vec<Diagnostic>) {
         lines,
         diags: Vec::new(),
     };
-    let policy = checker.document(doc.as_table(), mode);
+    let policy = checker.document(doc.get_ref(), mode);
     (policy, checker.diags)
 }
 
@@ -206,7 +206,7 @@ impl Checker<'_> {
     /// The fields of a table by name; unknown ones are reported.
     fn fields<'a>(
         &mut self,
-        table: &'a dyn TableLike,
+        table: &'a DeTable<'a>,
         section: &dyn Display,
         allowed: &[&'static str],
         fallback: Location,
@@ -233,7 +233,7 @@ impl Checker<'_> {
         &mut self,
         (key_at, node): (Location, Node<'a>),
         what: &dyn Display,
-    ) -> Option<(&'a dyn TableLike, Location)> {
+    ) -> Option<(&'a DeTable<'a>, Location)> {
         let at = self.at(node.span(), key_at);
         match node.as_table() {
             Some(t) => Some((t, at)),
@@ -275,7 +275,7 @@ impl Checker<'_> {
         &mut self,
         (key_at, node): (Location, Node<'a>),
         name: &str,
-    ) -> Vec<(&'a dyn TableLike, Location)> {
+    ) -> Vec<(&'a DeTable<'a>, Location)> {
         let at = self.at(node.span(), key_at);
         let Some(elements) = node.as_list() else {
             let message = format!("`{name}` must be a list of tables (write `[[{name}]]`)");
@@ -314,7 +314,7 @@ impl Checker<'_> {
         self.error(at, "invalid-id", format!("{kind} id `{id}`: {problem}"));
     }
 
-    fn document<'a>(&mut self, root: &'a dyn TableLike, mode: Mode) -> Option<Policy> {
+    fn document<'a>(&mut self, root: &'a DeTable<'a>, mode: Mode) -> Option<Policy> {
         let top = self.fields(root, &"the top level", TOP_FIELDS, TOP);
         self.version(top.get("version"));
 
@@ -409,6 +409,10 @@ impl Checker<'_> {
         let entries = fields(table);
         let mut users = Vec::with_capacity(entries.len());
         let mut locations = Vec::with_capacity(entries.len());
+        // Sized up front: growing a map rehashes every key, and there may be 10,000 users.
+        defs.reserve(entries.len());
+        key_index.reserve(entries.len());
+        name_index.reserve(entries.len());
         for entry in entries {
             let id = entry.name;
             let id_at = self.at(entry.key_span, at);
@@ -964,7 +968,7 @@ impl Checker<'_> {
                     let list = self
                         .strings((key_at, node), &"`refs`", "ref patterns")
                         .unwrap_or_default();
-                    if list.is_empty() && node.as_list().is_some_and(|l| l.is_empty()) {
+                    if list.is_empty() && node.is_empty_list() {
                         let r_at = self.at(node.span(), key_at);
                         self.error(
                             r_at,
