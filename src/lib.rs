@@ -18,11 +18,11 @@
 //! place that prints.
 
 pub mod audit;
+pub mod cli;
 pub mod engine;
 pub mod git;
 pub mod hook;
 pub mod policy;
 pub mod report;
 pub mod session;
-pub mod cli;
 pub mod verify;

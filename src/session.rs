@@ -5,8 +5,7 @@
 use std::cell::OnceCell;
 
 use crate::engine::{
-    self, Code, ObjectId, PolicyCandidate, PushContext, RefUpdate, UpdateFacts, UpdateKind,
-    Verdict,
+    self, Code, ObjectId, PolicyCandidate, PushContext, RefUpdate, UpdateFacts, UpdateKind, Verdict,
 };
 use crate::git::{self, Repo};
 use crate::policy::{self, Policy, Rule};

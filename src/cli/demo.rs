@@ -49,14 +49,16 @@ impl Tour {
         step("Two developers make SSH keys: alice (maintainer) and bob (developer).");
         let alice = self.keygen("alice")?;
         let bob = self.keygen("bob")?;
-        let roles = ROLES
-            .replace("@ALICE@", &alice)
-            .replace("@BOB@", &bob);
+        let roles = ROLES.replace("@ALICE@", &alice).replace("@BOB@", &bob);
         fs::write(r.join("roles.toml"), &roles)?;
         println!("{}", indent(&roles));
 
         step("The server admin creates a bare repository, the policy branch and the hook.");
-        self.git(r, &["init", "-q", "--bare", "-b", "main", "server.git"], None)?;
+        self.git(
+            r,
+            &["init", "-q", "--bare", "-b", "main", "server.git"],
+            None,
+        )?;
         self.show(
             r,
             &self.exe,
@@ -70,9 +72,17 @@ impl Tour {
             let dir = r.join(user);
             self.git(&dir, &["config", "gpg.format", "ssh"], None)?;
             let key = r.join(format!("keys/{user}"));
-            self.git(&dir, &["config", "user.signingKey", &key.display().to_string()], None)?;
+            self.git(
+                &dir,
+                &["config", "user.signingKey", &key.display().to_string()],
+                None,
+            )?;
             self.git(&dir, &["config", "user.name", user], None)?;
-            self.git(&dir, &["config", "user.email", &format!("{user}@example.com")], None)?;
+            self.git(
+                &dir,
+                &["config", "user.email", &format!("{user}@example.com")],
+                None,
+            )?;
         }
         let a = r.join("alice");
         let b = r.join("bob");
@@ -91,12 +101,24 @@ impl Tour {
 
         step("bob signs his commit; alice merges it to main with a signed merge: accepted.");
         self.git(&b, &["commit", "-q", "--amend", "-S", "--no-edit"], None)?;
-        self.push(&b, "bob", &["-f", "origin", "HEAD:refs/heads/feature/notes"])?;
+        self.push(
+            &b,
+            "bob",
+            &["-f", "origin", "HEAD:refs/heads/feature/notes"],
+        )?;
         self.git(&a, &["fetch", "-q", "origin"], None)?;
         self.commit(&a, "CHANGES", "v1", "Changelog", true)?;
         self.git(
             &a,
-            &["merge", "-q", "-S", "--no-ff", "-m", "Merge feature/notes", "origin/feature/notes"],
+            &[
+                "merge",
+                "-q",
+                "-S",
+                "--no-ff",
+                "-m",
+                "Merge feature/notes",
+                "origin/feature/notes",
+            ],
             None,
         )?;
         self.push(&a, "alice", &["origin", "main"])?;
@@ -117,7 +139,11 @@ impl Tour {
         self.push(&a, "alice", &["origin", "v1.0"])?;
 
         step("A dry run: would mallory (unknown to the policy) be allowed to delete main?");
-        let main = self.git(&r.join("server.git"), &["rev-parse", "refs/heads/main"], None)?;
+        let main = self.git(
+            &r.join("server.git"),
+            &["rev-parse", "refs/heads/main"],
+            None,
+        )?;
         let main = String::from_utf8_lossy(&main.stdout).trim().to_string();
         self.show(
             r,
@@ -150,7 +176,10 @@ impl Tour {
             .output()
             .context("cannot run ssh-keygen")?;
         if !out.status.success() {
-            bail!("ssh-keygen failed: {}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "ssh-keygen failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         Ok(fs::read_to_string(path.with_extension("pub"))?
             .trim()

@@ -47,11 +47,7 @@ fn judge(cmd: HookCommand) -> u8 {
             };
             (Mode::PreReceive, parsed)
         }
-        HookCommand::Update {
-            refname,
-            old,
-            new,
-        } => (
+        HookCommand::Update { refname, old, new } => (
             Mode::PerRef,
             parse_update_args(&[refname, old, new])
                 .map(|u| vec![u])
