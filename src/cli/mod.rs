@@ -3,6 +3,7 @@
 //! environment error.
 
 mod admin;
+mod audit;
 mod demo;
 mod hook;
 
@@ -89,6 +90,11 @@ enum Command {
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,
+    },
+    /// The audit log and the audit of history (for security teams).
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
     },
     /// A self-contained tour in a temporary directory: a server repo, two users, accepted and
     /// rejected pushes.
@@ -186,6 +192,7 @@ fn run(cli: Cli) -> u8 {
         Command::Policy {
             command: PolicyCommand::Lint { file },
         } => admin::lint(&file),
+        Command::Audit { command } => audit::run(command),
         Command::Demo { keep } => demo::run(keep),
     };
     match result {

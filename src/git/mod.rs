@@ -18,10 +18,10 @@ use git2::{ErrorCode, ObjectType, Oid, Repository, Sort};
 use crate::engine::{CommitFacts, ObjectId, RefUpdate, SignatureCheck, TagTarget, UpdateKind};
 use crate::verify;
 
-/// The identity refguard writes policy commits as.
-const IDENT_NAME: &str = "refguard";
+/// The identity refguard writes policy commits as (author and committer name).
+pub const IDENT_NAME: &str = "refguard";
 /// The e-mail of [`IDENT_NAME`].
-const IDENT_EMAIL: &str = "refguard@localhost";
+pub const IDENT_EMAIL: &str = "refguard@localhost";
 
 /// An open repository: the only handle refguard reads and writes git data through.
 pub struct Repo {
