@@ -235,8 +235,16 @@ fn rotate(repo: Option<PathBuf>) -> Result<u8> {
             );
             Ok(EXIT_OK)
         }
-        // Nothing logged since the last rotation: not a failure for a scheduled rotation.
+        // Nothing logged since the last rotation (an empty log, or none yet beside the
+        // rotation link): not a failure for a scheduled rotation.
         Err(AuditError::NothingToRotate { .. }) => {
+            eprintln!("refguard: {} is empty; nothing to rotate", path.display());
+            Ok(EXIT_OK)
+        }
+        Err(AuditError::Io { ref source, .. })
+            if source.kind() == io::ErrorKind::NotFound
+                && audit::log::link_path(&path).exists() =>
+        {
             eprintln!("refguard: {} is empty; nothing to rotate", path.display());
             Ok(EXIT_OK)
         }
