@@ -593,6 +593,7 @@ fn history_judges_each_commit_once_under_the_current_policy() {
     assert_eq!(by_id(&baseline)["verdict"], "baseline");
     let row = by_id(&policy_commit);
     assert_eq!(row["verdict"], "server");
+    assert_eq!(row["reasons"].as_array().map(Vec::len), Some(0));
     assert_eq!(row["ref"], "refs/meta/policy");
 
     let s = &summary["summary"];
