@@ -12,16 +12,20 @@
 //!                         report::render ─► stderr ─► exit code
 //! ```
 //!
-//! Dependency rule (checked by a grep in `.ci/run`): `engine`, `policy`, `hook` and `report`
-//! never touch the filesystem, environment, processes, git2 or stdout. `git` and `verify` do
-//! I/O or crypto and know nothing of the policy. `session` composes them; `cli` is the only
-//! place that prints.
+//! `inspect` turns a validated policy into views for people (`policy show`, `who-can`,
+//! `keys allowed-signers`).
+//!
+//! Dependency rule (checked by a grep in `.ci/run`): `engine`, `policy`, `inspect`, `hook`
+//! and `report` never touch the filesystem, environment, processes, git2 or stdout. `git` and
+//! `verify` do I/O or crypto and know nothing of the policy. `session` composes them; `cli` is
+//! the only place that prints.
 
 pub mod audit;
 pub mod cli;
 pub mod engine;
 pub mod git;
 pub mod hook;
+pub mod inspect;
 pub mod policy;
 pub mod report;
 pub mod session;

@@ -45,8 +45,13 @@ pub fn render_rejection(v: &Verdict) -> Vec<String> {
         abbrev(&v.update.new)
     )];
     let mut hinted = BTreeSet::new();
+    let noun = if v.update.refname.starts_with("refs/tags/") {
+        "tag"
+    } else {
+        "commit"
+    };
     for reason in v.reasons.iter().take(MAX_REASONS) {
-        out.push(format!("refguard:   {}", reason_line(reason)));
+        out.push(format!("refguard:   {}", reason_line(reason, noun)));
         if hinted.insert(reason.code) {
             out.push(format!("refguard:   hint: {}", reason.code.hint()));
         }
@@ -68,8 +73,9 @@ pub fn render_rejection(v: &Verdict) -> Vec<String> {
     out
 }
 
-/// `[code] commit abc1234 "Subject": detail`, or `[code] detail` for ref-level reasons.
-pub fn reason_line(reason: &Reason) -> String {
+/// `[code] commit abc1234 "Subject": detail` (`tag` instead of `commit` for tag refs), or
+/// `[code] detail` for ref-level reasons.
+pub fn reason_line(reason: &Reason, noun: &str) -> String {
     match &reason.commit {
         Some(id) => {
             let subject = reason
@@ -78,7 +84,7 @@ pub fn reason_line(reason: &Reason) -> String {
                 .map(|s| format!(" {:?}", truncate(s, 60)))
                 .unwrap_or_default();
             format!(
-                "[{}] commit {}{subject}: {}",
+                "[{}] {noun} {}{subject}: {}",
                 reason.code,
                 id.short(),
                 reason.detail
@@ -189,11 +195,11 @@ mod tests {
     fn ref_level_reason_and_long_subjects() {
         let r = Reason::on_ref(Code::PushDenied, "bob may not push to refs/heads/main");
         assert_eq!(
-            reason_line(&r),
+            reason_line(&r, "commit"),
             "[push-denied] bob may not push to refs/heads/main"
         );
         let mut long = unsigned('b');
         long.subject = Some("x".repeat(100));
-        assert!(reason_line(&long).contains('…'));
+        assert!(reason_line(&long, "commit").contains('…'));
     }
 }

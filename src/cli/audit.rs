@@ -292,7 +292,7 @@ enum Outcome {
     /// Reachable from a `[trust] baseline` commit: not judged.
     Baseline,
     /// An unsigned commit on the policy branch written by refguard itself on the server
-    /// (`refguard init`): only someone with filesystem access can write those.
+    /// (`refguard init` or `refguard policy reset`): only someone with filesystem access can write those.
     Server,
 }
 
@@ -647,7 +647,7 @@ impl<W: Write> Audit<'_, W> {
 }
 
 /// Whether an unsigned policy-branch commit was written by refguard on the server
-/// (`refguard init`). A push can never bring one: the hook requires admin signatures on
+/// (`refguard init` or `policy reset`). A push can never bring one: the hook requires admin signatures on
 /// every new policy commit, so only filesystem access (the same trust as init) can.
 fn is_server_written(c: &WalkedCommit) -> bool {
     c.facts.signature == engine::SignatureCheck::Unsigned
@@ -773,7 +773,7 @@ fn summary_lines(s: &Summary) -> Vec<String> {
     vec![
         String::new(),
         format!(
-            "refguard: {} commits, {} tags: {} judged, {} baseline, {} written by refguard init",
+            "refguard: {} commits, {} tags: {} judged, {} baseline, {} written by refguard on the server",
             s.commits, s.tags, s.judged, s.baseline, s.server
         ),
         format!(

@@ -200,7 +200,7 @@ impl Tour {
         println!("  $ REFGUARD_USER={user} git {}", full.join(" "));
         let out = self.git_output(dir, &full, Some(user))?;
         for line in String::from_utf8_lossy(&out.stderr).lines() {
-            println!("    {line}");
+            println!("    {}", line.trim_end());
         }
         println!(
             "  => {}",

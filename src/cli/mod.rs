@@ -6,6 +6,7 @@ mod admin;
 mod audit;
 mod demo;
 mod hook;
+mod inspect;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -96,6 +97,25 @@ enum Command {
         #[command(subcommand)]
         command: audit::AuditCommand,
     },
+    /// Who may push, create, delete, force-push, sign or merge on one ref, and under which rule.
+    WhoCan {
+        /// What to ask about.
+        #[arg(value_enum)]
+        action: inspect::WhoCanArg,
+        /// The full ref name, e.g. refs/heads/main.
+        refname: String,
+        /// The repository.
+        #[arg(long)]
+        repo: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Work with the policy's keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// A self-contained tour in a temporary directory: a server repo, two users, accepted and
     /// rejected pushes.
     Demo {
@@ -126,6 +146,37 @@ enum PolicyCommand {
     Lint {
         /// The roles file.
         file: PathBuf,
+    },
+    /// The effective policy at the policy branch tip: users, keys, expanded roles, rules.
+    Show {
+        /// The repository.
+        #[arg(long)]
+        repo: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Lock-out recovery on the server: replace the policy with FILE without admin signatures.
+    Reset {
+        /// The server repository.
+        #[arg(long)]
+        repo: Option<PathBuf>,
+        /// The roles file to install (validated first).
+        #[arg(long)]
+        policy: PathBuf,
+        /// Confirms you are the server's administrator and mean to bypass [policy].
+        #[arg(long)]
+        yes_i_hold_the_server: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Print the active keys in git's allowed_signers format (for gpg.ssh.allowedSignersFile).
+    AllowedSigners {
+        /// The repository.
+        #[arg(long)]
+        repo: Option<PathBuf>,
     },
 }
 
@@ -193,6 +244,26 @@ fn run(cli: Cli) -> u8 {
             command: PolicyCommand::Lint { file },
         } => admin::lint(&file),
         Command::Audit { command } => audit::run(command),
+        Command::Policy {
+            command: PolicyCommand::Show { repo, format },
+        } => inspect::show(repo, format),
+        Command::Policy {
+            command:
+                PolicyCommand::Reset {
+                    repo,
+                    policy,
+                    yes_i_hold_the_server,
+                },
+        } => inspect::reset(repo, &policy, yes_i_hold_the_server),
+        Command::WhoCan {
+            action,
+            refname,
+            repo,
+            format,
+        } => inspect::who_can(repo, action, &refname, format),
+        Command::Keys {
+            command: KeysCommand::AllowedSigners { repo },
+        } => inspect::allowed_signers(repo),
         Command::Demo { keep } => demo::run(keep),
     };
     match result {

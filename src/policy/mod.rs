@@ -1,9 +1,19 @@
 //! roles.toml: parsing with spans, validation into a [`Policy`], lint diagnostics, ref
 //! patterns. Pure: takes text, never touches the filesystem, git or the environment.
 
+mod codes;
+mod keys;
 mod model;
+mod node;
 mod parse;
+mod span;
+mod warnings;
 
+#[cfg(test)]
+mod tests;
+
+pub use codes::CODES;
+pub use keys::key_blob;
 pub use model::{Action, Location, Policy, Principals, Revoked, Rule, User, UserKey};
 pub use parse::{lint, parse};
 
@@ -21,6 +31,8 @@ pub enum Severity {
 pub struct Diagnostic {
     /// Error or warning.
     pub severity: Severity,
+    /// Stable kebab-case code naming the kind of problem; each is documented in [`CODES`].
+    pub code: &'static str,
     /// Where (1-based line and column).
     pub location: Location,
     /// What is wrong, in one line.

@@ -297,7 +297,6 @@ fn logged_world(n: usize) -> (World, Client, Key) {
 // ---- tests ---------------------------------------------------------------------------------
 
 #[test]
-#[ignore = "needs the policy parser (src/policy/parse.rs) from main"]
 fn parallel_pushes_all_land_in_one_intact_chain() {
     const PUSHES: usize = 16;
     let world = World::new();
@@ -344,7 +343,6 @@ fn parallel_pushes_all_land_in_one_intact_chain() {
 }
 
 #[test]
-#[ignore = "needs the policy parser (src/policy/parse.rs) from main"]
 fn verify_names_the_first_broken_line() {
     let (world, _client, _alice) = logged_world(3);
     let log = world.log();
@@ -407,7 +405,6 @@ fn verify_names_the_first_broken_line() {
 }
 
 #[test]
-#[ignore = "needs the policy parser (src/policy/parse.rs) from main"]
 fn log_filters_by_ref_decision_and_date() {
     let (world, _client, _alice) = logged_world(2);
     let all = world.records(&[]);
@@ -459,7 +456,6 @@ fn log_filters_by_ref_decision_and_date() {
 }
 
 #[test]
-#[ignore = "needs the policy parser (src/policy/parse.rs) from main"]
 fn rotate_then_verify_both_files() {
     let (world, client, _alice) = logged_world(1);
     let server = world.server();
@@ -507,7 +503,6 @@ fn rotate_then_verify_both_files() {
 }
 
 #[test]
-#[ignore = "needs the policy parser (src/policy/parse.rs) from main"]
 fn push_is_rejected_when_the_audit_log_cannot_be_written() {
     let world = World::new();
     let alice = world.key("alice");
@@ -532,7 +527,6 @@ fn push_is_rejected_when_the_audit_log_cannot_be_written() {
 }
 
 #[test]
-#[ignore = "needs the policy parser (src/policy/parse.rs) from main"]
 fn history_judges_each_commit_once_under_the_current_policy() {
     let world = World::new();
     let alice = world.key("alice");
@@ -623,7 +617,7 @@ fn history_judges_each_commit_once_under_the_current_policy() {
     );
     assert!(
         table.contains(
-            "refguard: 6 commits, 0 tags: 3 judged, 2 baseline, 1 written by refguard init"
+            "refguard: 6 commits, 0 tags: 3 judged, 2 baseline, 1 written by refguard on the server"
         ),
         "{table}"
     );

@@ -2,3 +2,4 @@
 //! the built `refguard` against bare server repositories.
 
 mod audit;
+mod inspect;

@@ -1,0 +1,332 @@
+//! `policy show`: the whole effective policy as data ([`PolicyView`]) and as text lines.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::{KeyStatus, ListView, key_status, rule_lists, users_or_nobody, utc};
+use crate::policy::Policy;
+
+/// The effective policy at one policy commit, judged at one instant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyView {
+    /// The policy branch's ref name.
+    pub policy_ref: String,
+    /// The policy commit id (full hex), if known.
+    pub policy_commit: Option<String>,
+    /// The instant key status was judged at (UTC).
+    pub now: String,
+    /// Users by id, sorted.
+    pub users: Vec<UserView>,
+    /// Roles by name, sorted.
+    pub roles: Vec<RoleView>,
+    /// `[policy]`: who may change the policy branch.
+    pub admins: AdminsView,
+    /// `[trust] baseline` commit ids.
+    pub baseline: Vec<String>,
+    /// `[[revoked]]` entries in file order.
+    pub revoked: Vec<RevokedView>,
+    /// `[[rule]]`s in file order (the first match governs a ref).
+    pub rules: Vec<RuleView>,
+}
+
+/// One user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserView {
+    /// The user id.
+    pub id: String,
+    /// Pusher names that mean this user.
+    pub names: Vec<String>,
+    /// The user's keys in file order.
+    pub keys: Vec<KeyView>,
+}
+
+/// One key of a user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyView {
+    /// Algorithm name, e.g. `ssh-ed25519`.
+    pub algorithm: String,
+    /// `SHA256:...` fingerprint.
+    pub fingerprint: String,
+    /// The key line's comment (empty when none).
+    pub comment: String,
+    /// When it expires (UTC, RFC 3339), if ever.
+    pub expires: Option<String>,
+    /// Active, expired or revoked at [`PolicyView::now`].
+    pub status: KeyStatus,
+    /// The revocation reason, when revoked with one.
+    pub revoked_reason: Option<String>,
+    /// `roles.toml:LINE` where the key is written.
+    pub location: String,
+}
+
+/// One role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoleView {
+    /// The role name.
+    pub name: String,
+    /// Members as written (users and roles).
+    pub written: Vec<String>,
+    /// Members expanded transitively into user ids.
+    pub users: Vec<String>,
+}
+
+/// `[policy]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AdminsView {
+    /// The admins as written and expanded.
+    pub admins: ListView,
+    /// How many distinct admins must sign new policy commits.
+    pub approvals: u32,
+}
+
+/// One `[[revoked]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RevokedView {
+    /// `SHA256:...` fingerprint.
+    pub fingerprint: String,
+    /// Why, if given.
+    pub reason: Option<String>,
+    /// The user who still lists the key, if any.
+    pub still_listed_by: Option<String>,
+    /// `roles.toml:LINE` where the entry is written.
+    pub location: String,
+}
+
+/// One `[[rule]]`, every list as written and as it works.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleView {
+    /// 1-based position in the file.
+    pub number: usize,
+    /// `roles.toml:LINE` of the `[[rule]]` header.
+    pub location: String,
+    /// The `refs` patterns.
+    pub refs: Vec<String>,
+    /// Who may fast-forward.
+    pub push: ListView,
+    /// Who may create.
+    pub create: ListView,
+    /// Who may delete.
+    pub delete: ListView,
+    /// Who may make a non-fast-forward update.
+    pub force_push: ListView,
+    /// Whose signatures new commits need.
+    pub signers: ListView,
+    /// Whose signatures new merge commits need.
+    pub merge: ListView,
+    /// `linear = true`: no merge commits.
+    pub linear: bool,
+}
+
+/// The effective policy, with key status judged at `now`.
+pub fn policy_view(
+    policy: &Policy,
+    policy_ref: &str,
+    policy_commit: Option<&str>,
+    now: OffsetDateTime,
+) -> PolicyView {
+    let users = policy
+        .users
+        .values()
+        .map(|u| UserView {
+            id: u.id.clone(),
+            names: u.names.clone(),
+            keys: u
+                .keys
+                .iter()
+                .map(|k| KeyView {
+                    algorithm: k.algorithm.clone(),
+                    fingerprint: k.fingerprint.clone(),
+                    comment: k.key.comment().to_string(),
+                    expires: k.expires.map(utc),
+                    status: key_status(policy, k, now),
+                    revoked_reason: policy
+                        .revocation(&k.fingerprint)
+                        .and_then(|r| r.reason.clone()),
+                    location: at(k.location.line),
+                })
+                .collect(),
+        })
+        .collect();
+    let roles = policy
+        .roles
+        .iter()
+        .map(|(name, written)| RoleView {
+            name: name.clone(),
+            written: written.clone(),
+            users: policy
+                .role_members
+                .get(name)
+                .map(|m| m.iter().cloned().collect())
+                .unwrap_or_default(),
+        })
+        .collect();
+    let revoked = policy
+        .revoked
+        .iter()
+        .map(|r| RevokedView {
+            fingerprint: r.fingerprint.clone(),
+            reason: r.reason.clone(),
+            still_listed_by: policy
+                .users
+                .values()
+                .find(|u| u.keys.iter().any(|k| k.fingerprint == r.fingerprint))
+                .map(|u| u.id.clone()),
+            location: at(r.location.line),
+        })
+        .collect();
+    let rules = policy
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(i, rule)| {
+            let lists = rule_lists(policy, rule);
+            RuleView {
+                number: i + 1,
+                location: rule.defined_at(),
+                refs: rule.refs.clone(),
+                push: lists.push,
+                create: lists.create,
+                delete: lists.delete,
+                force_push: lists.force_push,
+                signers: lists.signers,
+                merge: lists.merge,
+                linear: rule.linear,
+            }
+        })
+        .collect();
+    PolicyView {
+        policy_ref: policy_ref.to_string(),
+        policy_commit: policy_commit.map(str::to_string),
+        now: utc(now),
+        users,
+        roles,
+        admins: AdminsView {
+            admins: ListView::present(policy, &policy.admins),
+            approvals: policy.approvals,
+        },
+        baseline: policy.baseline.clone(),
+        revoked,
+        rules,
+    }
+}
+
+fn at(line: usize) -> String {
+    format!("roles.toml:{line}")
+}
+
+impl PolicyView {
+    /// The view as text lines for a terminal (plain, no colour).
+    pub fn to_lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        out.push(format!(
+            "policy {} at {}",
+            self.policy_ref,
+            self.policy_commit.as_deref().unwrap_or("(unknown commit)")
+        ));
+        out.push(format!("key status as of {}", self.now));
+
+        out.push(String::new());
+        out.push(format!("users ({}):", self.users.len()));
+        for u in &self.users {
+            out.push(format!("  {}  names: {}", u.id, u.names.join(", ")));
+            if u.keys.is_empty() {
+                out.push("    (no keys)".to_string());
+            }
+            for k in &u.keys {
+                let mut line = format!(
+                    "    {:<8} {} {}",
+                    k.status.as_str(),
+                    k.algorithm,
+                    k.fingerprint
+                );
+                if !k.comment.is_empty() {
+                    line.push_str(&format!(" {}", k.comment));
+                }
+                if let Some(e) = &k.expires {
+                    line.push_str(&format!("  expires {e}"));
+                }
+                if let Some(r) = &k.revoked_reason {
+                    line.push_str(&format!("  revoked: {r}"));
+                }
+                line.push_str(&format!("  ({})", k.location));
+                out.push(line);
+            }
+        }
+
+        out.push(String::new());
+        out.push(format!("roles ({}):", self.roles.len()));
+        for r in &self.roles {
+            out.push(format!(
+                "  {} = [{}] → {}",
+                r.name,
+                r.written.join(", "),
+                users_or_nobody(&r.users)
+            ));
+        }
+
+        out.push(String::new());
+        out.push(format!("policy branch {}:", self.policy_ref));
+        out.push(format!("  admins:    {}", self.admins.admins.summary));
+        out.push(format!("  approvals: {}", self.admins.approvals));
+        out.push("  delete, force-push: nobody (never allowed)".to_string());
+
+        out.push(String::new());
+        if self.baseline.is_empty() {
+            out.push("trust baseline: none".to_string());
+        } else {
+            out.push(
+                "trust baseline (these commits and their ancestors pass unchecked):".to_string(),
+            );
+            out.extend(self.baseline.iter().map(|b| format!("  {b}")));
+        }
+
+        out.push(String::new());
+        out.push(format!("revoked keys ({}):", self.revoked.len()));
+        for r in &self.revoked {
+            let mut line = format!("  {}", r.fingerprint);
+            match &r.reason {
+                Some(reason) => line.push_str(&format!("  reason: {reason}")),
+                None => line.push_str("  (no reason given)"),
+            }
+            if let Some(u) = &r.still_listed_by {
+                line.push_str(&format!("  still listed by {u}"));
+            }
+            line.push_str(&format!("  ({})", r.location));
+            out.push(line);
+        }
+
+        out.push(String::new());
+        out.push(format!(
+            "rules ({}; the first rule whose refs match governs a ref; other refs are unprotected):",
+            self.rules.len()
+        ));
+        for r in &self.rules {
+            out.push(format!(
+                "  rule {} ({}): {}",
+                r.number,
+                r.location,
+                r.refs.join(", ")
+            ));
+            for (field, list) in [
+                ("push", &r.push),
+                ("create", &r.create),
+                ("delete", &r.delete),
+                ("force_push", &r.force_push),
+                ("signers", &r.signers),
+                ("merge", &r.merge),
+            ] {
+                out.push(format!("    {:<11} {}", format!("{field}:"), list.summary));
+            }
+            out.push(format!(
+                "    {:<11} {}",
+                "linear:",
+                if r.linear {
+                    "true (merge commits are rejected)"
+                } else {
+                    "false"
+                }
+            ));
+        }
+        out
+    }
+}

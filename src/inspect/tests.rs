@@ -1,0 +1,532 @@
+//! Tests for the policy views over a hand-built policy (the parser is not needed): real
+//! OpenSSH ed25519 public keys, so fingerprints and allowed_signers lines are exact.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use globset::{GlobBuilder, GlobSetBuilder};
+use ssh_key::{HashAlg, PublicKey};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use super::*;
+use crate::policy::{Location, Policy, Principals, Revoked, Rule, User, UserKey};
+
+const ALICE: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICYuiPDztavk1w/U2euF2hbXi9tZV/vISBb/uyY3JZdB alice@test";
+const BOB: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJvbwKkvUBDv74WYP6YCGzu0dfypA+rUugNAtcOL9efC bob1@test";
+const BOB_REVOKED: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDKfG4WAw++wMOyIJh7mGC55P8pvj4wM4Pihp0ziotgG bob2@test";
+const CAROL_EXPIRED: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJELXJIOxoIxqe2Dhp2JRWCPMuCdqOgUN40510CDso8R carol@test";
+const DAVE: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBT/UcUDfqE4cVrdlWh+J1CS0NTqP/BFspa2RFOcQ6vP dave@test";
+const GONE: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJn6h/7oDDueOE+mjF8xTnFv5FZmqFFVfJtf8lhnEPPH gone@test";
+
+const NOW: OffsetDateTime = datetime!(2026-03-01 12:00:00 UTC);
+const ALICE_EXPIRES: OffsetDateTime = datetime!(2027-06-30 00:00:00 UTC);
+const CAROL_EXPIRES: OffsetDateTime = datetime!(2026-01-01 00:00:00 UTC);
+const POLICY_REF: &str = "refs/meta/policy";
+
+fn fingerprint(line: &str) -> String {
+    let key = PublicKey::from_openssh(line).expect("test key parses");
+    key.fingerprint(HashAlg::Sha256).to_string()
+}
+
+fn user_key(line: &str, expires: Option<OffsetDateTime>, at: usize) -> UserKey {
+    let key = PublicKey::from_openssh(line).expect("test key parses");
+    UserKey {
+        blob: key.to_bytes().expect("key encodes"),
+        fingerprint: key.fingerprint(HashAlg::Sha256).to_string(),
+        algorithm: key.algorithm().to_string(),
+        key,
+        expires,
+        location: Location { line: at, col: 3 },
+    }
+}
+
+const ROLES: &[(&str, &[&str])] = &[
+    ("maintainers", &["alice"]),
+    ("developers", &["bob", "maintainers", "carol"]),
+    ("policy-admins", &["alice", "dave"]),
+];
+
+fn members(name: &str, out: &mut BTreeSet<String>) {
+    match ROLES.iter().find(|(r, _)| *r == name) {
+        Some((_, ms)) => ms.iter().for_each(|m| members(m, out)),
+        None => {
+            out.insert(name.to_string());
+        }
+    }
+}
+
+fn list(written: &[&str]) -> Principals {
+    let mut users = BTreeSet::new();
+    for w in written.iter().filter(|w| **w != "*") {
+        members(w, &mut users);
+    }
+    Principals {
+        written: written.iter().map(|w| w.to_string()).collect(),
+        any_user: written.contains(&"*"),
+        users,
+    }
+}
+
+fn rule(index: usize, line: usize, refs: &[&str]) -> Rule {
+    let mut set = GlobSetBuilder::new();
+    for r in refs {
+        set.add(
+            GlobBuilder::new(r)
+                .literal_separator(true)
+                .build()
+                .expect("glob"),
+        );
+    }
+    Rule {
+        index,
+        location: Location { line, col: 1 },
+        refs: refs.iter().map(|r| r.to_string()).collect(),
+        matcher: set.build().expect("globset"),
+        push: None,
+        create: None,
+        delete: None,
+        force_push: None,
+        signers: None,
+        merge: None,
+        linear: false,
+    }
+}
+
+/// alice (maintainer, admin; key expires 2027), bob (developer; second key revoked), carol
+/// (developer; key expired), dave (admin, release manager). Rules: main (everything set),
+/// feature (everything absent), linear, tags, team (`*`).
+fn policy() -> Policy {
+    let users = vec![
+        User {
+            id: "alice".into(),
+            keys: vec![user_key(ALICE, Some(ALICE_EXPIRES), 4)],
+            names: vec![
+                "alice".into(),
+                "alice@example.com".into(),
+                "Alice Liddell".into(),
+            ],
+        },
+        User {
+            id: "bob".into(),
+            keys: vec![user_key(BOB, None, 8), user_key(BOB_REVOKED, None, 9)],
+            names: vec!["bob".into()],
+        },
+        User {
+            id: "carol".into(),
+            keys: vec![user_key(CAROL_EXPIRED, Some(CAROL_EXPIRES), 12)],
+            names: vec!["carol".into()],
+        },
+        User {
+            id: "dave".into(),
+            keys: vec![user_key(DAVE, None, 15)],
+            names: vec!["dave".into()],
+        },
+    ];
+    let mut main = rule(0, 40, &["refs/heads/main", "refs/heads/release/*"]);
+    main.push = Some(list(&["maintainers"]));
+    main.create = Some(list(&["maintainers"]));
+    main.delete = Some(list(&[]));
+    main.signers = Some(list(&["developers"]));
+    main.merge = Some(list(&["maintainers", "dave"]));
+    let feature = rule(1, 50, &["refs/heads/feature/**"]);
+    let mut linear = rule(2, 53, &["refs/heads/linear"]);
+    linear.linear = true;
+    linear.signers = Some(list(&["developers"]));
+    linear.merge = Some(list(&["maintainers"]));
+    let mut tags = rule(3, 59, &["refs/tags/v*"]);
+    tags.create = Some(list(&["dave"]));
+    tags.signers = Some(list(&["dave"]));
+    let mut team = rule(4, 64, &["refs/heads/team/*"]);
+    team.push = Some(list(&["*"]));
+    team.merge = Some(list(&["bob"]));
+
+    let mut key_index = HashMap::new();
+    let mut name_index = HashMap::new();
+    for u in &users {
+        for (i, k) in u.keys.iter().enumerate() {
+            key_index.insert(k.blob.clone(), (u.id.clone(), i));
+        }
+        for n in &u.names {
+            name_index.insert(n.clone(), u.id.clone());
+        }
+    }
+    Policy {
+        users: users.into_iter().map(|u| (u.id.clone(), u)).collect(),
+        roles: ROLES
+            .iter()
+            .map(|(r, ms)| (r.to_string(), ms.iter().map(|m| m.to_string()).collect()))
+            .collect(),
+        role_members: ROLES
+            .iter()
+            .map(|(r, _)| {
+                let mut out = BTreeSet::new();
+                members(r, &mut out);
+                (r.to_string(), out)
+            })
+            .collect::<BTreeMap<_, _>>(),
+        admins: list(&["policy-admins"]),
+        approvals: 2,
+        baseline: vec!["9fceb02d0ae598e95dc970b74767f19372d61af8".into()],
+        revoked: vec![
+            Revoked {
+                fingerprint: fingerprint(BOB_REVOKED),
+                reason: Some("laptop stolen".into()),
+                location: Location { line: 30, col: 1 },
+            },
+            Revoked {
+                fingerprint: fingerprint(GONE),
+                reason: None,
+                location: Location { line: 34, col: 1 },
+            },
+        ],
+        rules: vec![main, feature, linear, tags, team],
+        key_index,
+        name_index,
+    }
+}
+
+fn ask(refname: &str, action: WhoCanAction) -> WhoCan {
+    who_can(&policy(), POLICY_REF, refname, action, NOW)
+}
+
+fn ids(w: &WhoCan) -> Vec<&str> {
+    w.users.iter().map(|u| u.id.as_str()).collect()
+}
+
+#[test]
+fn key_status_revoked_wins_and_expiry_boundary_is_expired() {
+    let p = policy();
+    let bob = &p.users["bob"];
+    assert_eq!(key_status(&p, &bob.keys[0], NOW), KeyStatus::Active);
+    assert_eq!(key_status(&p, &bob.keys[1], NOW), KeyStatus::Revoked);
+    let carol = &p.users["carol"].keys[0];
+    assert_eq!(key_status(&p, carol, NOW), KeyStatus::Expired);
+    assert_eq!(key_status(&p, carol, CAROL_EXPIRES), KeyStatus::Expired);
+    assert_eq!(
+        key_status(&p, carol, CAROL_EXPIRES - time::Duration::SECOND),
+        KeyStatus::Active
+    );
+}
+
+#[test]
+fn show_lists_users_keys_roles_admins_revocations() {
+    let v = policy_view(&policy(), POLICY_REF, Some("abc"), NOW);
+    assert_eq!(v.now, "2026-03-01T12:00:00Z");
+    let ids: Vec<&str> = v.users.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(ids, ["alice", "bob", "carol", "dave"]);
+    let alice = &v.users[0].keys[0];
+    assert_eq!(alice.algorithm, "ssh-ed25519");
+    assert_eq!(alice.comment, "alice@test");
+    assert_eq!(alice.expires.as_deref(), Some("2027-06-30T00:00:00Z"));
+    assert_eq!(alice.status, KeyStatus::Active);
+    assert_eq!(alice.location, "roles.toml:4");
+    let bob = &v.users[1].keys;
+    assert_eq!(
+        (bob[1].status, bob[1].revoked_reason.as_deref()),
+        (KeyStatus::Revoked, Some("laptop stolen"))
+    );
+    assert_eq!(v.users[2].keys[0].status, KeyStatus::Expired);
+
+    let dev = v
+        .roles
+        .iter()
+        .find(|r| r.name == "developers")
+        .expect("role");
+    assert_eq!(dev.written, ["bob", "maintainers", "carol"]);
+    assert_eq!(dev.users, ["alice", "bob", "carol"]);
+    assert_eq!(v.admins.admins.users, ["alice", "dave"]);
+    assert_eq!(v.admins.admins.summary, "policy-admins → alice, dave");
+    assert_eq!(v.admins.approvals, 2);
+
+    assert_eq!(v.revoked[0].still_listed_by.as_deref(), Some("bob"));
+    assert_eq!(v.revoked[1].still_listed_by, None);
+    assert_eq!(v.revoked[1].location, "roles.toml:34");
+}
+
+#[test]
+fn show_spells_out_every_absent_list() {
+    let v = policy_view(&policy(), POLICY_REF, None, NOW);
+    let main = &v.rules[0];
+    assert_eq!((main.number, main.location.as_str()), (1, "roles.toml:40"));
+    assert_eq!(main.push.summary, "maintainers → alice");
+    assert_eq!(main.delete.summary, "[] → nobody");
+    assert_eq!(main.force_push.summary, "absent: nobody");
+    assert_eq!(main.signers.users, ["alice", "bob", "carol"]);
+
+    let feature = &v.rules[1];
+    let summaries = [
+        &feature.push,
+        &feature.create,
+        &feature.delete,
+        &feature.force_push,
+        &feature.signers,
+        &feature.merge,
+    ]
+    .map(|l| l.summary.as_str());
+    assert_eq!(
+        summaries,
+        [
+            "absent: anyone, including unknown pushers",
+            "absent: same as push → anyone, including unknown pushers",
+            "absent: nobody",
+            "absent: nobody",
+            "absent: unsigned commits allowed",
+            "absent: any allowed signer → unsigned commits allowed",
+        ]
+    );
+    assert_eq!(feature.push.written, None);
+    assert_eq!(feature.push.effect, Effect::Anyone);
+    assert_eq!(feature.merge.effect, Effect::Unsigned);
+
+    let linear = &v.rules[2];
+    assert_eq!(linear.merge.effect, Effect::NoMerges);
+    assert!(linear.merge.summary.starts_with("no merges: linear = true"));
+
+    let tags = &v.rules[3];
+    assert_eq!(
+        tags.push.summary,
+        "absent: anyone, including unknown pushers"
+    );
+    assert_eq!(tags.create.summary, "dave → dave");
+
+    // "*" is every user of the file, not unknown pushers.
+    let team = &v.rules[4];
+    assert_eq!(team.push.effect, Effect::Users);
+    assert_eq!(team.push.users, ["alice", "bob", "carol", "dave"]);
+    assert_eq!(
+        team.create.summary,
+        "absent: same as push → alice, bob, carol, dave"
+    );
+}
+
+#[test]
+fn show_serializes_to_json_and_text() {
+    let v = policy_view(&policy(), POLICY_REF, Some("abc"), NOW);
+    let json = serde_json::to_value(&v).expect("serializes");
+    assert_eq!(json["rules"][1]["push"]["written"], serde_json::Value::Null);
+    assert_eq!(json["rules"][1]["push"]["effect"], "anyone");
+    assert_eq!(
+        json["rules"][1]["push"]["default"],
+        "anyone, including unknown pushers"
+    );
+    assert_eq!(json["users"][1]["keys"][1]["status"], "revoked");
+    let text = v.to_lines().join("\n");
+    for needle in [
+        "policy refs/meta/policy at abc",
+        "  alice  names: alice, alice@example.com, Alice Liddell",
+        "expires 2027-06-30T00:00:00Z",
+        "revoked: laptop stolen",
+        "still listed by bob",
+        "  developers = [bob, maintainers, carol] → alice, bob, carol",
+        "  admins:    policy-admins → alice, dave",
+        "  approvals: 2",
+        "  9fceb02d0ae598e95dc970b74767f19372d61af8",
+        "  rule 2 (roles.toml:50): refs/heads/feature/**",
+        "    push:       absent: anyone, including unknown pushers",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in:\n{text}");
+    }
+}
+
+#[test]
+fn who_can_ref_actions_follow_the_first_matching_rule() {
+    let w = ask("refs/heads/release/1.0", WhoCanAction::Push);
+    assert_eq!(
+        w.governed_by,
+        Governor::Rule {
+            number: 1,
+            location: "roles.toml:40".into(),
+            refs: vec!["refs/heads/main".into(), "refs/heads/release/*".into()],
+        }
+    );
+    assert_eq!(ids(&w), ["alice"]);
+    assert_eq!(ask("refs/heads/main", WhoCanAction::Create).answer, "alice");
+    let del = ask("refs/heads/main", WhoCanAction::Delete);
+    assert_eq!((del.effect, del.answer.as_str()), (Effect::Users, "nobody"));
+    assert_eq!(
+        ask("refs/heads/main", WhoCanAction::ForcePush).answer,
+        "nobody"
+    );
+}
+
+#[test]
+fn who_can_spells_out_absent_lists() {
+    let push = ask("refs/heads/feature/x/y", WhoCanAction::Push);
+    assert_eq!(push.effect, Effect::Anyone);
+    assert_eq!(push.answer, "anyone, including unknown pushers");
+    assert_eq!(
+        ask("refs/heads/feature/x", WhoCanAction::Create).effect,
+        Effect::Anyone
+    );
+    assert_eq!(
+        ask("refs/heads/feature/x", WhoCanAction::Delete).answer,
+        "nobody"
+    );
+    assert_eq!(
+        ask("refs/heads/feature/x", WhoCanAction::ForcePush).answer,
+        "nobody"
+    );
+    let sign = ask("refs/heads/feature/x", WhoCanAction::Sign);
+    assert_eq!(sign.effect, Effect::Unsigned);
+    assert_eq!(sign.answer, "anyone: no signature is required");
+    assert_eq!(
+        ask("refs/heads/feature/x", WhoCanAction::Merge).effect,
+        Effect::Unsigned
+    );
+    // Tags: create set, push absent.
+    assert_eq!(
+        ask("refs/tags/v1", WhoCanAction::Push).effect,
+        Effect::Anyone
+    );
+}
+
+#[test]
+fn who_can_without_a_rule_is_anyone() {
+    let w = ask("refs/heads/random", WhoCanAction::Delete);
+    assert_eq!(w.governed_by, Governor::NoRule);
+    assert_eq!(w.effect, Effect::Anyone);
+    assert_eq!(
+        w.to_lines()[0],
+        "refs/heads/random: no rule: unprotected, anyone"
+    );
+    assert_eq!(
+        ask("refs/heads/random", WhoCanAction::Sign).effect,
+        Effect::Unsigned
+    );
+}
+
+#[test]
+fn who_can_sign_counts_only_active_keys() {
+    let w = ask("refs/heads/main", WhoCanAction::Sign);
+    // developers = alice, bob, carol; carol's only key expired; bob's second key is revoked.
+    assert_eq!(ids(&w), ["alice", "bob"]);
+    assert_eq!(w.users[1].keys, [fingerprint(BOB)]);
+    assert_eq!(w.users[0].keys, [fingerprint(ALICE)]);
+    assert_eq!(
+        w.excluded,
+        [
+            Excluded {
+                user: "bob".into(),
+                fingerprint: fingerprint(BOB_REVOKED),
+                status: KeyStatus::Revoked
+            },
+            Excluded {
+                user: "carol".into(),
+                fingerprint: fingerprint(CAROL_EXPIRED),
+                status: KeyStatus::Expired
+            },
+        ]
+    );
+    assert!(
+        w.notes
+            .iter()
+            .any(|n| n == "carol is listed but has no active key")
+    );
+    let text = w.to_lines().join("\n");
+    assert!(
+        text.contains(&format!("  bob    {}", fingerprint(BOB))),
+        "{text}"
+    );
+    assert!(text.contains("revoked"), "{text}");
+    // After alice's key expires, nobody but bob.
+    let later = who_can(
+        &policy(),
+        POLICY_REF,
+        "refs/heads/main",
+        WhoCanAction::Sign,
+        ALICE_EXPIRES,
+    );
+    assert_eq!(ids(&later), ["bob"]);
+}
+
+#[test]
+fn who_can_merge() {
+    // merge = maintainers + dave, but dave is not in signers: only alice can sign a merge.
+    let w = ask("refs/heads/main", WhoCanAction::Merge);
+    assert_eq!(ids(&w), ["alice"]);
+    assert!(
+        w.notes
+            .iter()
+            .any(|n| n.contains("must also satisfy signers"))
+    );
+    // linear wins.
+    let l = ask("refs/heads/linear", WhoCanAction::Merge);
+    assert_eq!(
+        (l.effect, l.answer.as_str()),
+        (Effect::NoMerges, "no merges: linear")
+    );
+    // merge set, signers absent: the merge list alone.
+    assert_eq!(ids(&ask("refs/heads/team/x", WhoCanAction::Merge)), ["bob"]);
+    // merge absent, signers set: the signers.
+    assert_eq!(ids(&ask("refs/tags/v2", WhoCanAction::Merge)), ["dave"]);
+}
+
+#[test]
+fn who_can_on_the_policy_branch_uses_admins() {
+    let push = ask(POLICY_REF, WhoCanAction::Push);
+    assert_eq!(push.governed_by, Governor::PolicyBranch { approvals: 2 });
+    assert_eq!(ids(&push), ["alice", "dave"]);
+    assert!(push.notes[0].contains("at least 2 distinct admin(s)"));
+    let sign = ask(POLICY_REF, WhoCanAction::Sign);
+    assert_eq!(sign.users[1].keys, [fingerprint(DAVE)]);
+    for action in [
+        WhoCanAction::Delete,
+        WhoCanAction::ForcePush,
+        WhoCanAction::Create,
+    ] {
+        assert_eq!(ask(POLICY_REF, action).answer, "nobody", "{action:?}");
+    }
+    // A custom policy ref: refs/meta/policy is then an ordinary (unmatched) ref.
+    let other = who_can(
+        &policy(),
+        "refs/meta/config",
+        POLICY_REF,
+        WhoCanAction::Push,
+        NOW,
+    );
+    assert_eq!(other.governed_by, Governor::NoRule);
+}
+
+#[test]
+fn who_can_json_shape() {
+    let json = serde_json::to_value(ask("refs/heads/main", WhoCanAction::ForcePush)).expect("json");
+    assert_eq!(json["ref"], "refs/heads/main");
+    assert_eq!(json["action"], "force-push");
+    assert_eq!(json["governed_by"]["kind"], "rule");
+    assert_eq!(json["governed_by"]["location"], "roles.toml:40");
+    assert_eq!(json["list"]["summary"], "absent: nobody");
+    assert_eq!(json["answer"], "nobody");
+}
+
+#[test]
+fn allowed_signers_lines() {
+    let lines = allowed_signers(&policy(), NOW);
+    let b64 = |line: &str| line.split_whitespace().nth(1).expect("b64").to_string();
+    assert_eq!(
+        lines,
+        [
+            format!(
+                "alice,alice@example.com namespaces=\"git\",valid-before=\"20270630000000Z\" ssh-ed25519 {}",
+                b64(ALICE)
+            ),
+            format!("bob namespaces=\"git\" ssh-ed25519 {}", b64(BOB)),
+            format!("dave namespaces=\"git\" ssh-ed25519 {}", b64(DAVE)),
+        ]
+    );
+    // Once alice's key expires it is left out too.
+    assert_eq!(allowed_signers(&policy(), ALICE_EXPIRES).len(), 2);
+}
+
+#[test]
+fn principals_that_would_be_patterns_are_left_out() {
+    for bad in ["a b", "a,b", "a*", "x?", "!x", "q\"", ""] {
+        assert!(!allowed_signers::plain_principal(bad), "{bad:?}");
+    }
+    assert!(allowed_signers::plain_principal("alice@example.com"));
+}

@@ -1,0 +1,89 @@
+//! The stable codes of roles.toml diagnostics, each with what triggers it.
+
+/// Every diagnostic code [`crate::policy::lint`] can emit, with a one-line explanation.
+/// Codes are stable kebab-case names; messages may improve over time.
+pub const CODES: &[(&str, &str)] = &[
+    // Errors.
+    ("toml-syntax", "the file is not valid TOML"),
+    ("missing-version", "`version = 1` is missing"),
+    ("unsupported-version", "`version` is not 1"),
+    (
+        "unknown-field",
+        "a key refguard does not know, at any level (with a suggestion)",
+    ),
+    (
+        "wrong-type",
+        "a value of the wrong type, e.g. a string where a list is expected",
+    ),
+    (
+        "missing-field",
+        "a required field is absent (`refs` in a rule, `key` in a key table or [[revoked]])",
+    ),
+    (
+        "invalid-id",
+        "a user or role id that is empty, contains whitespace or is `*`",
+    ),
+    (
+        "duplicate-id",
+        "a role with the same id as a user (they share one namespace)",
+    ),
+    ("invalid-key", "a public key line that does not parse"),
+    (
+        "unsupported-key-type",
+        "a key type refguard cannot verify (DSA, certificates...)",
+    ),
+    (
+        "duplicate-key",
+        "the same public key listed twice, under one user or two",
+    ),
+    (
+        "invalid-expiry",
+        "an expiry that is not a UTC date or an RFC 3339 date-time",
+    ),
+    ("invalid-name", "an empty pusher name in `names`"),
+    ("duplicate-name", "a pusher name that two users claim"),
+    (
+        "unknown-principal",
+        "a user or role name that is not defined",
+    ),
+    ("role-cycle", "roles that include each other"),
+    ("invalid-approvals", "`approvals` below 1"),
+    (
+        "approvals-unreachable",
+        "`approvals` larger than the number of admins who could sign",
+    ),
+    (
+        "invalid-commit-id",
+        "a `[trust] baseline` entry that is not 40 or 64 hex digits",
+    ),
+    (
+        "invalid-fingerprint",
+        "a `[[revoked]] key` that is not `SHA256:` + 43 base64 characters",
+    ),
+    ("empty-refs", "a rule with `refs = []`"),
+    (
+        "invalid-pattern",
+        "a ref pattern that does not start with `refs/` or is not a valid glob",
+    ),
+    // Warnings.
+    (
+        "no-admins",
+        "`[policy] admins` is empty: no push can change the policy branch; only someone with filesystem access to the server can",
+    ),
+    (
+        "repeated-name",
+        "a pusher name listed twice for the same user",
+    ),
+    (
+        "unreachable-rule",
+        "a rule that can never match because earlier rules match all its patterns first",
+    ),
+    (
+        "shadowed-pattern",
+        "a pattern that never takes effect because an earlier rule matches it first",
+    ),
+    (
+        "rule-matches-policy-ref",
+        "a pattern matching refs/meta/policy, which only [policy] guards",
+    ),
+];

@@ -1,0 +1,167 @@
+//! OpenSSH public key lines, key expiry dates and revocation fingerprints as written in
+//! roles.toml. Pure: text in, parsed value or a one-line message out.
+
+use ssh_key::{Algorithm, HashAlg, PublicKey, public::KeyData};
+use time::{Date, OffsetDateTime, Time, UtcOffset, format_description::well_known::Rfc3339};
+
+/// Key type names refguard accepts (spec §3.3), as they start an OpenSSH public key line.
+pub(crate) const SUPPORTED_KEY_TYPES: &[&str] = &[
+    "ssh-ed25519",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "ssh-rsa",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+];
+
+/// The lookup identity of a public key: the SSH wire encoding of its key data (no comment).
+///
+/// [`super::UserKey::blob`] holds exactly these bytes, and [`super::Policy::key_index`] is
+/// keyed by them, so a verifier can look up the key embedded in a signature with
+/// `key_blob(sshsig.public_key())`. (ssh-key 0.6 has no public `encode_vec`; this is the same
+/// encoding as `PublicKey::to_bytes`.)
+pub fn key_blob(key_data: &KeyData) -> Vec<u8> {
+    // Encoding into a Vec cannot run out of space; an error would mean a malformed key that
+    // the parser already rejected. An empty blob matches no policy key (fail closed).
+    PublicKey::from(key_data.clone())
+        .to_bytes()
+        .unwrap_or_default()
+}
+
+/// A public key line, parsed and checked.
+pub(crate) struct ParsedKey {
+    pub(crate) key: PublicKey,
+    pub(crate) blob: Vec<u8>,
+    pub(crate) fingerprint: String,
+    pub(crate) algorithm: String,
+}
+
+/// Why a key line was refused.
+pub(crate) struct KeyError {
+    /// `invalid-key` or `unsupported-key-type`.
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+}
+
+fn key_error(code: &'static str, message: String) -> KeyError {
+    KeyError { code, message }
+}
+
+fn supported(algorithm: &Algorithm) -> bool {
+    matches!(
+        algorithm,
+        Algorithm::Ed25519
+            | Algorithm::Ecdsa { .. }
+            | Algorithm::Rsa { .. }
+            | Algorithm::SkEd25519
+            | Algorithm::SkEcdsaSha2NistP256
+    )
+}
+
+fn unsupported_type(name: &str) -> KeyError {
+    let what = if name.ends_with("-cert-v01@openssh.com") {
+        format!("SSH certificates (`{name}`) are not supported; list the plain public key")
+    } else if name == "ssh-dss" {
+        "DSA keys (`ssh-dss`) are not supported".to_string()
+    } else {
+        format!("unsupported key type `{name}`")
+    };
+    key_error(
+        "unsupported-key-type",
+        format!("{what}: use {}", SUPPORTED_KEY_TYPES.join(", ")),
+    )
+}
+
+/// Parses one OpenSSH public key line (`TYPE BASE64 [COMMENT]`).
+pub(crate) fn parse_key(line: &str) -> Result<ParsedKey, KeyError> {
+    let line = line.trim();
+    let mut tokens = line.split_whitespace();
+    let Some(first) = tokens.next() else {
+        return Err(key_error("invalid-key", "empty public key".to_string()));
+    };
+    if line.starts_with("-----BEGIN") {
+        return Err(key_error(
+            "invalid-key",
+            "this is not an OpenSSH public key line; list the contents of the `.pub` file \
+             (never a private key)"
+                .to_string(),
+        ));
+    }
+    if !SUPPORTED_KEY_TYPES.contains(&first) {
+        if tokens.any(|t| SUPPORTED_KEY_TYPES.contains(&t)) {
+            return Err(key_error(
+                "invalid-key",
+                format!(
+                    "`{first}` before the key type: authorized_keys options are not allowed \
+                     here; start the line with the key type"
+                ),
+            ));
+        }
+        return Err(unsupported_type(first));
+    }
+    let key = PublicKey::from_openssh(line)
+        .map_err(|e| key_error("invalid-key", format!("invalid `{first}` public key: {e}")))?;
+    let algorithm = key.algorithm();
+    if !supported(&algorithm) {
+        return Err(unsupported_type(algorithm.as_str()));
+    }
+    let blob = key
+        .to_bytes()
+        .map_err(|e| key_error("invalid-key", format!("invalid `{first}` public key: {e}")))?;
+    Ok(ParsedKey {
+        fingerprint: key.fingerprint(HashAlg::Sha256).to_string(),
+        algorithm: algorithm.to_string(),
+        blob,
+        key,
+    })
+}
+
+/// Parses an expiry written as a string.
+///
+/// `YYYY-MM-DD` is a UTC date: the key is invalid from 00:00:00 UTC on that day, the same
+/// meaning as git's allowed_signers `valid-before="YYYYMMDD"`. Anything longer must be an
+/// RFC 3339 date-time with an offset (`2027-06-30T12:00:00Z`, `...+02:00`).
+pub(crate) fn parse_expiry(text: &str) -> Result<OffsetDateTime, String> {
+    let date_format = time::macros::format_description!("[year]-[month]-[day]");
+    let parsed = if text.len() == 10 {
+        Date::parse(text, &date_format).map(|d| d.with_time(Time::MIDNIGHT).assume_utc())
+    } else {
+        OffsetDateTime::parse(text, &Rfc3339).map(|t| t.to_offset(UtcOffset::UTC))
+    };
+    parsed.map_err(|e| {
+        format!(
+            "invalid expiry `{text}` ({e}): write a UTC date `YYYY-MM-DD` or an RFC 3339 \
+             date-time such as `2027-06-30T12:00:00Z`"
+        )
+    })
+}
+
+/// Parses an expiry written as a native TOML date or date-time (see [`parse_expiry`]).
+pub(crate) fn parse_toml_expiry(value: &toml::value::Datetime) -> Result<OffsetDateTime, String> {
+    match (value.date, value.time, value.offset) {
+        (Some(_), None, None) | (Some(_), Some(_), Some(_)) => parse_expiry(&value.to_string()),
+        (Some(_), Some(_), None) => Err(format!(
+            "expiry `{value}` has no time zone: add `Z` for UTC or an offset such as `+02:00`"
+        )),
+        _ => Err(format!(
+            "invalid expiry `{value}`: write a UTC date `YYYY-MM-DD` or an RFC 3339 date-time"
+        )),
+    }
+}
+
+/// Checks a `[[revoked]] key` fingerprint: `SHA256:` and 43 unpadded base64 characters, as
+/// `ssh-keygen -lf` prints it.
+pub(crate) fn valid_fingerprint(text: &str) -> bool {
+    text.strip_prefix("SHA256:").is_some_and(|b64| {
+        b64.len() == 43
+            && b64
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+    })
+}
+
+/// Checks a `[trust] baseline` commit id: 40 (SHA-1) or 64 (SHA-256) hex digits.
+pub(crate) fn valid_commit_id(text: &str) -> bool {
+    matches!(text.len(), 40 | 64) && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
