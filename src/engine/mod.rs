@@ -22,6 +22,7 @@
 mod commits;
 mod evaluate;
 mod facts;
+mod history;
 mod policy_branch;
 mod signer;
 mod tag;
@@ -35,4 +36,5 @@ pub use facts::{
     CommitFacts, KeyId, ObjectId, PolicyCandidate, PushContext, RefUpdate, SignatureCheck,
     TagTarget, UpdateFacts, UpdateKind,
 };
+pub use history::{Judgement, SignatureStatus, SignedBy, judge_commit, judge_tag, signed_by};
 pub use verdict::{Code, Reason, Verdict};

@@ -66,7 +66,9 @@ both_hooks!(
         let text = edited_policy(&alice, add_carol_to_developers);
         let id = alice.commit_file("roles.toml", &text, "Let carol in", Sign::Unsigned);
         let p = alice.push(&["HEAD:refs/meta/policy"]);
-        p.assert_reason("policy-denied")
+        // An admin's unsigned commit gets the precise commit code, plus the missing approval.
+        p.assert_rejected("unsigned", &id)
+            .assert_reason("approvals-missing")
             .assert_header(POLICY, &old, &id)
             .assert_refs_unchanged();
     }

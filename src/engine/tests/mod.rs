@@ -1,6 +1,7 @@
 //! Table-driven tests of the engine, from hand-built policies and facts.
 
 mod fixture;
+mod history;
 
 use std::collections::BTreeSet;
 
