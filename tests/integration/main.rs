@@ -11,6 +11,7 @@ mod harness;
 mod hooks;
 mod hostile;
 mod inspect;
+mod lifecycle;
 mod merges;
 mod policy_branch;
 mod push;
