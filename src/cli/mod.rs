@@ -3,6 +3,7 @@
 //! environment error.
 
 mod admin;
+mod audit;
 mod demo;
 mod hook;
 mod inspect;
@@ -90,6 +91,11 @@ enum Command {
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,
+    },
+    /// The audit log and the audit of history (for security teams).
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
     },
     /// Who may push, create, delete, force-push, sign or merge on one ref, and under which rule.
     WhoCan {
@@ -237,6 +243,7 @@ fn run(cli: Cli) -> u8 {
         Command::Policy {
             command: PolicyCommand::Lint { file },
         } => admin::lint(&file),
+        Command::Audit { command } => audit::run(command),
         Command::Policy {
             command: PolicyCommand::Show { repo, format },
         } => inspect::show(repo, format),

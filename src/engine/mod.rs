@@ -30,6 +30,7 @@ mod certificate;
 mod commits;
 mod evaluate;
 mod facts;
+mod history;
 mod policy_branch;
 mod signer;
 mod tag;
@@ -43,4 +44,5 @@ pub use facts::{
     CommitFacts, KeyId, ObjectId, PolicyCandidate, PushCert, PushContext, RefUpdate,
     SignatureCheck, TagTarget, UpdateFacts, UpdateKind,
 };
+pub use history::{Judgement, SignatureStatus, SignedBy, judge_commit, judge_tag, signed_by};
 pub use verdict::{Code, Reason, Verdict};

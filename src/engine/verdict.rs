@@ -109,22 +109,22 @@ impl Code {
     pub fn hint(self) -> &'static str {
         match self {
             Code::PushDenied | Code::CreateDenied | Code::DeleteDenied => {
-                "ask an admin to add you to the rule's list, or push to a branch you may write and open a merge request"
+                "ask an admin to add you to the rule's list, or push a branch you may write"
             }
             Code::ForcePushDenied => {
-                "git pull --rebase (or merge) onto the server's tip and push again without --force"
+                "git pull --rebase onto the server's tip, then push without --force"
             }
             Code::Unsigned => {
-                "git config gpg.format ssh; git config user.signingKey ~/.ssh/id_ed25519.pub; git commit --amend -S (or git rebase --exec 'git commit --amend --no-edit -S')"
+                "git config gpg.format ssh; git config user.signingKey ~/.ssh/id_ed25519.pub; git commit --amend -S"
             }
             Code::BadSignature => {
-                "re-sign the commit with git commit --amend -S; check gpg.format=ssh and that nothing rewrote the commit after signing"
+                "re-sign with git commit --amend -S; nothing may rewrite a commit after it is signed"
             }
             Code::UnknownKey => {
-                "sign with a key listed for you in roles.toml, or ask an admin to add your public key (ssh-keygen -lf shows its fingerprint)"
+                "sign with your key listed in roles.toml, or ask an admin to add your public key"
             }
             Code::SignerNotAllowed => {
-                "have the commit signed by a member of the rule's signers, or ask an admin to add you"
+                "have a member of the rule's signers sign it, or ask an admin to add you"
             }
             Code::RevokedKey => {
                 "this key is revoked: make a new key, have an admin add it, and re-sign with it"
@@ -133,7 +133,7 @@ impl Code {
                 "this key has expired: have an admin extend it or add a new key, then re-sign"
             }
             Code::MergeDenied => {
-                "ask a member of the rule's merge list to merge and sign it, or rebase instead of merging"
+                "have a member of the rule's merge list merge and sign it, or rebase instead"
             }
             Code::Nonlinear => "this ref takes no merge commits: git rebase onto the tip instead",
             Code::UnsignedTag => {
@@ -152,7 +152,7 @@ impl Code {
                 "changes to the policy branch need an admin as pusher and admins' signatures"
             }
             Code::ApprovalsMissing => {
-                "another admin must approve: git commit --allow-empty -S -m approve on top, then push"
+                "another admin approves: git commit --allow-empty -S -m approve, then push"
             }
             Code::PolicyInvalid => "run refguard policy lint roles.toml and fix what it reports",
             Code::NoPolicy => {

@@ -11,6 +11,7 @@ mod error;
 
 pub use error::{Error, Result};
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use git2::{ErrorCode, ObjectType, Oid, Repository, Sort};
@@ -18,10 +19,10 @@ use git2::{ErrorCode, ObjectType, Oid, Repository, Sort};
 use crate::engine::{CommitFacts, ObjectId, RefUpdate, SignatureCheck, TagTarget, UpdateKind};
 use crate::verify;
 
-/// The identity refguard writes policy commits as.
-const IDENT_NAME: &str = "refguard";
+/// The identity refguard writes policy commits as (author and committer name).
+pub const IDENT_NAME: &str = "refguard";
 /// The e-mail of [`IDENT_NAME`].
-const IDENT_EMAIL: &str = "refguard@localhost";
+pub const IDENT_EMAIL: &str = "refguard@localhost";
 
 /// An open repository: the only handle refguard reads and writes git data through.
 pub struct Repo {
@@ -256,6 +257,85 @@ impl Repo {
         Ok(out)
     }
 
+    /// Streams every commit reachable from any of `tips` and from none of `hide` to `visit`,
+    /// each exactly once, newest first by commit time, without collecting them (for
+    /// `refguard audit history` over long histories). Returns how many were visited;
+    /// `visit` may stop the walk early with [`ControlFlow::Break`].
+    ///
+    /// Every tip must be (or peel to) a commit; `hide` is lenient as in
+    /// [`Repo::new_commits`]. Memory is libgit2's per-walk bookkeeping (one small node per
+    /// commit met, which is also what makes each commit come out once), plus one commit.
+    pub fn walk(
+        &self,
+        tips: &[ObjectId],
+        hide: &[ObjectId],
+        mut visit: impl FnMut(WalkedCommit) -> ControlFlow<()>,
+    ) -> Result<u64> {
+        let Some(first) = tips.first() else {
+            return Ok(0);
+        };
+        let walk_error = |cause| Error::Walk {
+            id: first.clone(),
+            cause,
+        };
+        let mut walk = self.repo.revwalk().map_err(walk_error)?;
+        walk.set_sorting(Sort::TIME).map_err(walk_error)?;
+        for tip in tips {
+            let commit = self
+                .peel_to_commit(tip)?
+                .ok_or_else(|| Error::NotACommit { id: tip.clone() })?;
+            walk.push(commit).map_err(walk_error)?;
+        }
+        for id in hide {
+            if let Ok(Some(commit)) = self.peel_to_commit(id) {
+                walk.hide(commit).map_err(walk_error)?;
+            }
+        }
+        let odb = self.repo.odb().map_err(walk_error)?;
+        let mut visited = 0;
+        for oid in walk {
+            let oid = oid.map_err(walk_error)?;
+            let object = odb.read(oid).map_err(|cause| Error::Object {
+                id: to_id(oid),
+                cause,
+            })?;
+            if object.kind() != ObjectType::Commit {
+                return Err(Error::NotACommit { id: to_id(oid) });
+            }
+            let raw = object.data();
+            let (committer, time) = committer(raw);
+            visited += 1;
+            let walked = WalkedCommit {
+                facts: commit_facts(to_id(oid), raw),
+                committer,
+                time,
+            };
+            if visit(walked).is_break() {
+                break;
+            }
+        }
+        Ok(visited)
+    }
+
+    /// Every best common ancestor of `a` and `b` (none if they share no history), so that
+    /// the commits reachable from both are exactly those reachable from one of these.
+    /// Both must be (or peel to) commits.
+    pub fn merge_bases(&self, a: &ObjectId, b: &ObjectId) -> Result<Vec<ObjectId>> {
+        let peel = |id: &ObjectId| {
+            self.peel_to_commit(id)?
+                .ok_or_else(|| Error::NotACommit { id: id.clone() })
+        };
+        let (one, two) = (peel(a)?, peel(b)?);
+        match self.repo.merge_bases(one, two) {
+            Ok(bases) => Ok(bases.iter().copied().map(to_id).collect()),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(Vec::new()),
+            Err(cause) => Err(Error::Walk {
+                id: a.clone(),
+                cause,
+            }),
+        }
+    }
+
     /// What a tag ref's new value points at: an annotated tag object (with its name and
     /// verified signature) or anything else (a lightweight tag).
     pub fn tag_target(&self, id: &ObjectId) -> Result<TagTarget> {
@@ -364,6 +444,37 @@ impl Repo {
             Err(_) => Ok(None),
         }
     }
+}
+
+/// One commit met by [`Repo::walk`]: the facts the engine judges, and when and by whom it
+/// was committed (for display; both are claims of the commit, not verified facts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalkedCommit {
+    /// Id, summary, parents and verified signature.
+    pub facts: CommitFacts,
+    /// The committer as written, `Name <email>` (lossily UTF-8).
+    pub committer: String,
+    /// The committer time in seconds since the Unix epoch (0 if unreadable).
+    pub time: i64,
+}
+
+/// The committer identity and time of a raw commit: the `committer` header is
+/// `Name <email> <seconds> <tz>`.
+fn committer(raw: &[u8]) -> (String, i64) {
+    let Some(value) = header(raw, b"committer") else {
+        return (String::new(), 0);
+    };
+    let ident_end = value
+        .iter()
+        .rposition(|&b| b == b'>')
+        .map_or(value.len(), |i| i + 1);
+    let ident = String::from_utf8_lossy(&value[..ident_end]).into_owned();
+    let time = std::str::from_utf8(&value[ident_end..])
+        .ok()
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|secs| secs.parse().ok())
+        .unwrap_or(0);
+    (ident, time)
 }
 
 /// Facts about one commit from its raw object bytes. The summary is the message's first

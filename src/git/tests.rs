@@ -584,6 +584,85 @@ fn quarantined_objects_are_visible_only_with_the_quarantine() {
     assert_eq!(commits[0].summary, "pushed");
 }
 
+// ---- walk, merge_bases ---------------------------------------------------------------------
+
+#[test]
+fn walk_streams_each_commit_once_across_tips() {
+    let f = Fixture::new();
+    let base = f.commit("base", None);
+    let a = f.commit("on main", Some(&keys().ed25519));
+    f.git(&["checkout", "-q", "-b", "topic", base.as_str()]);
+    let t = f.commit("on topic", None);
+    f.git(&["checkout", "-q", "main"]);
+    f.git(&["merge", "-q", "--no-ff", "-m", "merge topic", "topic"]);
+    let m = f.rev("HEAD");
+    let repo = f.repo();
+
+    let mut seen = Vec::new();
+    let n = repo
+        .walk(&[m.clone(), t.clone(), a.clone()], &[], |c| {
+            seen.push(c);
+            ControlFlow::Continue(())
+        })
+        .expect("walk");
+    assert_eq!(n, 4);
+    let ids: Vec<_> = seen.iter().map(|c| c.facts.id.clone()).collect();
+    // Newest first by commit time; every commit once although reachable from several tips.
+    assert_eq!(ids, [m.clone(), t.clone(), a.clone(), base.clone()]);
+    assert_eq!(seen[0].facts.parent_count, 2);
+    assert_eq!(seen[0].committer, "C O Mitter <committer@example.com>");
+    assert!(seen[0].time > seen[1].time && seen[1].time > 1_700_000_000);
+    assert_eq!(
+        fingerprint(&seen[2].facts.signature),
+        keys().ed25519.fingerprint
+    );
+
+    // Hidden history is skipped; a break stops the walk.
+    let mut ids = Vec::new();
+    repo.walk(std::slice::from_ref(&m), std::slice::from_ref(&a), |c| {
+        ids.push(c.facts.id);
+        ControlFlow::Continue(())
+    })
+    .expect("walk");
+    assert_eq!(ids, [m.clone(), t.clone()]);
+    let n = repo
+        .walk(std::slice::from_ref(&m), &[], |_| ControlFlow::Break(()))
+        .expect("walk");
+    assert_eq!(n, 1);
+    assert_eq!(
+        repo.walk(&[], &[], |_| ControlFlow::Continue(()))
+            .expect("walk"),
+        0
+    );
+
+    // A tip that is no commit fails closed.
+    let tree = id(&f.git(&["rev-parse", "HEAD^{tree}"]));
+    assert!(matches!(
+        repo.walk(&[tree], &[], |_| ControlFlow::Continue(())),
+        Err(Error::NotACommit { .. })
+    ));
+
+    // Merge bases: the commits reachable from both sides.
+    assert_eq!(repo.merge_bases(&a, &t).expect("bases"), vec![base.clone()]);
+    assert_eq!(repo.merge_bases(&m, &a).expect("bases"), vec![a.clone()]);
+    f.git(&["checkout", "-q", "--orphan", "other"]);
+    let lone = f.commit("unrelated root", None);
+    assert!(repo.merge_bases(&lone, &m).expect("bases").is_empty());
+}
+
+#[test]
+fn committer_header_is_parsed_leniently() {
+    assert_eq!(
+        committer(b"tree x\ncommitter A B <a@b> 1700000000 +0100\n\nmsg\n"),
+        ("A B <a@b>".to_owned(), 1_700_000_000)
+    );
+    assert_eq!(
+        committer(b"tree x\ncommitter broken\n\nmsg\n"),
+        ("broken".to_owned(), 0)
+    );
+    assert_eq!(committer(b"tree x\n\nmsg\n"), (String::new(), 0));
+}
+
 /// Walk throughput without signatures (signature cost is per key type, see GIT-FACTS.md).
 /// Run with `cargo test --release --lib walk_throughput -- --ignored --nocapture`.
 #[test]

@@ -1,5 +1,19 @@
 //! refguard's integration tests: one test binary driving the real `git`, `ssh-keygen` and
-//! the built `refguard` against bare server repositories.
+//! the built `refguard` against bare server repositories (see `scenario`).
 
+mod scenario;
+
+mod objects;
+
+mod audit;
+mod cli;
+mod harness;
+mod hooks;
+mod hostile;
 mod inspect;
+mod lifecycle;
+mod merges;
+mod policy_branch;
+mod push;
 mod servers;
+mod tags;

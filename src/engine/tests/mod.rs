@@ -2,6 +2,7 @@
 
 mod certificate;
 mod fixture;
+mod history;
 
 use std::collections::BTreeSet;
 
@@ -53,7 +54,20 @@ fn codes_are_unique_and_have_hints() {
         assert!(!code.hint().trim().is_empty(), "{code} has no hint");
         assert_eq!(code.to_string(), code.as_str());
     }
-    assert_eq!(seen.len(), 21);
+    assert_eq!(seen.len(), Code::ALL.len());
+}
+
+#[test]
+fn every_code_is_documented_once_in_the_readme() {
+    const README: &str = include_str!("../../../README.md");
+    for code in Code::ALL {
+        let row = format!("| `{code}` |");
+        assert_eq!(
+            README.matches(&row).count(),
+            1,
+            "README's reason-code table must have exactly one row for {code}"
+        );
+    }
 }
 
 /// How a rule's list for the action under test is written.

@@ -1,0 +1,830 @@
+//! `refguard audit verify|log|rotate|history`: the security team's commands over the audit
+//! log (spec §6) and over the repository's history. Prints; the checks themselves live in
+//! `audit` (the chain) and `engine` (the judgement of each commit).
+
+use std::collections::BTreeMap;
+use std::io::{self, IsTerminal, Write};
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Subcommand, ValueEnum};
+use serde_json::json;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime, UtcOffset};
+
+use super::admin::open_repo;
+use super::hook::audit_log_path;
+use super::{EXIT_OK, EXIT_REJECT};
+use crate::audit::{self, AuditError, ChainStart, Decision, Filter, Record};
+use crate::engine::{self, CommitFacts, Judgement, ObjectId, PushContext, SignedBy};
+use crate::git::{self, Repo, WalkedCommit};
+use crate::policy::Policy;
+use crate::session::{PolicyState, Session};
+
+/// The `refguard audit` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit log's hash chain: prints the record count, time span, chain start and
+    /// last hash; exit 1 names the first broken line as FILE:LINE: reason.
+    ///
+    /// Keep the printed last hash somewhere else (a ticket, syslog, another host): the chain
+    /// alone cannot show that lines were cut off the end.
+    Verify {
+        /// The repository whose configured log to check (default: $GIT_DIR, else the
+        /// repository around the current directory).
+        #[arg(long, conflicts_with = "file")]
+        repo: Option<PathBuf>,
+        /// A log file to check instead (e.g. a rotated audit-<UTC>.jsonl).
+        file: Option<PathBuf>,
+    },
+    /// Print the audit log's records, oldest first, optionally filtered.
+    Log {
+        /// The repository whose configured log to read.
+        #[arg(long, conflicts_with = "file")]
+        repo: Option<PathBuf>,
+        /// A log file to read instead.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Only records at or after DATE: YYYY-MM-DD (midnight UTC) or RFC 3339.
+        #[arg(long, value_name = "DATE", value_parser = parse_since)]
+        since: Option<OffsetDateTime>,
+        /// Only records for exactly this ref (full name, e.g. refs/heads/main).
+        #[arg(long = "ref", value_name = "REF")]
+        refname: Option<String>,
+        /// Only accepted or only rejected updates.
+        #[arg(long, value_parser = parse_decision)]
+        decision: Option<Decision>,
+        /// table: aligned columns; json: the records as JSON lines, printed as they are read.
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Move the log aside to audit-<UTC>.jsonl and start a new log whose chain continues
+    /// from it. Use this, never a bare `mv`, which would break the chain.
+    Rotate {
+        /// The repository whose configured log to rotate.
+        #[arg(long)]
+        repo: Option<PathBuf>,
+    },
+    /// Re-check the history of every protected ref against the current policy: who signed
+    /// each commit, with which key, and what the policy says about it now.
+    ///
+    /// Protected refs are those matched by a rule with `signers`, `merge` or `linear`, and
+    /// the policy branch. Each commit is listed once, under the first ref (in rule order,
+    /// then by name; the policy branch last) that reaches it, and judged by that ref's rule.
+    /// Commits reachable from a `[trust] baseline` id are listed as `baseline` and not
+    /// judged. Tags under a rule with `signers` are judged by their own signature. Keys are
+    /// judged as of now, so a key that expired since is reported as `expired-key`.
+    /// Exit 1 when there is any violation.
+    History {
+        /// The repository.
+        #[arg(long)]
+        repo: Option<PathBuf>,
+        /// Only this ref (full name), whatever its rule.
+        #[arg(long = "ref", value_name = "REF")]
+        refname: Option<String>,
+        /// table: one row per commit, then a summary; json: one object per line, then a
+        /// final {"summary": ...} line.
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+}
+
+/// Output format of the audit listings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// Plain aligned text.
+    Table,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Runs one `refguard audit` subcommand.
+pub fn run(cmd: AuditCommand) -> Result<u8> {
+    match cmd {
+        AuditCommand::Verify { repo, file } => verify(repo, file),
+        AuditCommand::Log {
+            repo,
+            file,
+            since,
+            refname,
+            decision,
+            format,
+        } => log(
+            repo,
+            file,
+            &Filter {
+                since,
+                refname,
+                decision,
+            },
+            format,
+        ),
+        AuditCommand::Rotate { repo } => rotate(repo),
+        AuditCommand::History {
+            repo,
+            refname,
+            format,
+        } => history(repo, refname, format),
+    }
+}
+
+/// The log a command works on: FILE, or the configured log of the repository.
+fn log_path(repo: Option<PathBuf>, file: Option<PathBuf>) -> Result<PathBuf> {
+    match file {
+        Some(file) => Ok(file),
+        None => {
+            let repo = open_repo(repo)?;
+            audit_log_path(&repo).context("cannot locate the audit log")
+        }
+    }
+}
+
+/// `refguard audit verify [--repo DIR | FILE]`.
+fn verify(repo: Option<PathBuf>, file: Option<PathBuf>) -> Result<u8> {
+    let path = log_path(repo, file)?;
+    let report = audit::verify(&path)
+        .with_context(|| format!("cannot verify the audit log {}", path.display()))?;
+    let name = path.display();
+    let span = match (report.first_time, report.last_time) {
+        (Some(first), Some(last)) => format!("{} .. {}", rfc3339(first), rfc3339(last)),
+        _ => "-".to_owned(),
+    };
+    let start = match &report.start {
+        ChainStart::Genesis => "genesis (64 zeros)".to_owned(),
+        ChainStart::Link(hash) => format!(
+            "rotation link {hash} (from {})",
+            audit::log::link_path(&path).display()
+        ),
+    };
+    let mut out = io::stdout().lock();
+    match &report.first_bad {
+        None => writeln!(out, "{name}: intact")?,
+        Some(bad) => writeln!(out, "{name}:{}: {}", bad.line_no, bad.reason)?,
+    }
+    let intact = if report.is_intact() { "" } else { " (intact)" };
+    writeln!(out, "  records{intact}: {}", report.records)?;
+    writeln!(out, "  time span: {span}")?;
+    writeln!(out, "  chain start: {start}")?;
+    writeln!(out, "  last hash{intact}: {}", report.last_hash)?;
+    Ok(if report.is_intact() {
+        EXIT_OK
+    } else {
+        EXIT_REJECT
+    })
+}
+
+/// `refguard audit log`: a table of every matching record, or JSON lines as they are read.
+/// A line that is not a record is reported on stderr and makes the exit code 1.
+fn log(
+    repo: Option<PathBuf>,
+    file: Option<PathBuf>,
+    filter: &Filter,
+    format: ListFormat,
+) -> Result<u8> {
+    let path = log_path(repo, file)?;
+    let records = audit::read(&path, filter)
+        .with_context(|| format!("cannot read the audit log {}", path.display()))?;
+    let mut out = io::stdout().lock();
+    let mut bad = 0u64;
+    let mut table = Vec::new();
+    for record in records {
+        match record {
+            Ok(record) => match format {
+                ListFormat::Table => table.push(record),
+                ListFormat::Json => {
+                    if write_line(&mut out, &record_json(&record)?)?.is_break() {
+                        return Ok(EXIT_OK);
+                    }
+                }
+            },
+            Err(e @ AuditError::BadRecord { .. }) => {
+                bad += 1;
+                eprintln!("refguard: {e}");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if format == ListFormat::Table {
+        for line in audit::table(&table) {
+            if write_line(&mut out, &line)?.is_break() {
+                return Ok(EXIT_OK);
+            }
+        }
+    }
+    Ok(if bad == 0 { EXIT_OK } else { EXIT_REJECT })
+}
+
+/// The record as the one JSON line it is in the log (field order is the format's).
+fn record_json(record: &Record) -> Result<String> {
+    record.to_line().context("cannot serialize a record")
+}
+
+/// `refguard audit rotate [--repo DIR]`.
+fn rotate(repo: Option<PathBuf>) -> Result<u8> {
+    let path = log_path(repo, None)?;
+    match audit::rotate(&path, OffsetDateTime::now_utc()) {
+        Ok(rotation) => {
+            println!("refguard: rotated {}", path.display());
+            println!("  archived: {}", rotation.archived.display());
+            println!(
+                "  link: {} (the next record's prev; also in {})",
+                rotation.link,
+                audit::log::link_path(&path).display()
+            );
+            Ok(EXIT_OK)
+        }
+        // Nothing logged since the last rotation (an empty log, or none yet beside the
+        // rotation link): not a failure for a scheduled rotation.
+        Err(AuditError::NothingToRotate { .. }) => {
+            eprintln!("refguard: {} is empty; nothing to rotate", path.display());
+            Ok(EXIT_OK)
+        }
+        Err(AuditError::Io { ref source, .. })
+            if source.kind() == io::ErrorKind::NotFound
+                && audit::log::link_path(&path).exists() =>
+        {
+            eprintln!("refguard: {} is empty; nothing to rotate", path.display());
+            Ok(EXIT_OK)
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot rotate {}", path.display())),
+    }
+}
+
+/// Writes one line; a closed pipe (`| head`) is a quiet stop, not an error.
+fn write_line(out: &mut impl Write, line: &str) -> Result<ControlFlow<()>> {
+    match writeln!(out, "{line}") {
+        Ok(()) => Ok(ControlFlow::Continue(())),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(ControlFlow::Break(())),
+        Err(e) => Err(e).context("cannot write to standard output"),
+    }
+}
+
+/// `--since`: `YYYY-MM-DD` (midnight UTC) or an RFC 3339 time.
+fn parse_since(text: &str) -> std::result::Result<OffsetDateTime, String> {
+    if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
+        return Ok(t);
+    }
+    Date::parse(text, format_description!("[year]-[month]-[day]"))
+        .map(|d| d.midnight().assume_utc())
+        .map_err(|_| format!("`{text}` is not a date (YYYY-MM-DD) or an RFC 3339 time"))
+}
+
+fn parse_decision(text: &str) -> std::result::Result<Decision, String> {
+    text.parse()
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    let t = t.to_offset(UtcOffset::UTC);
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+}
+
+// ---- history -------------------------------------------------------------------------------
+
+/// What the history audit concluded about one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Passes the current policy.
+    Ok,
+    /// Would be rejected now.
+    Violation,
+    /// Reachable from a `[trust] baseline` commit: not judged.
+    Baseline,
+    /// An unsigned commit on the policy branch written by refguard itself on the server
+    /// (`refguard init` or `refguard policy reset`): only someone with filesystem access can write those.
+    Server,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Violation => "violation",
+            Outcome::Baseline => "baseline",
+            Outcome::Server => "server",
+        }
+    }
+}
+
+/// One row of the history audit.
+struct Row<'a> {
+    kind: &'static str,
+    id: &'a ObjectId,
+    refname: &'a str,
+    time: Option<i64>,
+    committer: &'a str,
+    summary: &'a str,
+    parents: Option<usize>,
+    signed_by: &'a SignedBy,
+    outcome: Outcome,
+    reasons: &'a [engine::Reason],
+}
+
+/// Counts for the summary.
+#[derive(Debug, Default)]
+struct Summary {
+    commits: u64,
+    tags: u64,
+    baseline: u64,
+    server: u64,
+    judged: u64,
+    allowed_signer: u64,
+    violations: u64,
+    by_code: BTreeMap<&'static str, u64>,
+    signers: BTreeMap<String, u64>,
+    signatures: BTreeMap<&'static str, u64>,
+}
+
+/// Streams rows to stdout and keeps the counts; shows progress on a terminal's stderr.
+struct Printer<W: Write> {
+    out: W,
+    format: ListFormat,
+    summary: Summary,
+    progress: bool,
+    closed: bool,
+}
+
+/// Rows between progress updates.
+const PROGRESS_EVERY: u64 = 1000;
+
+impl<W: Write> Printer<W> {
+    fn row(&mut self, row: &Row<'_>, allowed_signer: bool) -> Result<ControlFlow<()>> {
+        let s = &mut self.summary;
+        match row.kind {
+            "tag" => s.tags += 1,
+            _ => s.commits += 1,
+        }
+        match row.outcome {
+            Outcome::Baseline => s.baseline += 1,
+            Outcome::Server => s.server += 1,
+            Outcome::Ok | Outcome::Violation => {
+                s.judged += 1;
+                s.allowed_signer += u64::from(allowed_signer);
+                if row.outcome == Outcome::Violation {
+                    s.violations += 1;
+                }
+                for reason in row.reasons {
+                    *s.by_code.entry(reason.code.as_str()).or_default() += 1;
+                }
+            }
+        }
+        *s.signatures
+            .entry(row.signed_by.status.as_str())
+            .or_default() += 1;
+        if let Some(user) = &row.signed_by.user {
+            match s.signers.get_mut(user) {
+                Some(n) => *n += 1,
+                None => {
+                    s.signers.insert(user.clone(), 1);
+                }
+            }
+        }
+        let seen = s.commits + s.tags;
+        if self.progress && seen.is_multiple_of(PROGRESS_EVERY) {
+            eprint!("\rrefguard: {seen} checked");
+        }
+        if self.closed {
+            return Ok(ControlFlow::Break(()));
+        }
+        let line = match self.format {
+            ListFormat::Table => table_row(row),
+            ListFormat::Json => row_json(row).to_string(),
+        };
+        let flow = write_line(&mut self.out, &line)?;
+        self.closed = flow.is_break();
+        Ok(flow)
+    }
+
+    fn finish(mut self) -> Result<Summary> {
+        if self.progress {
+            eprint!("\r{:40}\r", "");
+        }
+        if !self.closed {
+            let lines = match self.format {
+                ListFormat::Table => summary_lines(&self.summary),
+                ListFormat::Json => vec![summary_json(&self.summary).to_string()],
+            };
+            for line in lines {
+                if write_line(&mut self.out, &line)?.is_break() {
+                    break;
+                }
+            }
+        }
+        Ok(self.summary)
+    }
+}
+
+/// `refguard audit history [--repo DIR] [--ref REF] [--format table|json]`.
+fn history(repo: Option<PathBuf>, only: Option<String>, format: ListFormat) -> Result<u8> {
+    let repo = open_repo(repo)?;
+    let session = Session::load(&repo)?;
+    let policy = match session.state() {
+        PolicyState::Loaded { policy, .. } => policy,
+        PolicyState::Missing => bail!(
+            "this repository has no policy branch {}; nothing to check against",
+            session.policy_ref()
+        ),
+        PolicyState::Broken { detail, .. } => {
+            bail!(
+                "the policy at {} is unusable: {detail}",
+                session.policy_ref()
+            )
+        }
+    };
+    let ctx = PushContext {
+        pusher: None,
+        now: OffsetDateTime::now_utc(),
+        policy_ref: session.policy_ref().to_owned(),
+    };
+    let targets = targets(&repo, policy, &ctx.policy_ref, only.as_deref())?;
+    let mut printer = Printer {
+        out: io::stdout().lock(),
+        format,
+        summary: Summary::default(),
+        progress: io::stderr().is_terminal(),
+        closed: false,
+    };
+    if format == ListFormat::Table {
+        printer.closed = write_line(&mut printer.out, TABLE_HEADER)?.is_break();
+    }
+    Audit {
+        repo: &repo,
+        policy,
+        ctx: &ctx,
+        printer: &mut printer,
+    }
+    .run(&targets)?;
+    let summary = printer.finish()?;
+    Ok(if summary.violations == 0 {
+        EXIT_OK
+    } else {
+        EXIT_REJECT
+    })
+}
+
+/// The refs the history audit walks, in the order that decides which ref a shared commit is
+/// listed under.
+struct Targets {
+    /// Branch-like refs (and the policy branch, last), each with its tip.
+    branches: Vec<(String, ObjectId)>,
+    /// Tag refs under a rule with `signers`.
+    tags: Vec<(String, ObjectId)>,
+    /// The baseline ids that name objects in the repository.
+    baseline: Vec<ObjectId>,
+}
+
+fn targets(repo: &Repo, policy: &Policy, policy_ref: &str, only: Option<&str>) -> Result<Targets> {
+    let refs = match only {
+        Some(name) => match repo.resolve_ref(name)? {
+            Some(id) => vec![(name.to_owned(), id)],
+            None => bail!("no ref {name} in {}", repo.git_dir().display()),
+        },
+        None => repo.refs()?,
+    };
+    let mut branches = Vec::new();
+    let mut tags = Vec::new();
+    let mut policy_branch = None;
+    for (name, id) in refs {
+        if name == policy_ref {
+            policy_branch = Some((name, id));
+            continue;
+        }
+        let rule = policy.rule_for(&name);
+        if name.starts_with("refs/tags/") {
+            if only.is_some() || rule.is_some_and(|r| r.signers.is_some()) {
+                tags.push((name, id));
+            }
+        } else if only.is_some() || rule.is_some_and(|r| r.checks_commits()) {
+            branches.push((rule.map_or(usize::MAX, |r| r.index), name, id));
+        }
+    }
+    branches.sort();
+    let mut branches: Vec<(String, ObjectId)> =
+        branches.into_iter().map(|(_, n, id)| (n, id)).collect();
+    branches.extend(policy_branch);
+    let baseline = policy
+        .baseline
+        .iter()
+        .filter_map(|hex| ObjectId::parse(hex))
+        .collect();
+    Ok(Targets {
+        branches,
+        tags,
+        baseline,
+    })
+}
+
+/// One run of the history audit.
+struct Audit<'a, W: Write> {
+    repo: &'a Repo,
+    policy: &'a Policy,
+    ctx: &'a PushContext,
+    printer: &'a mut Printer<W>,
+}
+
+impl<W: Write> Audit<'_, W> {
+    fn run(&mut self, targets: &Targets) -> Result<()> {
+        // Each ref's walk hides the refs before it and the baseline, so every commit comes
+        // out once, under the first ref that reaches it. The policy branch is judged without
+        // the baseline, as the hook does.
+        let mut walked: Vec<ObjectId> = Vec::new();
+        for (refname, tip) in &targets.branches {
+            let mut hide = walked.clone();
+            if *refname != self.ctx.policy_ref {
+                hide.extend(targets.baseline.iter().cloned());
+            }
+            let mut failed = None;
+            self.repo
+                .walk(std::slice::from_ref(tip), &hide, |c| {
+                    match self.commit(refname, &c) {
+                        Ok(flow) => flow,
+                        Err(e) => {
+                            failed = Some(e);
+                            ControlFlow::Break(())
+                        }
+                    }
+                })
+                .with_context(|| format!("cannot walk the history of {refname}"))?;
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            if self.printer.closed {
+                return Ok(());
+            }
+            walked.push(tip.clone());
+        }
+        self.baseline(targets)?;
+        for (refname, id) in &targets.tags {
+            if self.printer.closed {
+                break;
+            }
+            let target = self
+                .repo
+                .tag_target(id)
+                .with_context(|| format!("cannot read the tag {refname}"))?;
+            let judgement = engine::judge_tag(self.policy, self.ctx, refname, id, &target);
+            let summary = match &target {
+                engine::TagTarget::Annotated { name, .. } => name.as_str(),
+                engine::TagTarget::Lightweight => "(lightweight tag)",
+            };
+            let row = Row {
+                kind: "tag",
+                id,
+                refname,
+                time: None,
+                committer: "",
+                summary,
+                parents: None,
+                signed_by: &judgement.signed_by,
+                outcome: outcome(&judgement),
+                reasons: &judgement.reasons,
+            };
+            if self.printer.row(&row, judgement.allowed_signer)?.is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The commits reachable both from a walked branch (not the policy branch) and from a
+    /// baseline id: walked from their merge bases, listed as `baseline`.
+    fn baseline(&mut self, targets: &Targets) -> Result<()> {
+        if targets.baseline.is_empty() || self.printer.closed {
+            return Ok(());
+        }
+        let mut starts: Vec<ObjectId> = Vec::new();
+        for (refname, tip) in &targets.branches {
+            if *refname == self.ctx.policy_ref {
+                continue;
+            }
+            for base in &targets.baseline {
+                // A baseline id that is missing or no commit trusts nothing here.
+                let Ok(bases) = self.repo.merge_bases(base, tip) else {
+                    continue;
+                };
+                for id in bases {
+                    if !starts.contains(&id) {
+                        starts.push(id);
+                    }
+                }
+            }
+        }
+        let mut failed = None;
+        self.repo
+            .walk(&starts, &[], |c| {
+                let signed_by = engine::signed_by(self.policy, self.ctx, &c.facts.signature);
+                let row = commit_row(&c, "-", &signed_by, Outcome::Baseline, &[]);
+                match self.printer.row(&row, false) {
+                    Ok(flow) => flow,
+                    Err(e) => {
+                        failed = Some(e);
+                        ControlFlow::Break(())
+                    }
+                }
+            })
+            .context("cannot walk the baseline history")?;
+        failed.map_or(Ok(()), Err)
+    }
+
+    fn commit(&mut self, refname: &str, c: &WalkedCommit) -> Result<ControlFlow<()>> {
+        let mut judgement = engine::judge_commit(self.policy, self.ctx, refname, &c.facts);
+        let mut outcome = outcome(&judgement);
+        if *refname == self.ctx.policy_ref && is_server_written(c) {
+            // Not judged: its `unsigned` is expected, not a finding.
+            outcome = Outcome::Server;
+            judgement.reasons.clear();
+        }
+        let row = commit_row(
+            c,
+            refname,
+            &judgement.signed_by,
+            outcome,
+            &judgement.reasons,
+        );
+        self.printer.row(&row, judgement.allowed_signer)
+    }
+}
+
+/// Whether an unsigned policy-branch commit was written by refguard on the server
+/// (`refguard init` or `policy reset`). A push can never bring one: the hook requires admin signatures on
+/// every new policy commit, so only filesystem access (the same trust as init) can.
+fn is_server_written(c: &WalkedCommit) -> bool {
+    c.facts.signature == engine::SignatureCheck::Unsigned
+        && c.committer == format!("{} <{}>", git::IDENT_NAME, git::IDENT_EMAIL)
+}
+
+fn outcome(judgement: &Judgement) -> Outcome {
+    if judgement.reasons.is_empty() {
+        Outcome::Ok
+    } else {
+        Outcome::Violation
+    }
+}
+
+fn commit_row<'a>(
+    c: &'a WalkedCommit,
+    refname: &'a str,
+    signed_by: &'a SignedBy,
+    outcome: Outcome,
+    reasons: &'a [engine::Reason],
+) -> Row<'a> {
+    let CommitFacts {
+        id,
+        summary,
+        parent_count,
+        ..
+    } = &c.facts;
+    Row {
+        kind: "commit",
+        id,
+        refname,
+        time: Some(c.time),
+        committer: &c.committer,
+        summary,
+        parents: Some(*parent_count),
+        signed_by,
+        outcome,
+        reasons,
+    }
+}
+
+/// The table's header; rows use the same fixed widths (the last columns are free).
+const TABLE_HEADER: &str =
+    "COMMIT   DATE        VERDICT    SIGNATURE    USER          KEY  REF  CODES  SUBJECT";
+
+fn table_row(row: &Row<'_>) -> String {
+    let date = row
+        .time
+        .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+        .and_then(|t| t.format(format_description!("[year]-[month]-[day]")).ok())
+        .unwrap_or_else(|| "-".to_owned());
+    let codes: Vec<&str> = row.reasons.iter().map(|r| r.code.as_str()).collect();
+    let line = format!(
+        "{:8} {:11} {:10} {:12} {:13} {}  {}  {}  {}",
+        row.id.short(),
+        date,
+        row.outcome.as_str(),
+        row.signed_by.status.as_str(),
+        printable(row.signed_by.user.as_deref().unwrap_or("-")),
+        row.signed_by.fingerprint.as_deref().unwrap_or("-"),
+        printable(row.refname),
+        if codes.is_empty() {
+            "-".to_owned()
+        } else {
+            codes.join(",")
+        },
+        printable(row.summary),
+    );
+    line.trim_end().to_owned()
+}
+
+fn row_json(row: &Row<'_>) -> serde_json::Value {
+    json!({
+        "type": row.kind,
+        "id": row.id.as_str(),
+        "ref": row.refname,
+        "time": row.time
+            .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+            .map(rfc3339),
+        "committer": (!row.committer.is_empty()).then_some(row.committer),
+        "summary": row.summary,
+        "parents": row.parents,
+        "signature": row.signed_by.status.as_str(),
+        "user": row.signed_by.user,
+        "fingerprint": row.signed_by.fingerprint,
+        "verdict": row.outcome.as_str(),
+        "reasons": row.reasons.iter().map(|r| json!({
+            "code": r.code.as_str(),
+            "detail": r.detail,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn summary_json(s: &Summary) -> serde_json::Value {
+    json!({ "summary": {
+        "commits": s.commits,
+        "tags": s.tags,
+        "baseline": s.baseline,
+        "server": s.server,
+        "judged": s.judged,
+        "signed_by_allowed": s.allowed_signer,
+        "signed_by_allowed_share": share(s.allowed_signer, s.judged),
+        "violations": s.violations,
+        "violations_by_code": s.by_code,
+        "signers": s.signers,
+        "signatures": s.signatures,
+    }})
+}
+
+fn summary_lines(s: &Summary) -> Vec<String> {
+    fn counts<K: std::fmt::Display>(map: &BTreeMap<K, u64>) -> String {
+        if map.is_empty() {
+            return "none".to_owned();
+        }
+        let parts: Vec<String> = map.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        parts.join(", ")
+    }
+    let signers: BTreeMap<String, u64> = s
+        .signers
+        .iter()
+        .map(|(user, n)| (printable(user), *n))
+        .collect();
+    vec![
+        String::new(),
+        format!(
+            "refguard: {} commits, {} tags: {} judged, {} baseline, {} written by refguard on the server",
+            s.commits, s.tags, s.judged, s.baseline, s.server
+        ),
+        format!(
+            "  signed by allowed signers: {} of {} ({:.2}%)",
+            s.allowed_signer,
+            s.judged,
+            share(s.allowed_signer, s.judged) * 100.0
+        ),
+        format!("  violations: {} ({})", s.violations, counts(&s.by_code)),
+        format!("  signers: {}", counts(&signers)),
+        format!("  signatures: {}", counts(&s.signatures)),
+    ]
+}
+
+/// `part / whole` rounded to 4 decimals (1.0 for an empty whole: nothing fell short).
+fn share(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        return 1.0;
+    }
+    (part as f64 / whole as f64 * 10_000.0).round() / 10_000.0
+}
+
+/// `text` with control characters replaced, so a cell stays on one line.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_dates_and_rfc3339() {
+        assert_eq!(
+            parse_since("2026-11-30").map(rfc3339),
+            Ok("2026-11-30T00:00:00Z".to_owned())
+        );
+        assert_eq!(
+            parse_since("2026-11-30T13:00:00+01:00").map(rfc3339),
+            Ok("2026-11-30T12:00:00Z".to_owned())
+        );
+        assert!(parse_since("30/11/2026").is_err());
+        assert!(parse_since("2026-13-01").is_err());
+    }
+
+    #[test]
+    fn share_is_rounded_and_total() {
+        assert_eq!(share(0, 0), 1.0);
+        assert_eq!(share(2, 3), 0.6667);
+        assert_eq!(share(3, 3), 1.0);
+    }
+}
