@@ -16,9 +16,9 @@
 //! `keys allowed-signers`).
 //!
 //! Dependency rule (checked by a grep in `.ci/run`): `engine`, `policy`, `inspect`, `hook`,
-//! `pushcert` and `report` never touch the filesystem, environment, processes, git2 or stdout. `git` and
-//! `verify` do I/O or crypto and know nothing of the policy. `session` composes them; `cli` is
-//! the only place that prints.
+//! `pushcert` and `report` never touch the filesystem, environment, processes, git2 or
+//! stdout. `git` and `verify` do I/O or crypto and know nothing of the policy. `session`
+//! composes them; `cli` is the only place that prints.
 
 pub mod audit;
 pub mod cli;
