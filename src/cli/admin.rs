@@ -147,6 +147,9 @@ pub fn install(repo: Option<PathBuf>, choice: HookChoice, force: bool) -> Result
     let policy_ref = repo
         .config_string("refguard.policyRef")?
         .unwrap_or_else(|| DEFAULT_POLICY_REF.to_string());
+    if choice != HookChoice::PreReceive {
+        warn_if_signed_pushes_required(&repo);
+    }
     if repo.resolve_ref(&policy_ref)?.is_none() {
         println!(
             "refguard: note: {policy_ref} does not exist yet, so every push is rejected with \
@@ -155,6 +158,23 @@ pub fn install(repo: Option<PathBuf>, choice: HookChoice, force: bool) -> Result
         );
     }
     Ok(EXIT_OK)
+}
+
+/// git gives push certificates to pre-receive only: an update hook would reject every ref
+/// that needs a signed push. Say so when the current policy requires them.
+fn warn_if_signed_pushes_required(repo: &Repo) {
+    let Ok(session) = Session::load(repo) else {
+        return;
+    };
+    if let crate::session::PolicyState::Loaded { policy, .. } = session.state()
+        && (policy.require_signed_push || policy.rules.iter().any(|r| r.signed_push))
+    {
+        println!(
+            "refguard: warning: the policy requires signed pushes, but git gives push \
+             certificates only to pre-receive; the update hook will reject those refs. \
+             Use --hook pre-receive."
+        );
+    }
 }
 
 /// `refguard check [--repo DIR] [--as NAME] [--format text|json] <ref> <old> <new>`.
