@@ -1,8 +1,8 @@
 //! Tests for splitting and verification, against signatures made by the real `ssh-keygen`.
 //!
-//! Not covered here: the FIDO types (`sk-ssh-ed25519@openssh.com`,
-//! `sk-ecdsa-sha2-nistp256@openssh.com`), because `ssh-keygen` cannot make them without a
-//! security key.
+//! The FIDO types (`sk-ssh-ed25519@openssh.com`, `sk-ecdsa-sha2-nistp256@openssh.com`) are
+//! in `sk_tests.rs`: `ssh-keygen` cannot make them without a security key, so those tests craft
+//! the signatures in-process and cross-check them with `ssh-keygen -Y verify`.
 
 use super::testkeys::keys;
 use super::*;
