@@ -27,6 +27,9 @@ pub struct PolicyView {
     pub revoked: Vec<RevokedView>,
     /// `[[rule]]`s in file order (the first match governs a ref).
     pub rules: Vec<RuleView>,
+    /// `[settings] require_signed_push`: every protected ref and the policy branch need a
+    /// push certificate.
+    pub require_signed_push: bool,
 }
 
 /// One user.
@@ -115,6 +118,9 @@ pub struct RuleView {
     pub merge: ListView,
     /// `linear = true`: no merge commits.
     pub linear: bool,
+    /// Updates need a push certificate (`signed_push = true`, or `[settings]
+    /// require_signed_push`).
+    pub signed_push: bool,
 }
 
 /// The effective policy, with key status judged at `now`.
@@ -191,12 +197,14 @@ pub fn policy_view(
                 signers: lists.signers,
                 merge: lists.merge,
                 linear: rule.linear,
+                signed_push: rule.signed_push || policy.require_signed_push,
             }
         })
         .collect();
     PolicyView {
         policy_ref: policy_ref.to_string(),
         policy_commit: policy_commit.map(str::to_string),
+        require_signed_push: policy.require_signed_push,
         now: utc(now),
         users,
         roles,
@@ -268,6 +276,9 @@ impl PolicyView {
         out.push(format!("policy branch {}:", self.policy_ref));
         out.push(format!("  admins:    {}", self.admins.admins.summary));
         out.push(format!("  approvals: {}", self.admins.approvals));
+        if self.require_signed_push {
+            out.push("  signed push: required ([settings] require_signed_push)".to_string());
+        }
         out.push("  delete, force-push: nobody (never allowed)".to_string());
 
         out.push(String::new());
@@ -326,6 +337,12 @@ impl PolicyView {
                     "false"
                 }
             ));
+            if r.signed_push {
+                out.push(format!(
+                    "    {:<11} required (git push --signed; pre-receive only)",
+                    "signed_push:"
+                ));
+            }
         }
         out
     }
