@@ -169,6 +169,11 @@ impl<'r> Session<'r> {
 
     /// The old tip, the pre-push tips of the other refs governed by the same rule, and the
     /// baseline: what new commits are measured against.
+    ///
+    /// Tags under the same rule are left out: a tag update gets the tag check only (spec
+    /// §3.5), so the commits behind a tag were never checked and must not count as known.
+    /// Otherwise one signed tag over unsigned history would let anyone push that history
+    /// to every branch of the rule (e.g. a catch-all `refs/**`).
     fn hide_list(
         &self,
         policy: &Policy,
@@ -179,6 +184,7 @@ impl<'r> Session<'r> {
         for (name, id) in self.refs()? {
             if *name != update.refname
                 && *name != self.policy_ref
+                && !name.starts_with("refs/tags/")
                 && policy.rule_for(name).map(|r| r.index) == Some(rule.index)
             {
                 hide.push(id.clone());
