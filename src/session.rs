@@ -144,6 +144,7 @@ impl<'r> Session<'r> {
             commits: Vec::new(),
             tag: None,
             candidate: None,
+            approving: Vec::new(),
         };
         if kind == UpdateKind::Delete {
             return Ok(facts);
@@ -153,6 +154,13 @@ impl<'r> Session<'r> {
             let hide: Vec<ObjectId> = non_zero(&update.old).into_iter().collect();
             facts.commits = self.repo.new_commits(&update.new, &hide)?;
             facts.candidate = Some(self.candidate(&update.new)?);
+            if let Some(pushed) = self.repo.blob_id_at(&update.new, POLICY_FILE)? {
+                for commit in &facts.commits {
+                    if self.repo.blob_id_at(&commit.id, POLICY_FILE)?.as_ref() == Some(&pushed) {
+                        facts.approving.push(commit.id.clone());
+                    }
+                }
+            }
             return Ok(facts);
         }
         let Some(rule) = policy.rule_for(&update.refname) else {

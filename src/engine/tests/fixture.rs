@@ -303,6 +303,7 @@ pub fn update(refname: &str, kind: UpdateKind) -> UpdateFacts {
         commits: Vec::new(),
         tag: None,
         candidate: None,
+        approving: Vec::new(),
     }
 }
 
