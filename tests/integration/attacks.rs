@@ -120,3 +120,27 @@ both_hooks!(
             .assert_refs_unchanged();
     }
 );
+
+#[test]
+fn a_signed_tag_object_can_be_pushed_under_another_name() {
+    // Documented limitation (README §5): the tag header is not compared with the ref name.
+    // Pinned so that a change of this behaviour is a decision, not an accident.
+    let s = Scenario::new(Hook::PreReceive);
+    let alice = s.client("alice");
+    let tag = alice.tag_signed("v1.0", "Release 1.0", "alice");
+    let p = alice.push(&[&format!("{tag}:refs/tags/v2.0")]);
+    p.assert_accepted();
+    assert_eq!(p.ref_after("refs/tags/v2.0"), Some(tag.as_str()));
+}
+
+both_hooks!(
+    fn a_tree_pushed_to_a_protected_branch_is_rejected(hook) {
+        // Not a commit: nothing to check the signature of, so it must fail closed.
+        let s = Scenario::new(hook);
+        let bob = s.client("bob");
+        let tree = bob.rev("HEAD^{tree}");
+        let p = bob.push(&[&format!("{tree}:refs/heads/feature/tree")]);
+        assert!(!p.success, "{}", p.transcript());
+        p.assert_refs_unchanged();
+    }
+);
