@@ -205,6 +205,7 @@ impl<'r> Session<'r> {
             commits: Vec::new(),
             tag: None,
             candidate: None,
+            approving: Vec::new(),
         };
         if kind == UpdateKind::Delete {
             return Ok(facts);
@@ -214,6 +215,13 @@ impl<'r> Session<'r> {
             let hide: Vec<ObjectId> = non_zero(&update.old).into_iter().collect();
             facts.commits = self.repo.new_commits(&update.new, &hide)?;
             facts.candidate = Some(self.candidate(&update.new)?);
+            if let Some(pushed) = self.repo.blob_id_at(&update.new, POLICY_FILE)? {
+                for commit in &facts.commits {
+                    if self.repo.blob_id_at(&commit.id, POLICY_FILE)?.as_ref() == Some(&pushed) {
+                        facts.approving.push(commit.id.clone());
+                    }
+                }
+            }
             return Ok(facts);
         }
         let Some(rule) = policy.rule_for(&update.refname) else {
@@ -230,6 +238,11 @@ impl<'r> Session<'r> {
 
     /// The old tip, the pre-push tips of the other refs governed by the same rule, and the
     /// baseline: what new commits are measured against.
+    ///
+    /// Tags under the same rule are left out: a tag update gets the tag check only (spec
+    /// §3.5), so the commits behind a tag were never checked and must not count as known.
+    /// Otherwise one signed tag over unsigned history would let anyone push that history
+    /// to every branch of the rule (e.g. a catch-all `refs/**`).
     fn hide_list(
         &self,
         policy: &Policy,
@@ -240,6 +253,7 @@ impl<'r> Session<'r> {
         for (name, id) in self.refs()? {
             if *name != update.refname
                 && *name != self.policy_ref
+                && !name.starts_with("refs/tags/")
                 && policy.rule_for(name).map(|r| r.index) == Some(rule.index)
             {
                 hide.push(id.clone());

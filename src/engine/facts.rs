@@ -148,6 +148,10 @@ pub struct UpdateFacts {
     pub tag: Option<TagTarget>,
     /// For an update of the policy branch with a non-zero `new`: the pushed roles.toml.
     pub candidate: Option<PolicyCandidate>,
+    /// For an update of the policy branch: the new commits whose tree holds the pushed
+    /// roles.toml byte for byte. Only their signers count as approvals: a signature on any
+    /// other commit (another project's, an earlier draft) approves something else.
+    pub approving: Vec<ObjectId>,
 }
 
 /// The roles.toml at the tip of a pushed policy branch, as validated by the shell.

@@ -92,6 +92,7 @@ pub fn judge_commit(
         tag: None,
         // Not under judgement here; `Valid` keeps the policy-branch check from reporting it.
         candidate: Some(PolicyCandidate::Valid),
+        approving: vec![commit.id.clone()],
     };
     judged(policy, ctx, &facts, &commit.id, &commit.signature)
 }
@@ -115,6 +116,7 @@ pub fn judge_tag(
         commits: Vec::new(),
         tag: Some(target.clone()),
         candidate: None,
+        approving: Vec::new(),
     };
     let signature = match target {
         TagTarget::Lightweight => &SignatureCheck::Unsigned,

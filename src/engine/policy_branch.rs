@@ -1,7 +1,8 @@
 //! The check on a push to the policy branch (spec §2): guarded by `[policy]`, never by a
 //! `[[rule]]`. It can never be deleted, created by a push or force-pushed; the pusher must
 //! be an admin, every new commit signed by an admin, at least `approvals` distinct admins
-//! must have signed, and the pushed roles.toml must validate. Pure.
+//! must have signed a new commit whose tree holds the pushed roles.toml (their approval of
+//! exactly that file), and the pushed roles.toml must validate. Pure.
 
 use std::collections::BTreeSet;
 
@@ -58,11 +59,18 @@ pub(super) fn check(
         admins.describe()
     );
     let mut approvers = BTreeSet::new();
+    // Admins who signed only commits whose roles.toml differs from the pushed one.
+    let mut elsewhere = BTreeSet::new();
     for commit in &facts.commits {
         let signer = signer::identify(policy, ctx.now, &commit.signature);
         let (code, detail) = match signer::judge(&signer, admins) {
             Judged::Member(user) => {
-                approvers.insert(user.id.as_str());
+                // An approval is a signature on a commit carrying the pushed roles.toml.
+                if facts.approving.contains(&commit.id) {
+                    approvers.insert(user.id.as_str());
+                } else {
+                    elsewhere.insert(user.id.as_str());
+                }
                 continue;
             }
             Judged::Outsider => (
@@ -86,12 +94,23 @@ pub(super) fn check(
     let required = policy.approvals as usize;
     let approved = approvers.len();
     if approved < required {
-        let who = if approvers.is_empty() {
+        let mut who = if approvers.is_empty() {
             "no new commit is signed by a policy admin".to_string()
         } else {
-            let names: Vec<&str> = approvers.into_iter().collect();
+            let names: Vec<&str> = approvers.iter().copied().collect();
             format!("signed by {}", names.join(", "))
         };
+        let others: Vec<&str> = elsewhere.difference(&approvers).copied().collect();
+        if !others.is_empty() {
+            if approvers.is_empty() {
+                who = "no new commit carrying the pushed roles.toml is signed by a policy admin"
+                    .to_string();
+            }
+            who.push_str(&format!(
+                "; {} signed only commits with another roles.toml, which approve nothing",
+                others.join(", ")
+            ));
+        }
         reasons.push(Reason::on_ref(
             Code::ApprovalsMissing,
             format!(

@@ -140,6 +140,19 @@ impl Repo {
     /// The contents of the blob at `path` in the tree of `commit` (peeled from a tag if
     /// need be), or `None` if there is no such path or it is not a blob.
     pub fn blob_at(&self, commit: &ObjectId, path: &str) -> Result<Option<Vec<u8>>> {
+        let Some(id) = self.blob_id_at(commit, path)? else {
+            return Ok(None);
+        };
+        let blob = self
+            .repo
+            .find_blob(to_oid(&id)?)
+            .map_err(|cause| Error::Object { id, cause })?;
+        Ok(Some(blob.content().to_vec()))
+    }
+
+    /// The id of the blob at `path` in the tree of `commit` (peeled from a tag if need be),
+    /// or `None` if there is no such path or it is not a blob.
+    pub fn blob_id_at(&self, commit: &ObjectId, path: &str) -> Result<Option<ObjectId>> {
         let oid = to_oid(commit)?;
         let object_error = |cause| Error::Object {
             id: commit.clone(),
@@ -159,14 +172,7 @@ impl Repo {
         if entry.kind() != Some(ObjectType::Blob) {
             return Ok(None);
         }
-        let blob = self
-            .repo
-            .find_blob(entry.id())
-            .map_err(|cause| Error::Object {
-                id: to_id(entry.id()),
-                cause,
-            })?;
-        Ok(Some(blob.content().to_vec()))
+        Ok(Some(to_id(entry.id())))
     }
 
     /// Classifies a ref update (spec §3.1): zero old is a create, zero new a delete, moving

@@ -5,6 +5,7 @@ mod scenario;
 
 mod objects;
 
+mod attacks;
 mod audit;
 mod cli;
 mod harness;

@@ -305,6 +305,7 @@ pub fn update(refname: &str, kind: UpdateKind) -> UpdateFacts {
         commits: Vec::new(),
         tag: None,
         candidate: None,
+        approving: Vec::new(),
     }
 }
 

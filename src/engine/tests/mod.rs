@@ -903,6 +903,7 @@ fn tags() {
 /// Facts for a push to the policy branch with the given commits and a valid candidate.
 fn policy_push(kind: UpdateKind, commits: Vec<CommitFacts>) -> crate::engine::UpdateFacts {
     let mut facts = update(POLICY_REF, kind);
+    facts.approving = commits.iter().map(|c| c.id.clone()).collect();
     facts.commits = commits;
     if kind != Delete {
         facts.candidate = Some(PolicyCandidate::Valid);
@@ -1103,6 +1104,35 @@ fn policy_branch() {
         assert_eq!(v.rule, None, "{name}");
         assert_eq!(v.kind, Some(kind), "{name}");
     }
+}
+
+#[test]
+fn policy_branch_approvals_count_only_commits_carrying_the_pushed_file() {
+    // erin's commit carries another roles.toml (a foreign commit merged in, an earlier
+    // draft): her signature is valid and an admin's, but approves nothing.
+    let policy = policy();
+    let mut facts = policy_push(
+        FastForward,
+        vec![
+            commit('1', "Change policy", 1, valid(ALICE)),
+            commit('2', "Something else", 1, valid(ERIN)),
+        ],
+    );
+    facts.approving.retain(|id| *id == oid('1'));
+    let v = evaluate(&policy, &ctx(Some("alice")), &facts);
+    assert_reasons(
+        "foreign approval",
+        &v,
+        &[(
+            ApprovalsMissing,
+            None,
+            &[
+                "1 of 2 required",
+                "signed by alice",
+                "erin signed only commits with another roles.toml",
+            ],
+        )],
+    );
 }
 
 #[test]
