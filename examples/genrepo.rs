@@ -17,7 +17,11 @@
 //!   `refs/heads/**` requiring signatures by `developers` (everyone).
 //! - `allowed_signers`: the same keys for `git log --show-signature`.
 //! - `tips`: `main=<id>` (the history's tip) and `push=<id>` (the tip of `--push` further signed
-//!   commits on top of it, written but referenced by nothing, like a push not yet accepted).
+//!   commits on top of it).
+//! - `quarantine/`: those pushed commits as loose objects, an object directory laid out like
+//!   receive-pack's quarantine; run the hook with `GIT_QUARANTINE_PATH` and
+//!   `GIT_OBJECT_DIRECTORY` set to it and `GIT_ALTERNATE_OBJECT_DIRECTORIES` to
+//!   `repo.git/objects`, as receive-pack does.
 //!
 //! Everything is deterministic for a given `--seed`: keys come from a seeded ChaCha stream,
 //! dates from a fixed epoch.
@@ -270,6 +274,24 @@ struct Generator {
     pack: PackWriter,
     tree: String,
     written: usize,
+    /// Where commits go as loose objects instead of the pack (the pending push's quarantine).
+    loose: Option<PathBuf>,
+}
+
+/// Writes a commit as a loose object under `dir` (a quarantine object directory) and
+/// returns its id.
+fn write_loose(dir: &Path, raw: &[u8]) -> String {
+    let mut object = format!("commit {}\0", raw.len()).into_bytes();
+    object.extend_from_slice(raw);
+    let id = hex(&Sha1::digest(&object).into());
+    let mut z = Compress::new(Compression::fast(), true);
+    let mut out = Vec::with_capacity(object.len() + object.len() / 8 + 64);
+    z.compress_vec(&object, &mut out, FlushCompress::Finish)
+        .expect("compress");
+    let sub = dir.join(&id[..2]);
+    fs::create_dir_all(&sub).expect("mkdir quarantine");
+    fs::write(sub.join(&id[2..]), out).expect("write loose object");
+    id
 }
 
 impl Generator {
@@ -308,7 +330,10 @@ impl Generator {
                 with_signature(payload.as_bytes(), &armor)
             }
         };
-        hex(&self.pack.add(1, &raw).expect("write pack"))
+        match &self.loose {
+            None => hex(&self.pack.add(1, &raw).expect("write pack")),
+            Some(dir) => write_loose(dir, &raw),
+        }
     }
 
     /// The signature of history commit `n`, by the configured shares.
@@ -413,6 +438,7 @@ fn generate(mut opts: Options) {
         pack,
         tree,
         written: 0,
+        loose: None,
     };
     let mut tips: Vec<String> = Vec::with_capacity(opts.commits);
     while g.written < opts.commits {
@@ -437,7 +463,9 @@ fn generate(mut opts: Options) {
         }
     }
     let main_tip = tips.last().cloned();
-    // The pending push: always signed by the first signer.
+    // The pending push, always signed by the first signer, goes into `quarantine/` as loose
+    // objects, where receive-pack keeps a push's objects while pre-receive runs.
+    g.loose = Some(opts.out.join("quarantine"));
     let mut push_tip = main_tip.clone();
     for i in 0..opts.push {
         let parents: Vec<String> = push_tip.iter().cloned().collect();
@@ -509,6 +537,15 @@ mod tests {
     use std::process::Command;
 
     fn git(dir: &Path, home: &Path, args: &[&str]) -> std::process::Output {
+        git_with(dir, home, args, &[])
+    }
+
+    fn git_with(
+        dir: &Path,
+        home: &Path,
+        args: &[&str],
+        env: &[(&str, &Path)],
+    ) -> std::process::Output {
         Command::new("git")
             .args(args)
             .current_dir(dir)
@@ -517,6 +554,7 @@ mod tests {
             .env("HOME", home)
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .envs(env.iter().copied())
             .output()
             .expect("run git")
     }
@@ -586,7 +624,13 @@ mod tests {
             .lines()
             .find_map(|l| l.strip_prefix("push="))
             .expect("push tip");
-        let verified = git(&repo, tmp.path(), &["-c", &config, "verify-commit", push]);
+        let quarantine = out.join("quarantine");
+        let verified = git_with(
+            &repo,
+            tmp.path(),
+            &["-c", &config, "verify-commit", push],
+            &[("GIT_ALTERNATE_OBJECT_DIRECTORIES", &quarantine)],
+        );
         assert!(verified.status.success(), "pending push is signed");
     }
 }
