@@ -447,7 +447,7 @@ fn generate(mut opts: Options) {
         let parents: Vec<String> = tips.last().cloned().into_iter().collect();
         let merge_now = opts.merge_every > 0
             && n > 0
-            && n % opts.merge_every == 0
+            && n.is_multiple_of(opts.merge_every)
             && g.written + 2 <= opts.commits;
         if merge_now {
             // A side commit off the tip, then a merge of it into the chain.
