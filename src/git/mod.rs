@@ -11,10 +11,11 @@ mod error;
 
 pub use error::{Error, Result};
 
+use std::collections::HashSet;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-use git2::{ErrorCode, ObjectType, Oid, Repository, Sort};
+use git2::{ErrorCode, ObjectType, Odb, Oid, Repository, Sort};
 
 use crate::engine::{CommitFacts, ObjectId, RefUpdate, SignatureCheck, TagTarget, UpdateKind};
 use crate::verify;
@@ -28,7 +29,16 @@ pub const IDENT_EMAIL: &str = "refguard@localhost";
 pub struct Repo {
     /// The git2 handle, opened once and reused for every object.
     repo: Repository,
+    /// In a pre-receive hook: the object store as it was before the push (without the
+    /// quarantine). See [`Repo::new_commits`] for why it makes walks cheap.
+    pre_push: Option<Odb<'static>>,
 }
+
+/// Commits verified on one thread before handing work to more: below this, starting threads
+/// costs more than it saves.
+const PARALLEL_MIN: usize = 64;
+/// Commits read from the object database per batch; bounds the raw bytes held at once.
+const BATCH: usize = 2048;
 
 impl Repo {
     /// Opens the repository the way a hook must: from `GIT_DIR`, `GIT_OBJECT_DIRECTORY` and
@@ -36,7 +46,13 @@ impl Repo {
     /// visible to pre-receive (githooks(5), "pre-receive"; `git help git`, environment).
     pub fn open_from_env() -> Result<Repo> {
         let repo = Repository::open_from_env().map_err(|cause| Error::OpenFromEnv { cause })?;
-        Ok(Repo { repo })
+        // receive-pack names the real store(s) in GIT_ALTERNATE_OBJECT_DIRECTORIES while the
+        // quarantine is the primary object directory (GIT-FACTS.md, "Hooks and quarantine").
+        let pre_push = std::env::var_os("GIT_QUARANTINE_PATH").and_then(|_| {
+            let dirs = std::env::var("GIT_ALTERNATE_OBJECT_DIRECTORIES").ok()?;
+            store_of(dirs.split(':').filter(|d| !d.is_empty()).map(Path::new))
+        });
+        Ok(Repo { repo, pre_push })
     }
 
     /// Opens the repository at `path` (a `--repo` argument). If `GIT_QUARANTINE_PATH` is set
@@ -53,7 +69,9 @@ impl Repo {
             path: path.to_owned(),
             cause,
         })?;
+        let mut pre_push = None;
         if let Some(dir) = quarantine {
+            pre_push = store_of([repo.path().join("objects").as_path()].into_iter());
             let add = || -> std::result::Result<(), git2::Error> {
                 let utf8 = dir
                     .to_str()
@@ -65,7 +83,7 @@ impl Repo {
                 cause,
             })?;
         }
-        Ok(Repo { repo })
+        Ok(Repo { repo, pre_push })
     }
 
     /// Opens the default repository of a command without `--repo`: `$GIT_DIR` if set
@@ -79,7 +97,10 @@ impl Repo {
             path: PathBuf::from("."),
             cause,
         })?;
-        Ok(Repo { repo })
+        Ok(Repo {
+            repo,
+            pre_push: None,
+        })
     }
 
     /// The repository's git directory (for a bare repository, the repository itself).
@@ -228,11 +249,25 @@ impl Repo {
     /// a baseline commit or another ref's tip may legitimately be absent.
     ///
     /// Each commit's raw object is read once from the object database and split and verified
-    /// in-process; any read error fails the whole call.
+    /// in-process (on several threads for long ranges); any read error fails the whole call.
+    ///
+    /// The walk is kept short without changing its result:
+    /// - if `new` is itself one of `hide` (a branch created at an existing tip), there is
+    ///   nothing to walk;
+    /// - in a pre-receive hook, commits that are absent from the pre-push object store were
+    ///   pushed just now, and no pre-push ref or baseline commit in that store can reach them
+    ///   (a store holds every ancestor of what it holds: git's connectivity guarantee). So
+    ///   when every commit reachable from `new` without passing a hidden id is new in this
+    ///   sense, only the hidden ids the walk ran into, and any hidden ids that are themselves
+    ///   new, can hide anything: the other thousands of ref tips need not be walked.
     pub fn new_commits(&self, new: &ObjectId, hide: &[ObjectId]) -> Result<Vec<CommitFacts>> {
         let tip = self
             .peel_to_commit(new)?
             .ok_or_else(|| Error::NotACommit { id: new.clone() })?;
+        let hidden: HashSet<Oid> = hide.iter().filter_map(|id| to_oid(id).ok()).collect();
+        if hidden.contains(&tip) || to_oid(new).is_ok_and(|raw| hidden.contains(&raw)) {
+            return Ok(Vec::new());
+        }
         let walk_error = |cause| Error::Walk {
             id: new.clone(),
             cause,
@@ -241,14 +276,19 @@ impl Repo {
         walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)
             .map_err(walk_error)?;
         walk.push(tip).map_err(walk_error)?;
-        for id in hide {
-            if let Ok(Some(commit)) = self.peel_to_commit(id) {
+        let relevant = match self.pushed_range_hides(tip, &hidden)? {
+            Some(relevant) => relevant,
+            None => hidden.into_iter().collect(),
+        };
+        for id in relevant {
+            if let Ok(Some(commit)) = self.peel_to_commit(&to_id(id)) {
                 walk.hide(commit).map_err(walk_error)?;
             }
         }
 
         let odb = self.repo.odb().map_err(walk_error)?;
         let mut out = Vec::new();
+        let mut batch: Vec<(Oid, Vec<u8>)> = Vec::with_capacity(BATCH);
         for oid in walk {
             let oid = oid.map_err(walk_error)?;
             let object = odb.read(oid).map_err(|cause| Error::Object {
@@ -258,9 +298,52 @@ impl Repo {
             if object.kind() != ObjectType::Commit {
                 return Err(Error::NotACommit { id: to_id(oid) });
             }
-            out.push(commit_facts(to_id(oid), object.data()));
+            batch.push((oid, object.data().to_vec()));
+            if batch.len() == BATCH {
+                verify_batch(&mut batch, &mut out);
+            }
         }
+        verify_batch(&mut batch, &mut out);
         Ok(out)
+    }
+
+    /// The hidden ids that can matter for a walk from `tip`, when the pre-push object store
+    /// proves the others cannot (see [`Repo::new_commits`]); `None` when it proves nothing
+    /// (no quarantine, or the range reaches commits that were there before the push).
+    fn pushed_range_hides(&self, tip: Oid, hidden: &HashSet<Oid>) -> Result<Option<Vec<Oid>>> {
+        let Some(store) = &self.pre_push else {
+            return Ok(None);
+        };
+        let odb = self.repo.odb().map_err(|cause| Error::Walk {
+            id: to_id(tip),
+            cause,
+        })?;
+        let mut relevant: Vec<Oid> = Vec::new();
+        let mut seen: HashSet<Oid> = HashSet::from([tip]);
+        let mut todo = vec![tip];
+        while let Some(oid) = todo.pop() {
+            if store.exists(oid) {
+                return Ok(None);
+            }
+            let object = odb.read(oid).map_err(|cause| Error::Object {
+                id: to_id(oid),
+                cause,
+            })?;
+            if object.kind() != ObjectType::Commit {
+                return Err(Error::NotACommit { id: to_id(oid) });
+            }
+            for parent in parents(object.data()) {
+                if hidden.contains(&parent) {
+                    relevant.push(parent);
+                } else if seen.insert(parent) {
+                    todo.push(parent);
+                }
+            }
+        }
+        // Hidden ids pushed just now (a baseline commit arriving with this push) can reach
+        // the range; everything else in `hidden` lives in the pre-push store.
+        relevant.extend(hidden.iter().filter(|id| !store.exists(**id)));
+        Ok(Some(relevant))
     }
 
     /// Streams every commit reachable from any of `tips` and from none of `hide` to `visit`,
@@ -450,6 +533,67 @@ impl Repo {
             Err(_) => Ok(None),
         }
     }
+}
+
+/// The pre-push object store: the given object directories (and their own alternates);
+/// `None` if any cannot be opened, which only forgoes the shortcut it enables.
+fn store_of<'p>(dirs: impl Iterator<Item = &'p Path>) -> Option<Odb<'static>> {
+    let odb = Odb::new().ok()?;
+    let mut any = false;
+    for dir in dirs {
+        odb.add_disk_alternate(dir.to_str()?).ok()?;
+        any = true;
+    }
+    any.then_some(odb)
+}
+
+/// The parent ids named in a raw commit's headers (malformed ones skipped: the revwalk that
+/// follows reads the same object through libgit2 and fails closed on it).
+fn parents(raw: &[u8]) -> impl Iterator<Item = Oid> + '_ {
+    split_headers(raw)
+        .0
+        .split(|&b| b == b'\n')
+        .take_while(|line| !line.is_empty())
+        .filter_map(|line| line.strip_prefix(b"parent "))
+        .filter_map(|hex| Oid::from_str(std::str::from_utf8(hex).ok()?).ok())
+}
+
+/// Splits and verifies a batch of raw commits into `out`, in order, on as many threads as
+/// the machine has when the batch is long enough to pay for them; empties the batch.
+fn verify_batch(batch: &mut Vec<(Oid, Vec<u8>)>, out: &mut Vec<CommitFacts>) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || batch.len() < PARALLEL_MIN {
+        out.extend(
+            batch
+                .drain(..)
+                .map(|(oid, raw)| commit_facts(to_id(oid), &raw)),
+        );
+        return;
+    }
+    let chunk = batch.len().div_ceil(threads);
+    let results: Vec<Vec<CommitFacts>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = batch
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(oid, raw)| commit_facts(to_id(*oid), raw))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                // A panic in verification is re-raised here; the hook turns it into a
+                // rejection (fail closed).
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    out.extend(results.into_iter().flatten());
+    batch.clear();
 }
 
 /// One commit met by [`Repo::walk`]: the facts the engine judges, and when and by whom it

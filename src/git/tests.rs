@@ -688,3 +688,86 @@ fn walk_throughput() {
     assert_eq!(commits.len(), n as usize);
     eprintln!("{n} commits in {elapsed:?}");
 }
+
+/// Writes a raw commit into the quarantine directory, as receive-pack would; returns its id.
+fn write_quarantined(f: &Fixture, quarantine: &Path, raw: &str) -> ObjectId {
+    let mut cmd = f.command(&["hash-object", "-t", "commit", "-w", "--stdin"]);
+    cmd.env("GIT_OBJECT_DIRECTORY", quarantine)
+        .env(
+            "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+            f.work().join(".git/objects"),
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(raw.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("git");
+    assert!(out.status.success());
+    id(String::from_utf8(out.stdout).expect("utf-8").trim())
+}
+
+/// The pre-push store shortcut gives exactly the full walk's answer: pre-push hides that the
+/// pushed range never meets are skipped, a hidden id pushed just now (a baseline arriving with
+/// the push) still hides, and a range that reaches old commits falls back to the full walk.
+#[test]
+fn quarantine_shortcut_agrees_with_the_full_walk() {
+    let f = Fixture::new();
+    let base = f.commit("base", None);
+    let a = f.commit("a", None);
+    f.git(&["checkout", "-q", "-b", "other", &base.to_string()]);
+    let b = f.commit("b", None);
+    let c = f.commit("c", None);
+    let tree = f.git(&["write-tree"]);
+    let quarantine = f.work().join(".git/objects/incoming-shortcut");
+    std::fs::create_dir_all(&quarantine).expect("mkdir");
+    let raw = |parents: &[&ObjectId], msg: &str| {
+        let parents: String = parents.iter().map(|p| format!("parent {p}\n")).collect();
+        format!(
+            "tree {tree}\n{parents}author A <a@x> 1 +0000\ncommitter A <a@x> 1 +0000\n\n{msg}\n"
+        )
+    };
+    let q1 = write_quarantined(&f, &quarantine, &raw(&[&a], "q1"));
+    let fresh_baseline = write_quarantined(&f, &quarantine, &raw(&[&a], "fresh baseline"));
+    let q2 = write_quarantined(&f, &quarantine, &raw(&[&q1, &fresh_baseline], "q2"));
+    let q3 = write_quarantined(&f, &quarantine, &raw(&[&q2, &b], "q3 merges an old commit"));
+
+    let git_dir = f.work().join(".git");
+    let fast = Repo::open_with_quarantine(&git_dir, Some(&quarantine)).expect("open");
+    assert!(fast.pre_push.is_some());
+    let full = Repo {
+        pre_push: None,
+        ..Repo::open_with_quarantine(&git_dir, Some(&quarantine)).expect("open")
+    };
+    let ids = |commits: Vec<CommitFacts>| -> Vec<ObjectId> {
+        commits.into_iter().map(|c| c.id).collect()
+    };
+    let cases: [(&ObjectId, Vec<ObjectId>); 5] = [
+        (&q2, vec![a.clone(), c.clone()]),
+        (&q2, vec![a.clone(), c.clone(), fresh_baseline.clone()]),
+        // b is old and hidden only through c: the shortcut must not apply.
+        (&q3, vec![a.clone(), c.clone()]),
+        (&q3, vec![a.clone(), c.clone(), fresh_baseline.clone()]),
+        // Creating a ref at an existing tip: nothing to walk.
+        (&q2, vec![q2.clone()]),
+    ];
+    for (tip, hide) in &cases {
+        let got = ids(fast.new_commits(tip, hide).expect("walk"));
+        let want = ids(full.new_commits(tip, hide).expect("walk"));
+        assert_eq!(got, want, "tip {tip}, hide {hide:?}");
+    }
+    assert_eq!(
+        ids(fast.new_commits(&q2, &cases[1].1).expect("walk")),
+        vec![q2.clone(), q1.clone()]
+    );
+    // b is an ancestor of the hidden c, so it is not new either.
+    let mut got = ids(fast.new_commits(&q3, &cases[2].1).expect("walk"));
+    got.sort();
+    let mut want = vec![q3.clone(), q2.clone(), fresh_baseline.clone(), q1.clone()];
+    want.sort();
+    assert_eq!(got, want);
+}

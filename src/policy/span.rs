@@ -9,6 +9,10 @@ pub(crate) struct LineIndex<'a> {
     text: &'a str,
     /// Byte offset of the first character of each line.
     starts: Vec<usize>,
+    /// Whether each line is pure ASCII (column = byte distance, no character count). A long
+    /// line, such as a role listing 10,000 users, is located many times; counting characters
+    /// from its start every time would be quadratic.
+    ascii: Vec<bool>,
 }
 
 impl<'a> LineIndex<'a> {
@@ -16,7 +20,16 @@ impl<'a> LineIndex<'a> {
     pub(crate) fn new(text: &'a str) -> Self {
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex { text, starts }
+        let ascii = starts
+            .iter()
+            .zip(starts.iter().skip(1).chain([&text.len()]))
+            .map(|(&a, &b)| text.as_bytes()[a..b].is_ascii())
+            .collect();
+        LineIndex {
+            text,
+            starts,
+            ascii,
+        }
     }
 
     /// The location of a byte offset (clamped to the text).
@@ -25,6 +38,12 @@ impl<'a> LineIndex<'a> {
         // `starts[0] == 0 <= offset`, so the partition point is at least 1.
         let line = self.starts.partition_point(|&s| s <= offset);
         let start = self.starts[line - 1];
+        if self.ascii[line - 1] {
+            return Location {
+                line,
+                col: offset - start + 1,
+            };
+        }
         // Spans from the parser fall on character boundaries; count bytes if one does not.
         let col = self
             .text

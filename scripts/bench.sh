@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# refguard's benchmark, side by side with git's own verification on the same repositories.
+#
+#   scripts/bench.sh           full configuration (issue 6 targets; a few minutes)
+#   scripts/bench.sh --small   CI smoke configuration (must complete; times are not judged)
+#
+# Generates fixtures with `cargo run --release --example genrepo` into a temporary directory
+# and prints one table: each figure, the git baseline from the same run, and the ratio.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+small=false
+[[ ${1:-} == --small ]] && small=true
+if $small; then
+  HIST=2000 USERS=50 REFS=200 IMPORT=2000 BIG=5000 ROLES=500 GITCAP=100 RUNS=5
+else
+  HIST=100000 USERS=1000 REFS=10000 IMPORT=100000 BIG=1000000 ROLES=10000 GITCAP=2000 RUNS=21
+fi
+
+cargo build --quiet --release --bin refguard --example genrepo
+RG=$PWD/target/release/refguard
+GEN=$PWD/target/release/examples/genrepo
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/refguard-bench.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+ZERO=0000000000000000000000000000000000000000
+
+# Isolated git: no user or system config.
+export HOME=$TMP/home GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
+mkdir -p "$HOME"
+unset GIT_DIR GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_QUARANTINE_PATH
+
+now() { date +%s.%N; }
+calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
+elapsed() { calc "$(now) - $1"; }
+# Peak resident memory (KiB) of a command, from /usr/bin/time -v when present.
+peak_kib() {
+  if [[ -x /usr/bin/time ]]; then
+    /usr/bin/time -f '%M' -o "$TMP/mem" "$@" >/dev/null 2>&1 || true
+    cat "$TMP/mem"
+  else
+    echo "n/a"
+  fi
+}
+tip() { sed -n "s/^$2=//p" "$1/tips"; }
+# The environment receive-pack gives pre-receive (GIT-FACTS.md, "Hooks and quarantine").
+# A fixture without pending objects (the import, whose objects are all in the store) runs
+# without a quarantine.
+hook_env() {
+  echo GIT_DIR="$1/repo.git" REFGUARD_USER=user00000
+  [[ -d $1/quarantine ]] && echo GIT_QUARANTINE_PATH="$1/quarantine" \
+    GIT_OBJECT_DIRECTORY="$1/quarantine" GIT_ALTERNATE_OBJECT_DIRECTORIES="$1/repo.git/objects"
+  true
+}
+# Median wall time in ms of RUNS pre-receive runs of `stdin` in fixture $1.
+median_hook_ms() {
+  local dir=$1 stdin=$2 t
+  for _ in $(seq "$RUNS"); do
+    t=$(now)
+    env $(hook_env "$dir") "$RG" hook pre-receive <<<"$stdin" || { echo "hook rejected: $stdin" >&2; exit 1; }
+    calc "($(now) - $t) * 1000"
+  done | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]}'
+}
+
+rows=()
+row() { rows+=("$(printf '%-58s %14s %16s %10s' "$1" "$2" "$3" "$4")"); }
+
+echo "== generating fixtures in $TMP"
+t=$(now)
+"$GEN" --out "$TMP/hist" --commits "$HIST" --users "$USERS" --refs "$REFS" --merge-every 50
+gen_s=$(elapsed "$t")
+"$GEN" --out "$TMP/import" --commits "$IMPORT" --users "$USERS" --merge-every 50 --detached --push 0
+"$GEN" --out "$TMP/big" --commits "$BIG" --users 10 --unsigned 100 --push 0
+"$GEN" --out "$TMP/roles" --commits 1 --users "$ROLES" --push 0
+row "genrepo: $HIST signed commits, $USERS users, $REFS refs" "$(printf '%.2f s' "$gen_s")" "" ""
+
+echo "== git baselines"
+hist_main=$(tip "$TMP/hist" main)
+t=$(now)
+git --git-dir="$TMP/hist/repo.git" rev-list --count "$hist_main" >/dev/null
+revlist_s=$(elapsed "$t")
+revlist_rate=$(calc "$HIST / $revlist_s")
+t=$(now)
+good=$(git --git-dir="$TMP/hist/repo.git" -c gpg.ssh.allowedSignersFile="$TMP/hist/allowed_signers" \
+  log --show-signature -n "$GITCAP" "$hist_main" 2>&1 | grep -c '^Good "git" signature' || true)
+gitlog_s=$(elapsed "$t")
+gitlog_rate=$(calc "$GITCAP / $gitlog_s")
+[[ $good -ge $((GITCAP * 9 / 10)) ]] || { echo "git verified only $good of $GITCAP commits" >&2; exit 1; }
+
+echo "== refguard"
+# 1. Signature checking end to end: a whole-history import of ed25519-signed commits.
+import_main=$(tip "$TMP/import" main)
+import_in="$ZERO $import_main refs/heads/main"
+t=$(now)
+env $(hook_env "$TMP/import") "$RG" hook pre-receive <<<"$import_in"
+import_s=$(elapsed "$t")
+import_rate=$(calc "$IMPORT / $import_s")
+import_kib=$(peak_kib env $(hook_env "$TMP/import") "$RG" hook pre-receive <<<"$import_in")
+row "signature check, commits/s (import of $IMPORT)" "$(printf '%.0f' "$import_rate")" \
+  "$(printf 'git log %.0f' "$gitlog_rate")" "$(printf '%.0fx' "$(calc "$import_rate / $gitlog_rate")")"
+row "  walk floor: git rev-list, commits/s" "" "$(printf '%.0f' "$revlist_rate")" \
+  "$(printf '%.2fx' "$(calc "$import_rate / $revlist_rate")")"
+row "import of $IMPORT commits: wall time" "$(printf '%.2f s' "$import_s")" \
+  "$(printf 'git log ~%.0f s' "$(calc "$IMPORT / $gitlog_rate")")" ""
+row "import of $IMPORT commits: peak memory" "$((import_kib / 1024)) MiB" "" ""
+
+# 2. A typical push: 10 signed commits onto main, $REFS refs, $USERS users.
+push_in="$(tip "$TMP/hist" main) $(tip "$TMP/hist" push) refs/heads/main"
+push_ms=$(median_hook_ms "$TMP/hist" "$push_in")
+row "typical push (10 commits), median of $RUNS, ms" "$push_ms" \
+  "$(printf 'git log ~%.0f ms' "$(calc "10000 / $gitlog_rate")")" ""
+
+# 3. A branch created at the tip of a protected branch in a $BIG-commit history.
+create_in="$ZERO $(tip "$TMP/big" main) refs/heads/topic"
+create_ms=$(median_hook_ms "$TMP/big" "$create_in")
+t=$(now)
+git --git-dir="$TMP/big/repo.git" rev-list --count "$(tip "$TMP/big" main)" >/dev/null
+big_revlist_ms=$(calc "$(elapsed "$t") * 1000")
+row "branch at a tip, $BIG-commit history, median ms" "$create_ms" \
+  "$(printf 'rev-list %.0f' "$big_revlist_ms")" ""
+
+# 4. The audit append (one fsync'ed line per push): the same push with the log on tmpfs,
+#    where fsync costs nothing.
+if [[ -d /dev/shm && -w /dev/shm ]]; then
+  shm=$(mktemp -d /dev/shm/refguard-bench.XXXXXX)
+  git --git-dir="$TMP/hist/repo.git" config refguard.auditLog "$shm/audit.jsonl"
+  shm_ms=$(median_hook_ms "$TMP/hist" "$push_in")
+  git --git-dir="$TMP/hist/repo.git" config --unset refguard.auditLog
+  rm -rf "$shm"
+  row "  same push, audit log on tmpfs (no fsync cost), ms" "$shm_ms" "" ""
+fi
+# 5. roles.toml with $ROLES users.
+roles_ms=$(for _ in $(seq "$RUNS"); do
+  t=$(now)
+  "$RG" policy lint "$TMP/roles/roles.toml" >/dev/null
+  calc "($(now) - $t) * 1000"
+done | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]}')
+row "policy lint, $ROLES users, median ms (process incl.)" "$roles_ms" "" ""
+
+echo
+printf '%-58s %14s %16s %10s\n' "figure" "refguard" "git (same run)" "ratio"
+printf '%s\n' "${rows[@]}"
+echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
