@@ -230,7 +230,15 @@ impl<'r> Session<'r> {
         if update.refname.starts_with("refs/tags/") {
             facts.tag = Some(self.repo.tag_target(&update.new)?);
         } else if rule.checks_commits() {
-            let hide = self.hide_list(policy, rule, update)?;
+            // The old tip and the baseline always hide. In pre-receive, when the pushed range
+            // meets no older commit except through those, no other ref can reach into it, so
+            // the (possibly thousands of) other refs need not even be listed.
+            let known = known_hides(policy, update);
+            let hide = if self.repo.range_bounded_by(&update.new, &known)? {
+                known
+            } else {
+                self.hide_list(policy, rule, update)?
+            };
             facts.commits = self.repo.new_commits(&update.new, &hide)?;
         }
         Ok(facts)
@@ -249,7 +257,7 @@ impl<'r> Session<'r> {
         rule: &Rule,
         update: &RefUpdate,
     ) -> Result<Vec<ObjectId>, git::Error> {
-        let mut hide: Vec<ObjectId> = non_zero(&update.old).into_iter().collect();
+        let mut hide = known_hides(policy, update);
         for (name, id) in self.refs()? {
             if *name != update.refname
                 && *name != self.policy_ref
@@ -259,12 +267,6 @@ impl<'r> Session<'r> {
                 hide.push(id.clone());
             }
         }
-        hide.extend(
-            policy
-                .baseline
-                .iter()
-                .filter_map(|hex| ObjectId::parse(hex)),
-        );
         Ok(hide)
     }
 
@@ -307,6 +309,19 @@ pub fn read_policy(repo: &Repo, commit: &ObjectId) -> Result<Result<Policy, Stri
             .unwrap_or_default();
         format!("{POLICY_FILE} does not validate: {first}")
     }))
+}
+
+/// What hides commits whatever other refs exist: the old tip and the baseline.
+fn known_hides(policy: &Policy, update: &RefUpdate) -> Vec<ObjectId> {
+    non_zero(&update.old)
+        .into_iter()
+        .chain(
+            policy
+                .baseline
+                .iter()
+                .filter_map(|hex| ObjectId::parse(hex)),
+        )
+        .collect()
 }
 
 fn non_zero(id: &ObjectId) -> Option<ObjectId> {

@@ -307,6 +307,22 @@ impl Repo {
         Ok(out)
     }
 
+    /// Whether, in a pre-receive hook, the commits reachable from `new` are all either pushed
+    /// just now or reachable from one of `hide` (the walk from `new` reaches the pre-push
+    /// object store only through `hide`). Then no other pre-push ref can reach a commit
+    /// that `hide` does not already hide, and `new_commits(new, hide)` is exact without
+    /// them. `false` outside pre-receive, or when the range meets older commits elsewhere.
+    pub fn range_bounded_by(&self, new: &ObjectId, hide: &[ObjectId]) -> Result<bool> {
+        let tip = self
+            .peel_to_commit(new)?
+            .ok_or_else(|| Error::NotACommit { id: new.clone() })?;
+        let hidden: HashSet<Oid> = hide.iter().filter_map(|id| to_oid(id).ok()).collect();
+        if hidden.contains(&tip) {
+            return Ok(true);
+        }
+        Ok(self.pushed_range_hides(tip, &hidden)?.is_some())
+    }
+
     /// The hidden ids that can matter for a walk from `tip`, when the pre-push object store
     /// proves the others cannot (see [`Repo::new_commits`]); `None` when it proves nothing
     /// (no quarantine, or the range reaches commits that were there before the push).
