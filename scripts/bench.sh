@@ -131,7 +131,7 @@ fi
 # 5. roles.toml with $ROLES users.
 roles_ms=$(for _ in $(seq "$RUNS"); do
   t=$(now)
-  "$RG" policy lint "$TMP/roles/roles.toml" >/dev/null
+  "$RG" policy lint "$TMP/roles/roles.toml" >/dev/null 2>&1
   calc "($(now) - $t) * 1000"
 done | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]}')
 row "policy lint, $ROLES users, median ms (process incl.)" "$roles_ms" "" ""
