@@ -1,5 +1,6 @@
 //! The check on a tag update under a rule with `signers` (spec §3.5): `new` must be an
-//! annotated tag whose own signature is by a member of `signers`. Pure.
+//! annotated tag whose own signature is by a member of `signers`, pushed under the name it
+//! was signed with. Pure.
 
 use super::facts::{PushContext, SignatureCheck, TagTarget, UpdateFacts};
 use super::signer::{self, Judged};
@@ -46,6 +47,19 @@ pub(super) fn check(
     }
     let signer = signer::identify(policy, ctx.now, signature);
     let code = match signer::judge(&signer, signers) {
+        // The signature covers the tag's own name: a tag signed as `v1.0` and pushed as
+        // `refs/tags/v2.0` would replay someone's signature under a name they never signed.
+        Judged::Member(_) if name != short_name => {
+            return Some(reason(
+                name,
+                Code::BadSignature,
+                format!(
+                    "the signed tag object is named {name:?} but is pushed as {}; a tag's \
+                     signature covers its own name",
+                    facts.update.refname
+                ),
+            ));
+        }
         Judged::Member(_) => return None,
         Judged::Outsider => Code::SignerNotAllowed,
         Judged::Fault(code) => code,

@@ -122,15 +122,23 @@ both_hooks!(
 );
 
 #[test]
-fn a_signed_tag_object_can_be_pushed_under_another_name() {
-    // Documented limitation (README §5): the tag header is not compared with the ref name.
-    // Pinned so that a change of this behaviour is a decision, not an accident.
+fn a_signed_tag_object_cannot_be_pushed_under_another_name() {
+    // The signature covers the tag header's name: replaying alice's signed `v1.0` as
+    // `refs/tags/v2.0` is a signature over something else.
     let s = Scenario::new(Hook::PreReceive);
     let alice = s.client("alice");
     let tag = alice.tag_signed("v1.0", "Release 1.0", "alice");
     let p = alice.push(&[&format!("{tag}:refs/tags/v2.0")]);
-    p.assert_accepted();
-    assert_eq!(p.ref_after("refs/tags/v2.0"), Some(tag.as_str()));
+    p.assert_reason("bad-signature").assert_refs_unchanged();
+    let line = p.reason_lines("bad-signature")[0];
+    assert!(
+        line.contains(&format!("tag {}", &tag[..7]))
+            && line.contains("named \"v1.0\" but is pushed as refs/tags/v2.0"),
+        "{}",
+        p.transcript()
+    );
+    // Under its own name it is fine.
+    alice.push(&["refs/tags/v1.0"]).assert_accepted();
 }
 
 both_hooks!(

@@ -892,6 +892,23 @@ fn tags() {
     let v = evaluate(&policy, &ctx(Some("dave")), &facts);
     assert_eq!(v.reasons[0].subject.as_deref(), Some("v2.0-rc"));
 
+    // A validly signed tag pushed under another name than it was signed with: its
+    // signature covers its own name, so this replays it onto a name nobody signed.
+    facts.tag = Some(TagTarget::Annotated {
+        name: "v2.0-rc".into(),
+        signature: valid(DAVE),
+    });
+    let v = evaluate(&policy, &ctx(Some("dave")), &facts);
+    assert_reasons(
+        "renamed tag",
+        &v,
+        &[(
+            BadSignature,
+            Some('b'),
+            &["named \"v2.0-rc\" but is pushed as refs/tags/v2.0"],
+        )],
+    );
+
     // Tags under a rule without signers: lightweight is fine.
     let mut facts = update("refs/tags/nightly-1", Create);
     facts.tag = Some(TagTarget::Lightweight);
