@@ -291,13 +291,7 @@ impl Repo {
         let mut batch: Vec<(Oid, Vec<u8>)> = Vec::with_capacity(BATCH);
         for oid in walk {
             let oid = oid.map_err(walk_error)?;
-            let object = odb.read(oid).map_err(|cause| Error::Object {
-                id: to_id(oid),
-                cause,
-            })?;
-            if object.kind() != ObjectType::Commit {
-                return Err(Error::NotACommit { id: to_id(oid) });
-            }
+            let object = read_commit(&odb, oid)?;
             batch.push((oid, object.data().to_vec()));
             if batch.len() == BATCH {
                 verify_batch(&mut batch, &mut out);
@@ -341,13 +335,7 @@ impl Repo {
             if store.exists(oid) {
                 return Ok(None);
             }
-            let object = odb.read(oid).map_err(|cause| Error::Object {
-                id: to_id(oid),
-                cause,
-            })?;
-            if object.kind() != ObjectType::Commit {
-                return Err(Error::NotACommit { id: to_id(oid) });
-            }
+            let object = read_commit(&odb, oid)?;
             for parent in parents(object.data()) {
                 if hidden.contains(&parent) {
                     relevant.push(parent);
@@ -400,13 +388,7 @@ impl Repo {
         let mut visited = 0;
         for oid in walk {
             let oid = oid.map_err(walk_error)?;
-            let object = odb.read(oid).map_err(|cause| Error::Object {
-                id: to_id(oid),
-                cause,
-            })?;
-            if object.kind() != ObjectType::Commit {
-                return Err(Error::NotACommit { id: to_id(oid) });
-            }
+            let object = read_commit(&odb, oid)?;
             let raw = object.data();
             let (committer, time) = committer(raw);
             visited += 1;
@@ -696,6 +678,18 @@ fn to_oid(id: &ObjectId) -> Result<Oid> {
 }
 
 /// The refguard id for a git2 id.
+/// Reads a commit's raw object, failing closed when it is missing or not a commit.
+fn read_commit<'o>(odb: &'o Odb<'_>, oid: Oid) -> Result<git2::OdbObject<'o>> {
+    let object = odb.read(oid).map_err(|cause| Error::Object {
+        id: to_id(oid),
+        cause,
+    })?;
+    if object.kind() != ObjectType::Commit {
+        return Err(Error::NotACommit { id: to_id(oid) });
+    }
+    Ok(object)
+}
+
 fn to_id(oid: Oid) -> ObjectId {
     ObjectId::parse(&oid.to_string()).expect("git2 formats ids as 40 lowercase hex digits")
 }
