@@ -2,10 +2,11 @@
 //! built binary against a real bare repository (the shared `Scenario` harness).
 
 use std::fs;
+use std::path::Path;
 
 use serde_json::Value;
 
-use crate::scenario::{Pusher, Scenario, Sign, key, render_template};
+use crate::scenario::{CmdOutput, Pusher, Scenario, Sign, key, render_template};
 
 const POLICY_REF: &str = "refs/meta/policy";
 
@@ -18,7 +19,7 @@ fn policy_tip(s: &Scenario) -> String {
 }
 
 /// Runs refguard against the server as the server's admin; returns the output, any exit code.
-fn refguard(s: &Scenario, args: &[&str]) -> crate::scenario::CmdOutput {
+fn refguard(s: &Scenario, args: &[&str]) -> CmdOutput {
     s.refguard_repo_with(args, SERVER_ADMIN)
 }
 
@@ -27,6 +28,22 @@ fn stdout_of(s: &Scenario, args: &[&str], code: i32) -> String {
     let out = refguard(s, args);
     out.assert_code(code, "refguard");
     out.stdout
+}
+
+/// `policy reset` to the roles file `file`, as the server's admin who confirms holding the
+/// server.
+fn reset(s: &Scenario, file: &Path) -> CmdOutput {
+    let file = file.to_str().expect("UTF-8 temp path");
+    refguard(
+        s,
+        &[
+            "policy",
+            "reset",
+            "--policy",
+            file,
+            "--yes-i-hold-the-server",
+        ],
+    )
 }
 
 /// The 1-based line of the `n`th (0-based) line equal to `needle` in `text`.
@@ -335,16 +352,7 @@ fn reset_refuses_without_the_flag_and_with_an_invalid_file() {
 
     let bad = s.write_file("bad.toml", "version = 2\n");
     let bad_name = bad.display().to_string();
-    let out = refguard(
-        &s,
-        &[
-            "policy",
-            "reset",
-            "--policy",
-            &bad_name,
-            "--yes-i-hold-the-server",
-        ],
-    );
+    let out = reset(&s, &bad);
     out.assert_code(1, "reset to an invalid file");
     assert!(
         out.stderr.contains(&format!("{bad_name}:1:")),
@@ -386,16 +394,7 @@ fn reset_replaces_the_policy_records_it_and_governs_later_pushes() {
          [policy]\nadmins = [\"erin\"]\n\n[[rule]]\nrefs = [\"refs/heads/main\"]\npush = [\"bob\"]\n",
     );
     let file = s.write_file("recovery.toml", &new_policy);
-    let out = refguard(
-        &s,
-        &[
-            "policy",
-            "reset",
-            "--policy",
-            file.to_str().expect("utf-8"),
-            "--yes-i-hold-the-server",
-        ],
-    );
+    let out = reset(&s, &file);
     out.assert_success("policy reset");
     let new_tip = policy_tip(&s);
     assert_ne!(new_tip, old_tip);
@@ -447,16 +446,7 @@ fn reset_replaces_the_policy_records_it_and_governs_later_pushes() {
 fn reset_creates_a_missing_policy_branch() {
     let s = Scenario::bare().build();
     let file = s.write_file("roles.toml", &team_policy());
-    let out = refguard(
-        &s,
-        &[
-            "policy",
-            "reset",
-            "--policy",
-            file.to_str().expect("utf-8"),
-            "--yes-i-hold-the-server",
-        ],
-    );
+    let out = reset(&s, &file);
     out.assert_success("policy reset without a policy branch");
     assert!(
         out.stderr.contains("refs/meta/policy (none) -> "),
