@@ -324,13 +324,6 @@ impl Builder {
         self
     }
 
-    /// Do not seed main, release/1.0 and v0.9 (an empty server).
-    pub fn empty(mut self) -> Builder {
-        self.seed = false;
-        self.standard = false;
-        self
-    }
-
     /// Creates the server: `git init --bare`, the seed push (before any hook exists),
     /// `refguard init`, `refguard install`.
     ///
@@ -490,7 +483,8 @@ impl Scenario {
         }
     }
 
-    /// A builder for an empty server: no seeded refs, no policy branch, no hook.
+    /// A builder for an empty server: no seeded main, release/1.0 or v0.9, no policy branch,
+    /// no hook.
     pub fn bare() -> Builder {
         Builder {
             policy: None,
