@@ -1,257 +1,74 @@
 //! `refguard audit ...` end to end: real `git push` into a bare repository with the refguard
-//! hook installed, then the audit commands on what the hook logged, and `audit history` on a
-//! history of signed, unsigned and baseline commits.
-//!
-//! Self-contained for now (its own small harness, driving the built binary with the real
-//! `git` and `ssh-keygen` in an isolated environment); to move onto the shared `Scenario`
-//! harness once that lands.
+//! hook installed (the shared `Scenario` harness), then the audit commands on what the hook
+//! logged, and `audit history` on a history of signed, unsigned and baseline commits.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-/// Paths and the isolated environment every process runs in.
-#[derive(Clone)]
-struct Env {
-    root: PathBuf,
+use crate::scenario::{Client, Hook, Push, Pusher, Scenario, Sign, key, render_template};
+
+/// main must be signed by alice (devs); anyone may push anything else under refs/heads/.
+fn roles(baseline: Option<&str>) -> String {
+    let trust = baseline
+        .map(|id| format!("[trust]\nbaseline = [\"{id}\"]\n\n"))
+        .unwrap_or_default();
+    render_template(&format!(
+        "version = 1\n\n[users.alice]\nkeys = [\"{{{{key:alice}}}}\"]\n\n\
+         [users.bob]\nkeys = [\"{{{{key:bob}}}}\"]\n\n\
+         [roles]\ndevs = [\"alice\"]\n\n[policy]\nadmins = [\"alice\"]\n\n{trust}\
+         [[rule]]\nrefs = [\"refs/heads/main\"]\nsigners = [\"devs\"]\n\n\
+         [[rule]]\nrefs = [\"refs/heads/**\"]\n"
+    ))
 }
 
-impl Env {
-    fn home(&self) -> PathBuf {
-        self.root.join("home")
-    }
-
-    fn server(&self) -> PathBuf {
-        self.root.join("server.git")
-    }
-
-    /// `program` with no inherited git or user configuration, fixed identities and dates.
-    fn command(&self, program: impl AsRef<std::ffi::OsStr>, cwd: &Path) -> Command {
-        let mut cmd = Command::new(program);
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.home())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_AUTHOR_NAME", "A U Thor")
-            .env("GIT_AUTHOR_EMAIL", "author@example.com")
-            .env("GIT_AUTHOR_DATE", "1700000000 +0000")
-            .env("GIT_COMMITTER_NAME", "C O Mitter")
-            .env("GIT_COMMITTER_EMAIL", "committer@example.com")
-            .env("GIT_COMMITTER_DATE", "1700000000 +0000")
-            .current_dir(cwd);
-        cmd
-    }
-
-    /// Runs `git`, asserts success, returns trimmed stdout.
-    fn git(&self, cwd: &Path, args: &[&str]) -> String {
-        let out = run(self.command("git", cwd).args(args));
-        assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
-        text(&out.stdout).trim().to_owned()
-    }
+/// Creates the policy branch from `roles` and installs the pre-receive hook.
+fn protect(s: &Scenario, roles: &str) {
+    s.init_policy(roles).assert_success("refguard init");
+    s.install(Hook::PreReceive)
+        .assert_success("refguard install");
 }
 
-/// A temporary world: `HOME` and a bare server repository.
-struct World {
-    _dir: tempfile::TempDir,
-    env: Env,
+/// An empty server protected by `roles(None)`.
+fn protected() -> Scenario {
+    let s = Scenario::bare().build();
+    protect(&s, &roles(None));
+    s
 }
 
-/// A user's key pair on disk.
-struct Key {
-    private: PathBuf,
-    public: String,
-    fingerprint: String,
+/// A client of the server working as bob, with one unsigned root commit.
+fn client(s: &Scenario) -> Client {
+    let client = s.client("bob");
+    client.commit("root", Sign::Unsigned);
+    client
 }
 
-impl World {
-    fn new() -> World {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let env = Env {
-            root: dir.path().to_owned(),
-        };
-        fs::create_dir(env.home()).expect("mkdir home");
-        env.git(&env.root, &["init", "-q", "--bare", "server.git"]);
-        World { _dir: dir, env }
-    }
-
-    fn root(&self) -> &Path {
-        &self.env.root
-    }
-
-    fn server(&self) -> String {
-        self.env.server().to_str().expect("utf-8 path").to_owned()
-    }
-
-    fn log(&self) -> PathBuf {
-        self.env.server().join("refguard").join("audit.jsonl")
-    }
-
-    fn server_git(&self, args: &[&str]) -> String {
-        self.env.git(&self.env.server(), args)
-    }
-
-    /// Runs refguard in the world's root.
-    fn refguard(&self, args: &[&str]) -> Output {
-        run(self
-            .env
-            .command(env!("CARGO_BIN_EXE_refguard"), self.root())
-            .args(args))
-    }
-
-    /// Runs refguard, asserts the exit code, returns stdout.
-    fn refguard_code(&self, args: &[&str], code: i32) -> String {
-        let out = self.refguard(args);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "refguard {args:?}\nstdout:\n{}\nstderr:\n{}",
-            text(&out.stdout),
-            text(&out.stderr)
-        );
-        text(&out.stdout)
-    }
-
-    fn key(&self, name: &str) -> Key {
-        let private = self.env.home().join(name);
-        let path = private.to_str().expect("utf-8 path").to_owned();
-        let out = run(self
-            .env
-            .command("ssh-keygen", self.root())
-            .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", &path]));
-        assert!(out.status.success(), "ssh-keygen: {}", text(&out.stderr));
-        let public = fs::read_to_string(format!("{path}.pub"))
-            .expect("public key")
-            .trim()
-            .to_owned();
-        let out = run(self
-            .env
-            .command("ssh-keygen", self.root())
-            .args(["-lf", &format!("{path}.pub")]));
-        let fingerprint = text(&out.stdout)
-            .split_whitespace()
-            .nth(1)
-            .expect("fingerprint")
-            .to_owned();
-        Key {
-            private,
-            public,
-            fingerprint,
-        }
-    }
-
-    /// Creates the policy branch from `roles` and installs the pre-receive hook.
-    fn protect(&self, roles: &str) {
-        let file = self.root().join("roles.toml");
-        fs::write(&file, roles).expect("write roles.toml");
-        let file = file.to_str().expect("utf-8");
-        let server = self.server();
-        self.refguard_code(&["init", "--repo", &server, "--policy", file], 0);
-        self.refguard_code(&["install", "--repo", &server], 0);
-    }
-
-    /// A client repository with one unsigned root commit.
-    fn client(&self, name: &str) -> Client {
-        self.env
-            .git(self.root(), &["init", "-q", "-b", "main", name]);
-        let client = Client {
-            env: self.env.clone(),
-            dir: self.root().join(name),
-        };
-        client.commit("root", None);
-        client
-    }
-
-    /// `audit verify --repo`: exit code and stdout.
-    fn verify(&self, extra: &[&str]) -> (Option<i32>, String) {
-        let server = self.server();
-        let mut args = vec!["audit", "verify"];
-        if extra.is_empty() {
-            args.extend(["--repo", &server]);
-        }
-        args.extend_from_slice(extra);
-        let out = self.refguard(&args);
-        (out.status.code(), text(&out.stdout))
-    }
-
-    /// The log's records as JSON values (through `audit log --format json`).
-    fn records(&self, filters: &[&str]) -> Vec<Value> {
-        let server = self.server();
-        let mut args = vec!["audit", "log", "--repo", &server, "--format", "json"];
-        args.extend_from_slice(filters);
-        json_lines(&self.refguard_code(&args, 0))
-    }
+/// Runs refguard, asserts the exit code, returns stdout.
+fn refguard_code(s: &Scenario, args: &[&str], code: i32) -> String {
+    let out = s.refguard_str(args);
+    out.assert_code(code, "refguard");
+    out.stdout
 }
 
-/// A client repository.
-struct Client {
-    env: Env,
-    dir: PathBuf,
+/// `audit verify --repo`, or `audit verify FILE` when `extra` names one: exit code and stdout.
+fn verify(s: &Scenario, extra: &[&str]) -> (Option<i32>, String) {
+    let mut args = vec!["audit", "verify"];
+    args.extend_from_slice(extra);
+    let out = if extra.is_empty() {
+        s.refguard_repo(&args)
+    } else {
+        s.refguard_str(&args)
+    };
+    (out.code, out.stdout)
 }
 
-impl Client {
-    fn git(&self, args: &[&str]) -> String {
-        self.env.git(&self.dir, args)
-    }
-
-    /// An empty commit, SSH-signed with `key` if given; returns its id.
-    fn commit(&self, message: &str, key: Option<&Key>) -> String {
-        match key {
-            None => self.git(&["commit", "-q", "--allow-empty", "-m", message]),
-            Some(key) => {
-                let signing = format!("user.signingKey={}", key.private.display());
-                self.git(&[
-                    "-c",
-                    "gpg.format=ssh",
-                    "-c",
-                    &signing,
-                    "commit",
-                    "-q",
-                    "-S",
-                    "--allow-empty",
-                    "-m",
-                    message,
-                ])
-            }
-        };
-        self.git(&["rev-parse", "HEAD"])
-    }
-
-    /// A push as `user` (not yet run).
-    fn push_command(&self, user: &str, refspec: &str) -> Command {
-        let mut cmd = self.env.command("git", &self.dir);
-        cmd.env("REFGUARD_USER", user)
-            .args(["push", "--porcelain"])
-            .arg(self.env.server())
-            .arg(refspec);
-        cmd
-    }
-
-    fn push(&self, user: &str, refspec: &str) -> Output {
-        run(&mut self.push_command(user, refspec))
-    }
-
-    /// Pushes and asserts the outcome.
-    fn push_ok(&self, user: &str, refspec: &str, accepted: bool) -> String {
-        let out = self.push(user, refspec);
-        assert_eq!(
-            out.status.success(),
-            accepted,
-            "push {refspec} as {user}: {}",
-            text(&out.stderr)
-        );
-        text(&out.stderr)
-    }
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.stdin(Stdio::null()).output().expect("spawn")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+/// The log's records as JSON values (through `audit log --format json`).
+fn records(s: &Scenario, filters: &[&str]) -> Vec<Value> {
+    let mut args = vec!["audit", "log", "--format", "json"];
+    args.extend_from_slice(filters);
+    let out = s.refguard_repo(&args);
+    out.assert_success("audit log");
+    json_lines(&out.stdout)
 }
 
 fn json_lines(out: &str) -> Vec<Value> {
@@ -260,38 +77,27 @@ fn json_lines(out: &str) -> Vec<Value> {
         .collect()
 }
 
-/// main must be signed by alice (devs); anyone may push anything else under refs/heads/.
-fn roles(alice: &Key, bob: &Key, baseline: Option<&str>) -> String {
-    let trust = baseline
-        .map(|id| format!("[trust]\nbaseline = [\"{id}\"]\n\n"))
-        .unwrap_or_default();
-    format!(
-        "version = 1\n\n[users.alice]\nkeys = [\"{}\"]\n\n[users.bob]\nkeys = [\"{}\"]\n\n\
-         [roles]\ndevs = [\"alice\"]\n\n[policy]\nadmins = [\"alice\"]\n\n{trust}\
-         [[rule]]\nrefs = [\"refs/heads/main\"]\nsigners = [\"devs\"]\n\n\
-         [[rule]]\nrefs = [\"refs/heads/**\"]\n",
-        alice.public, bob.public
-    )
+/// A push as `user`.
+fn push(client: &Client, user: &str, refspec: &str) -> Push {
+    client.push_as(Pusher::Name(user), &[refspec])
 }
 
-/// A protected world with `n` accepted pushes (`refs/heads/topic-<i>` as bob), then one
+/// A protected server with `n` accepted pushes (`refs/heads/topic-<i>` as bob), then one
 /// rejected unsigned push to main, then one accepted push to main signed by alice.
-fn logged_world(n: usize) -> (World, Client, Key) {
-    let world = World::new();
-    let alice = world.key("alice");
-    let bob = world.key("bob");
-    world.protect(&roles(&alice, &bob, None));
-    let client = world.client("client");
+fn logged_world(n: usize) -> (Scenario, Client) {
+    let s = protected();
+    let client = client(&s);
     for i in 0..n {
-        client.push_ok("bob", &format!("HEAD:refs/heads/topic-{i}"), true);
+        push(&client, "bob", &format!("HEAD:refs/heads/topic-{i}")).assert_accepted();
     }
-    let stderr = client.push_ok("bob", "HEAD:refs/heads/main", false);
-    assert!(stderr.contains("[unsigned]"), "{stderr}");
+    push(&client, "bob", "HEAD:refs/heads/main")
+        .assert_reason("unsigned")
+        .assert_refs_unchanged();
     // A fresh history whose only commit alice signed.
     client.git(&["checkout", "-q", "--orphan", "signed"]);
-    client.commit("signed", Some(&alice));
-    client.push_ok("alice", "HEAD:refs/heads/main", true);
-    (world, client, alice)
+    client.commit("signed", Sign::By("alice"));
+    push(&client, "alice", "HEAD:refs/heads/main").assert_accepted();
+    (s, client)
 }
 
 // ---- tests ---------------------------------------------------------------------------------
@@ -299,34 +105,29 @@ fn logged_world(n: usize) -> (World, Client, Key) {
 #[test]
 fn parallel_pushes_all_land_in_one_intact_chain() {
     const PUSHES: usize = 16;
-    let world = World::new();
-    let alice = world.key("alice");
-    let bob = world.key("bob");
-    world.protect(&roles(&alice, &bob, None));
-    let client = world.client("client");
-    let children: Vec<_> = (0..PUSHES)
-        .map(|i| {
-            client
-                .push_command("bob", &format!("HEAD:refs/heads/p{i}"))
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("spawn git push")
-        })
-        .collect();
-    for child in children {
-        let out = child.wait_with_output().expect("git push");
-        assert!(out.status.success(), "{}", text(&out.stderr));
-    }
+    let s = protected();
+    let client = client(&s);
+    // Every push runs at once, each in its own thread, so the hooks contend for the log.
+    std::thread::scope(|scope| {
+        let pushes: Vec<_> = (0..PUSHES)
+            .map(|i| {
+                let client = &client;
+                scope.spawn(move || push(client, "bob", &format!("HEAD:refs/heads/p{i}")))
+            })
+            .collect();
+        for p in pushes {
+            let p = p.join().expect("push thread");
+            assert!(p.success, "{}", p.transcript());
+        }
+    });
 
-    let (code, stdout) = world.verify(&[]);
+    let (code, stdout) = verify(&s, &[]);
     assert_eq!(code, Some(0), "{stdout}");
     assert!(stdout.contains(": intact"), "{stdout}");
     assert!(stdout.contains(&format!("records: {PUSHES}\n")), "{stdout}");
     assert!(stdout.contains("chain start: genesis"), "{stdout}");
 
-    let records = world.records(&[]);
+    let records = records(&s, &[]);
     assert_eq!(records.len(), PUSHES);
     let mut refs: Vec<&str> = records
         .iter()
@@ -344,10 +145,10 @@ fn parallel_pushes_all_land_in_one_intact_chain() {
 
 #[test]
 fn verify_names_the_first_broken_line() {
-    let (world, _client, _alice) = logged_world(3);
-    let log = world.log();
+    let (s, _client) = logged_world(3);
+    let log = s.audit_log();
     let log_arg = log.to_str().expect("utf-8");
-    let (code, stdout) = world.verify(&[]);
+    let (code, stdout) = verify(&s, &[]);
     assert_eq!(code, Some(0), "{stdout}");
     assert!(stdout.contains("records: 5\n"), "{stdout}");
     let last_hash = stdout
@@ -366,7 +167,7 @@ fn verify_names_the_first_broken_line() {
     assert_ne!(forged, edited[1]);
     edited[1] = &forged;
     fs::write(&log, edited.join("\n") + "\n").expect("write");
-    let (code, stdout) = world.verify(&[log_arg]);
+    let (code, stdout) = verify(&s, &[log_arg]);
     assert_eq!(code, Some(1), "{stdout}");
     assert!(
         stdout.starts_with(&format!("{log_arg}:3: `prev` is not the hash of line 2")),
@@ -376,7 +177,7 @@ fn verify_names_the_first_broken_line() {
 
     // Removing the first line: line 1 no longer starts the chain.
     fs::write(&log, lines[1..].join("\n") + "\n").expect("write");
-    let (code, stdout) = world.verify(&[]);
+    let (code, stdout) = verify(&s, &[]);
     assert_eq!(code, Some(1), "{stdout}");
     assert!(stdout.contains(":1: `prev` is not 64 zeros"), "{stdout}");
 
@@ -384,57 +185,58 @@ fn verify_names_the_first_broken_line() {
     let mut garbled = lines.clone();
     garbled[3] = "{not json";
     fs::write(&log, garbled.join("\n") + "\n").expect("write");
-    let (code, stdout) = world.verify(&[]);
+    let (code, stdout) = verify(&s, &[]);
     assert_eq!(code, Some(1), "{stdout}");
     assert!(stdout.contains(":4: not valid JSON"), "{stdout}");
 
     // A torn last line (no newline).
     fs::write(&log, original.trim_end()).expect("write");
-    let (code, stdout) = world.verify(&[]);
+    let (code, stdout) = verify(&s, &[]);
     assert_eq!(code, Some(1), "{stdout}");
     assert!(stdout.contains(":5: no trailing newline"), "{stdout}");
 
     // Restored: intact again, with the same last hash. A missing file is exit 2.
     fs::write(&log, &original).expect("write");
-    let (code, stdout) = world.verify(&[]);
+    let (code, stdout) = verify(&s, &[]);
     assert_eq!(code, Some(0), "{stdout}");
     assert!(stdout.contains(&last_hash));
-    let missing = world.root().join("nope.jsonl");
-    let (code, _) = world.verify(&[missing.to_str().expect("utf-8")]);
+    let missing = s.home().join("nope.jsonl");
+    let (code, _) = verify(&s, &[missing.to_str().expect("utf-8")]);
     assert_eq!(code, Some(2));
 }
 
 #[test]
 fn log_filters_by_ref_decision_and_date() {
-    let (world, _client, _alice) = logged_world(2);
-    let all = world.records(&[]);
+    let (s, _client) = logged_world(2);
+    let all = records(&s, &[]);
     assert_eq!(all.len(), 4);
     // JSON lines are the log's own lines, byte for byte.
-    let raw = fs::read_to_string(world.log()).expect("read log");
-    let server = world.server();
-    let json = world.refguard_code(&["audit", "log", "--repo", &server, "--format", "json"], 0);
+    let raw = fs::read_to_string(s.audit_log()).expect("read log");
+    let server = s.server().to_str().expect("utf-8").to_owned();
+    let json = refguard_code(
+        &s,
+        &["audit", "log", "--repo", &server, "--format", "json"],
+        0,
+    );
     assert_eq!(json, raw);
 
-    let rejected = world.records(&["--decision", "reject"]);
+    let rejected = records(&s, &["--decision", "reject"]);
     assert_eq!(rejected.len(), 1);
     assert_eq!(rejected[0]["ref"], "refs/heads/main");
     assert_eq!(rejected[0]["reasons"][0]["code"], "unsigned");
 
-    let main = world.records(&["--ref", "refs/heads/main"]);
+    let main = records(&s, &["--ref", "refs/heads/main"]);
     assert_eq!(main.len(), 2);
-    let accepted_main = world.records(&["--ref", "refs/heads/main", "--decision", "accept"]);
+    let accepted_main = records(&s, &["--ref", "refs/heads/main", "--decision", "accept"]);
     assert_eq!(accepted_main.len(), 1);
     assert_eq!(accepted_main[0]["user"], "alice");
 
-    assert_eq!(world.records(&["--since", "2000-01-01"]).len(), 4);
-    assert!(world.records(&["--since", "2999-01-01"]).is_empty());
-    assert!(
-        world
-            .records(&["--since", "2999-01-01T00:00:00Z"])
-            .is_empty()
-    );
+    assert_eq!(records(&s, &["--since", "2000-01-01"]).len(), 4);
+    assert!(records(&s, &["--since", "2999-01-01"]).is_empty());
+    assert!(records(&s, &["--since", "2999-01-01T00:00:00Z"]).is_empty());
 
-    let table = world.refguard_code(
+    let table = refguard_code(
+        &s,
         &["audit", "log", "--repo", &server, "--decision", "reject"],
         0,
     );
@@ -446,40 +248,36 @@ fn log_filters_by_ref_decision_and_date() {
         "{table}"
     );
 
-    let bad = world.refguard(&["audit", "log", "--repo", &server, "--since", "yesterday"]);
-    assert_eq!(bad.status.code(), Some(2));
-    assert!(
-        text(&bad.stderr).contains("YYYY-MM-DD"),
-        "{}",
-        text(&bad.stderr)
-    );
+    let bad = s.refguard_str(&["audit", "log", "--repo", &server, "--since", "yesterday"]);
+    bad.assert_code(2, "audit log --since yesterday");
+    assert!(bad.stderr.contains("YYYY-MM-DD"), "{}", bad.stderr);
 }
 
 #[test]
 fn rotate_then_verify_both_files() {
-    let (world, client, _alice) = logged_world(1);
-    let server = world.server();
-    let (_, before) = world.verify(&[]);
+    let (s, client) = logged_world(1);
+    let server = s.server().to_str().expect("utf-8").to_owned();
+    let (_, before) = verify(&s, &[]);
     let last_hash = before
         .lines()
         .find_map(|l| l.strip_prefix("  last hash: "))
         .expect("last hash")
         .to_owned();
 
-    let out = world.refguard_code(&["audit", "rotate", "--repo", &server], 0);
+    let out = refguard_code(&s, &["audit", "rotate", "--repo", &server], 0);
     let archived = out
         .lines()
         .find_map(|l| l.strip_prefix("  archived: "))
         .expect("archived path")
         .to_owned();
     assert!(out.contains(&format!("  link: {last_hash}")), "{out}");
-    assert!(!world.log().exists());
+    assert!(!s.audit_log().exists());
 
     // The archive verifies on its own; the new (empty) log starts at the link.
-    let (code, stdout) = world.verify(&[&archived]);
+    let (code, stdout) = verify(&s, &[&archived]);
     assert_eq!(code, Some(0), "{stdout}");
     assert!(stdout.contains("records: 3\n"), "{stdout}");
-    let (code, stdout) = world.verify(&[]);
+    let (code, stdout) = verify(&s, &[]);
     assert_eq!(code, Some(0), "{stdout}");
     assert!(stdout.contains("records: 0\n"), "{stdout}");
     assert!(
@@ -488,80 +286,68 @@ fn rotate_then_verify_both_files() {
     );
 
     // New decisions continue the chain from the link.
-    client.push_ok("bob", "HEAD:refs/heads/after-rotation", true);
-    let (code, stdout) = world.verify(&[]);
+    push(&client, "bob", "HEAD:refs/heads/after-rotation").assert_accepted();
+    let (code, stdout) = verify(&s, &[]);
     assert_eq!(code, Some(0), "{stdout}");
     assert!(stdout.contains("records: 1\n"), "{stdout}");
-    let records = world.records(&[]);
+    let records = records(&s, &[]);
     assert_eq!(records[0]["prev"], last_hash.as_str());
 
     // Rotating twice in a row: the second has nothing to do, which is fine for cron.
-    world.refguard_code(&["audit", "rotate", "--repo", &server], 0);
-    let again = world.refguard(&["audit", "rotate", "--repo", &server]);
-    assert_eq!(again.status.code(), Some(0));
-    assert!(text(&again.stderr).contains("nothing to rotate"));
+    refguard_code(&s, &["audit", "rotate", "--repo", &server], 0);
+    let again = s.refguard_str(&["audit", "rotate", "--repo", &server]);
+    again.assert_code(0, "a second rotation");
+    assert!(
+        again.stderr.contains("nothing to rotate"),
+        "{}",
+        again.stderr
+    );
 }
 
 #[test]
 fn push_is_rejected_when_the_audit_log_cannot_be_written() {
-    let world = World::new();
-    let alice = world.key("alice");
-    let bob = world.key("bob");
-    world.protect(&roles(&alice, &bob, None));
+    let s = protected();
     // A regular file used as a directory: the log can never be created.
-    let blocker = world.root().join("not-a-dir");
-    fs::write(&blocker, "").expect("write");
+    let blocker = s.write_file("not-a-dir", "");
     let target = blocker.join("audit.jsonl");
-    world.server_git(&[
+    s.server_git(&[
         "config",
         "refguard.auditLog",
         target.to_str().expect("utf-8"),
     ]);
 
-    let client = world.client("client");
-    let stderr = client.push_ok("bob", "HEAD:refs/heads/topic", false);
+    let client = client(&s);
+    let p = push(&client, "bob", "HEAD:refs/heads/topic");
+    assert!(!p.success, "{}", p.transcript());
+    let stderr = &p.stderr;
     assert!(stderr.contains("[internal-error]"), "{stderr}");
     assert!(stderr.contains("audit log"), "{stderr}");
     assert!(stderr.contains("cannot be written"), "{stderr}");
-    assert_eq!(world.server_git(&["for-each-ref", "refs/heads/"]), "");
+    assert_eq!(s.server_git(&["for-each-ref", "refs/heads/"]), "");
 }
 
 #[test]
 fn history_judges_each_commit_once_under_the_current_policy() {
-    let world = World::new();
-    let alice = world.key("alice");
-    let bob = world.key("bob");
-    let client = world.client("client"); // root: unsigned
-    let baseline = client.commit("old work", None);
+    let s = Scenario::bare().build();
+    let (alice, bob) = (key("alice"), key("bob"));
+    let client = client(&s); // root: unsigned
+    let baseline = client.commit("old work", Sign::Unsigned);
     // History pushed before refguard protected the repository.
-    let good = client.commit("by alice", Some(&alice));
-    let unsigned = client.commit("unsigned", None);
-    let by_bob = client.commit("by bob", Some(&bob));
+    let good = client.commit("by alice", Sign::By("alice"));
+    let unsigned = client.commit("unsigned", Sign::Unsigned);
+    let by_bob = client.commit("by bob", Sign::By("bob"));
     client.git(&["branch", "feature", &unsigned]);
-    world.env.git(
-        &client.dir,
-        &[
-            "push",
-            "-q",
-            server_path(&world).as_str(),
-            "main",
-            "feature",
-        ],
-    );
+    client.git(&["push", "-q", "origin", "main", "feature"]);
     // An unprotected branch's own commits are not walked.
     client.git(&["checkout", "-q", "-b", "scratch"]);
-    client.commit("scratch work", None);
-    world.env.git(
-        &client.dir,
-        &["push", "-q", server_path(&world).as_str(), "scratch"],
-    );
-    world.protect(&roles(&alice, &bob, Some(&baseline)));
-    let policy_commit = world.server_git(&["rev-parse", "refs/meta/policy"]);
+    client.commit("scratch work", Sign::Unsigned);
+    client.git(&["push", "-q", "origin", "scratch"]);
+    protect(&s, &roles(Some(&baseline)));
+    let policy_commit = s.server_ref("refs/meta/policy").expect("a policy branch");
 
-    let server = world.server();
-    let out = world.refguard(&["audit", "history", "--repo", &server, "--format", "json"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    let rows = json_lines(&text(&out.stdout));
+    let out = s.refguard_repo(&["audit", "history", "--format", "json"]);
+    out.assert_code(1, "audit history");
+    let rows = json_lines(&out.stdout);
     let (summary, rows) = rows.split_last().expect("rows");
     let by_id = |id: &str| -> &Value {
         rows.iter()
@@ -590,22 +376,22 @@ fn history_judges_each_commit_once_under_the_current_policy() {
     assert_eq!(row["reasons"].as_array().map(Vec::len), Some(0));
     assert_eq!(row["ref"], "refs/meta/policy");
 
-    let s = &summary["summary"];
-    assert_eq!(s["commits"], 6);
-    assert_eq!(s["baseline"], 2);
-    assert_eq!(s["server"], 1);
-    assert_eq!(s["judged"], 3);
-    assert_eq!(s["signed_by_allowed"], 1);
-    assert_eq!(s["violations"], 2);
-    assert_eq!(s["violations_by_code"]["unsigned"], 1);
-    assert_eq!(s["violations_by_code"]["signer-not-allowed"], 1);
-    assert_eq!(s["signers"]["alice"], 1);
-    assert_eq!(s["signers"]["bob"], 1);
+    let sum = &summary["summary"];
+    assert_eq!(sum["commits"], 6);
+    assert_eq!(sum["baseline"], 2);
+    assert_eq!(sum["server"], 1);
+    assert_eq!(sum["judged"], 3);
+    assert_eq!(sum["signed_by_allowed"], 1);
+    assert_eq!(sum["violations"], 2);
+    assert_eq!(sum["violations_by_code"]["unsigned"], 1);
+    assert_eq!(sum["violations_by_code"]["signer-not-allowed"], 1);
+    assert_eq!(sum["signers"]["alice"], 1);
+    assert_eq!(sum["signers"]["bob"], 1);
 
     // Table: a header, one row per commit, the summary at the end.
-    let out = world.refguard(&["audit", "history", "--repo", &server]);
-    assert_eq!(out.status.code(), Some(1));
-    let table = text(&out.stdout);
+    let out = s.refguard_repo(&["audit", "history"]);
+    out.assert_code(1, "audit history");
+    let table = out.stdout;
     let lines: Vec<&str> = table.lines().collect();
     assert!(lines[0].starts_with("COMMIT"), "{table}");
     assert!(
@@ -632,32 +418,19 @@ fn history_judges_each_commit_once_under_the_current_policy() {
     assert!(table.contains("  signers: alice 1, bob 1"), "{table}");
 
     // One ref only: the feature branch is unprotected, so nothing there is a violation.
-    let out = world.refguard(&[
+    let out = s.refguard_repo(&[
         "audit",
         "history",
-        "--repo",
-        &server,
         "--ref",
         "refs/heads/feature",
         "--format",
         "json",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let rows = json_lines(&text(&out.stdout));
-    let s = &rows.last().expect("summary")["summary"];
-    assert_eq!(s["judged"], 2, "{rows:#?}");
-    assert_eq!(s["violations"], 0);
-    let missing = world.refguard(&[
-        "audit",
-        "history",
-        "--repo",
-        &server,
-        "--ref",
-        "refs/heads/nope",
-    ]);
-    assert_eq!(missing.status.code(), Some(2));
-}
-
-fn server_path(world: &World) -> String {
-    world.server()
+    out.assert_success("audit history --ref refs/heads/feature");
+    let rows = json_lines(&out.stdout);
+    let sum = &rows.last().expect("summary")["summary"];
+    assert_eq!(sum["judged"], 2, "{rows:#?}");
+    assert_eq!(sum["violations"], 0);
+    let missing = s.refguard_repo(&["audit", "history", "--ref", "refs/heads/nope"]);
+    missing.assert_code(2, "audit history of a missing ref");
 }

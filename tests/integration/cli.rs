@@ -137,11 +137,7 @@ fn check_accepts_what_the_hook_accepts() {
 
 #[test]
 fn lint_accepts_the_standard_roles_file() {
-    let s = Scenario::builder(Hook::PreReceive)
-        .empty()
-        .no_policy()
-        .hook(None)
-        .build();
+    let s = Scenario::bare().build();
     let file = s.home().join("roles.toml");
     fs::write(&file, fixture_policy("standard")).expect("write roles file");
     s.refguard_str(&["policy", "lint", file.to_str().expect("UTF-8 path")])
@@ -150,11 +146,7 @@ fn lint_accepts_the_standard_roles_file() {
 
 /// Writes `text` to a file in a fresh temp dir, lints it, and returns (path, output).
 fn lint(text: &str) -> (String, CmdOutput, Scenario) {
-    let s = Scenario::builder(Hook::PreReceive)
-        .empty()
-        .no_policy()
-        .hook(None)
-        .build();
+    let s = Scenario::bare().build();
     let file = s.home().join("bad.toml");
     fs::write(&file, text).expect("write roles file");
     let path = file.to_str().expect("UTF-8 path").to_string();

@@ -137,7 +137,7 @@ fn hook_decisions_are_audited_and_the_chain_verifies() {
     let good = bob.commit("Signed", Sign::Own);
     bob.push(&["HEAD:refs/heads/main"]).assert_accepted();
 
-    let log = s.server().join("refguard/audit.jsonl");
+    let log = s.audit_log();
     let text = fs::read_to_string(&log)
         .unwrap_or_else(|e| panic!("read audit log {}: {e}", log.display()));
     let records: Vec<serde_json::Value> = text
@@ -191,7 +191,7 @@ both_hooks!(
     fn unwritable_audit_log_rejects_the_push(hook) {
         let s = Scenario::new(hook);
         // A directory where the log file should be: appending to it fails.
-        fs::create_dir_all(s.server().join("refguard/audit.jsonl"))
+        fs::create_dir_all(s.audit_log())
             .expect("block the audit log path");
         let bob = s.client("bob");
         bob.commit("Signed, but unloggable", Sign::Own);

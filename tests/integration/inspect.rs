@@ -1,231 +1,49 @@
 //! `policy show`, `who-can`, `keys allowed-signers` and `policy reset`, driven through the
-//! built binary against a real bare repository, with real `git` and `ssh-keygen` in an
-//! isolated environment (no user config, fixed names and dates, a temporary HOME).
+//! built binary against a real bare repository (the shared `Scenario` harness).
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
 
 use serde_json::Value;
 
+use crate::scenario::{CmdOutput, Pusher, Scenario, Sign, key, render_template};
+
 const POLICY_REF: &str = "refs/meta/policy";
-const FIXED_DATE: &str = "1735689600 +0000";
 
-/// A temporary world: HOME, keys, a bare server repository with a policy, a client clone.
-struct World {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    server: PathBuf,
+/// The local account `policy reset` names: refguard reads `$USER`.
+const SERVER_ADMIN: &[(&str, &str)] = &[("USER", "root-on-server")];
+
+/// The policy branch's tip on the server.
+fn policy_tip(s: &Scenario) -> String {
+    s.server_ref(POLICY_REF).expect("a policy branch")
 }
 
-/// A generated key pair.
-struct Key {
-    private: PathBuf,
-    public: String,
-    fingerprint: String,
+/// Runs refguard against the server as the server's admin; returns the output, any exit code.
+fn refguard(s: &Scenario, args: &[&str]) -> CmdOutput {
+    s.refguard_repo_with(args, SERVER_ADMIN)
 }
 
-impl World {
-    fn new() -> World {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let root = dir.path().to_path_buf();
-        let server = root.join("server.git");
-        let w = World {
-            _dir: dir,
-            root,
-            server,
-        };
-        w.run_ok(
-            w.cmd("git")
-                .args(["init", "-q", "--bare", "-b", "main"])
-                .arg(&w.server),
-        );
-        w
-    }
-
-    /// A command with the inherited environment cleared and the test environment set.
-    fn cmd(&self, program: &str) -> Command {
-        let program = if program == "refguard" {
-            env!("CARGO_BIN_EXE_refguard")
-        } else {
-            program
-        };
-        let mut cmd = Command::new(program);
-        cmd.env_clear()
-            .env(
-                "PATH",
-                std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()),
-            )
-            .env("HOME", &self.root)
-            .env("USER", "root-on-server")
-            .env("LC_ALL", "C")
-            .env("TZ", "UTC")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_AUTHOR_NAME", "Tester")
-            .env("GIT_AUTHOR_EMAIL", "tester@example.com")
-            .env("GIT_AUTHOR_DATE", FIXED_DATE)
-            .env("GIT_COMMITTER_NAME", "Tester")
-            .env("GIT_COMMITTER_EMAIL", "tester@example.com")
-            .env("GIT_COMMITTER_DATE", FIXED_DATE)
-            .current_dir(&self.root)
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    fn run(&self, cmd: &mut Command) -> Output {
-        cmd.output()
-            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
-    }
-
-    fn run_ok(&self, cmd: &mut Command) -> String {
-        let out = self.run(cmd);
-        assert!(
-            out.status.success(),
-            "{cmd:?} failed: {}\n{}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8 stdout")
-    }
-
-    /// Runs refguard with `--repo server.git` appended.
-    fn refguard(&self, args: &[&str]) -> Output {
-        self.run(
-            self.cmd("refguard")
-                .args(args)
-                .arg("--repo")
-                .arg(&self.server),
-        )
-    }
-
-    fn key(&self, name: &str) -> Key {
-        let private = self.root.join(format!("key-{name}"));
-        self.run_ok(
-            self.cmd("ssh-keygen")
-                .args(["-q", "-t", "ed25519", "-N", "", "-C"])
-                .arg(format!("{name}@test"))
-                .arg("-f")
-                .arg(&private),
-        );
-        let public = fs::read_to_string(private.with_file_name(format!("key-{name}.pub")))
-            .expect("read .pub")
-            .trim()
-            .to_string();
-        let listing = self.run_ok(
-            self.cmd("ssh-keygen")
-                .arg("-lf")
-                .arg(private.with_file_name(format!("key-{name}.pub"))),
-        );
-        let fingerprint = listing
-            .split_whitespace()
-            .nth(1)
-            .expect("fingerprint")
-            .to_string();
-        Key {
-            private,
-            public,
-            fingerprint,
-        }
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.root.join(name);
-        fs::write(&path, text).expect("write file");
-        path
-    }
-
-    fn init(&self, policy: &str) {
-        let file = self.write("init.toml", policy);
-        let out = self.refguard(&["init", "--policy", file.to_str().expect("utf-8 path")]);
-        assert!(
-            out.status.success(),
-            "init failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn server_git(&self, args: &[&str]) -> String {
-        self.run_ok(
-            self.cmd("git")
-                .arg("--git-dir")
-                .arg(&self.server)
-                .args(args),
-        )
-        .trim()
-        .to_string()
-    }
-
-    fn policy_tip(&self) -> String {
-        self.server_git(&["rev-parse", POLICY_REF])
-    }
-
-    /// A client clone of the server.
-    fn client(&self, name: &str) -> PathBuf {
-        let dir = self.root.join(format!("client-{name}"));
-        self.run_ok(self.cmd("git").args(["init", "-q", "-b", "main"]).arg(&dir));
-        self.git(
-            &dir,
-            &[
-                "remote",
-                "add",
-                "origin",
-                &format!("file://{}", self.server.display()),
-            ],
-        );
-        dir
-    }
-
-    fn git(&self, dir: &Path, args: &[&str]) -> String {
-        self.run_ok(self.cmd("git").current_dir(dir).args(args))
-            .trim()
-            .to_string()
-    }
-
-    /// An empty commit signed with `key` (unsigned when None); returns its id.
-    fn commit(&self, dir: &Path, message: &str, key: Option<&Key>) -> String {
-        let mut cmd = self.cmd("git");
-        cmd.current_dir(dir);
-        if let Some(key) = key {
-            cmd.args(["-c", "gpg.format=ssh", "-c"])
-                .arg(format!("user.signingKey={}", key.private.display()));
-        }
-        cmd.args(["commit", "-q", "--allow-empty", "-m", message]);
-        if key.is_some() {
-            cmd.arg("-S");
-        }
-        self.run_ok(&mut cmd);
-        self.git(dir, &["rev-parse", "HEAD"])
-    }
-
-    /// Pushes `refspec` from `dir` as the pusher `user`.
-    fn push_as(&self, dir: &Path, user: &str, refspec: &str) -> Output {
-        self.run(
-            self.cmd("git")
-                .current_dir(dir)
-                .env("REFGUARD_USER", user)
-                .args(["push", "origin", refspec]),
-        )
-    }
+/// Runs refguard against the server; asserts it exited `code`, returns stdout.
+fn stdout_of(s: &Scenario, args: &[&str], code: i32) -> String {
+    let out = refguard(s, args);
+    out.assert_code(code, "refguard");
+    out.stdout
 }
 
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn assert_code(out: &Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(out),
-        stderr(out)
-    );
+/// `policy reset` to the roles file `file`, as the server's admin who confirms holding the
+/// server.
+fn reset(s: &Scenario, file: &Path) -> CmdOutput {
+    let file = file.to_str().expect("UTF-8 temp path");
+    refguard(
+        s,
+        &[
+            "policy",
+            "reset",
+            "--policy",
+            file,
+            "--yes-i-hold-the-server",
+        ],
+    )
 }
 
 /// The 1-based line of the `n`th (0-based) line equal to `needle` in `text`.
@@ -238,39 +56,25 @@ fn line_of(text: &str, needle: &str, n: usize) -> usize {
         .expect("line present")
 }
 
-/// The keys of a realistic team and its policy: alice (maintainer, admin; key expires in
-/// 2099), bob (developer; his old key is revoked but still listed), carol (developer; her
-/// key expired), dave (admin).
-struct Team {
-    alice: Key,
-    bob: Key,
-    bob_old: Key,
-    carol: Key,
-    dave: Key,
-    policy: String,
-}
-
-fn team(w: &World) -> Team {
-    let alice = w.key("alice");
-    let bob = w.key("bob");
-    let bob_old = w.key("bob-old");
-    let carol = w.key("carol");
-    let dave = w.key("dave");
-    let policy = format!(
+/// A realistic team's policy: alice (maintainer, admin; key expires in 2099), bob
+/// (developer; his old key `bob-old` is revoked but still listed), carol (developer; her key
+/// expired), dave (admin).
+fn team_policy() -> String {
+    render_template(
         r#"version = 1
 
 [users.alice]
-keys = [{{ key = "{alice}", expires = "2099-12-31T00:00:00Z" }}]
+keys = [{ key = "{{key:alice}}", expires = "2099-12-31T00:00:00Z" }]
 names = ["alice", "alice@example.com"]
 
 [users.bob]
-keys = ["{bob}", "{bob_old}"]
+keys = ["{{key:bob}}", "{{key:bob-old}}"]
 
 [users.carol]
-keys = [{{ key = "{carol}", expires = "2020-01-01T00:00:00Z" }}]
+keys = [{ key = "{{key:carol}}", expires = "2020-01-01T00:00:00Z" }]
 
 [users.dave]
-keys = ["{dave}"]
+keys = ["{{key:dave}}"]
 
 [roles]
 maintainers = ["alice"]
@@ -282,7 +86,7 @@ admins = ["policy-admins"]
 approvals = 1
 
 [[revoked]]
-key = "{bob_old_fp}"
+key = "{{fingerprint:bob-old}}"
 reason = "laptop stolen"
 
 [[rule]]
@@ -300,57 +104,46 @@ refs = ["refs/heads/linear"]
 linear = true
 signers = ["developers"]
 "#,
-        alice = alice.public,
-        bob = bob.public,
-        bob_old = bob_old.public,
-        carol = carol.public,
-        dave = dave.public,
-        bob_old_fp = bob_old.fingerprint,
-    );
-    Team {
-        alice,
-        bob,
-        bob_old,
-        carol,
-        dave,
-        policy,
-    }
+    )
+}
+
+/// An empty server whose policy is the team's.
+fn team_server() -> (Scenario, String) {
+    let s = Scenario::bare().build();
+    let policy = team_policy();
+    s.init_policy(&policy).assert_success("refguard init");
+    (s, policy)
 }
 
 #[test]
-
 fn policy_show_text_and_json() {
-    let w = World::new();
-    let t = team(&w);
-    w.init(&t.policy);
-    let tip = w.policy_tip();
-    let rule1 = line_of(&t.policy, "[[rule]]", 0);
-    let rule2 = line_of(&t.policy, "[[rule]]", 1);
+    let (s, policy) = team_server();
+    let tip = policy_tip(&s);
+    let rule1 = line_of(&policy, "[[rule]]", 0);
+    let rule2 = line_of(&policy, "[[rule]]", 1);
 
-    let out = w.refguard(&["policy", "show"]);
-    assert_code(&out, 0);
-    let text = stdout(&out);
+    let text = stdout_of(&s, &["policy", "show"], 0);
     for needle in [
         format!("policy refs/meta/policy at {tip}"),
         "  alice  names: alice, alice@example.com".to_string(),
         format!(
-            "    active   ssh-ed25519 {} alice@test  expires 2099-12-31T00:00:00Z",
-            t.alice.fingerprint
+            "    active   ssh-ed25519 {} alice  expires 2099-12-31T00:00:00Z",
+            key("alice").fingerprint
         ),
         format!(
-            "    revoked  ssh-ed25519 {} bob-old@test",
-            t.bob_old.fingerprint
+            "    revoked  ssh-ed25519 {} bob-old",
+            key("bob-old").fingerprint
         ),
         format!(
-            "    expired  ssh-ed25519 {} carol@test",
-            t.carol.fingerprint
+            "    expired  ssh-ed25519 {} carol",
+            key("carol").fingerprint
         ),
         "  developers = [bob, carol, maintainers] → alice, bob, carol".to_string(),
         "  admins:    policy-admins → alice, dave".to_string(),
         "  approvals: 1".to_string(),
         format!(
             "  {}  reason: laptop stolen  still listed by bob",
-            t.bob_old.fingerprint
+            key("bob-old").fingerprint
         ),
         format!("  rule 1 (roles.toml:{rule1}): refs/heads/main, refs/heads/release/*"),
         "    push:       maintainers → alice".to_string(),
@@ -365,9 +158,8 @@ fn policy_show_text_and_json() {
         assert!(text.contains(&needle), "{needle:?} not in:\n{text}");
     }
 
-    let out = w.refguard(&["policy", "show", "--format", "json"]);
-    assert_code(&out, 0);
-    let json: Value = serde_json::from_str(&stdout(&out)).expect("valid JSON");
+    let out = stdout_of(&s, &["policy", "show", "--format", "json"], 0);
+    let json: Value = serde_json::from_str(&out).expect("valid JSON");
     assert_eq!(json["policy_commit"], tip.as_str());
     assert_eq!(json["users"][0]["id"], "alice");
     assert_eq!(json["users"][1]["keys"][1]["status"], "revoked");
@@ -384,17 +176,10 @@ fn policy_show_text_and_json() {
 }
 
 #[test]
-
 fn who_can_answers_each_action() {
-    let w = World::new();
-    let t = team(&w);
-    w.init(&t.policy);
-    let rule1 = line_of(&t.policy, "[[rule]]", 0);
-    let ask = |action: &str, refname: &str| {
-        let out = w.refguard(&["who-can", action, refname]);
-        assert_code(&out, 0);
-        stdout(&out)
-    };
+    let (s, policy) = team_server();
+    let rule1 = line_of(&policy, "[[rule]]", 0);
+    let ask = |action: &str, refname: &str| stdout_of(&s, &["who-can", action, refname], 0);
 
     let push = ask("push", "refs/heads/release/2.0");
     assert!(
@@ -425,19 +210,19 @@ fn who_can_answers_each_action() {
     // sign: only active keys count; carol (expired) and bob's revoked key are named apart.
     let sign = ask("sign", "refs/heads/main");
     assert!(
-        sign.contains(&format!("  alice  {}", t.alice.fingerprint)),
+        sign.contains(&format!("  alice  {}", key("alice").fingerprint)),
         "{sign}"
     );
     assert!(
-        sign.contains(&format!("  bob    {}", t.bob.fingerprint)),
+        sign.contains(&format!("  bob    {}", key("bob").fingerprint)),
         "{sign}"
     );
     assert!(
-        sign.contains(&format!("  bob    {} revoked", t.bob_old.fingerprint)),
+        sign.contains(&format!("  bob    {} revoked", key("bob-old").fingerprint)),
         "{sign}"
     );
     assert!(
-        sign.contains(&format!("  carol  {} expired", t.carol.fingerprint)),
+        sign.contains(&format!("  carol  {} expired", key("carol").fingerprint)),
         "{sign}"
     );
     assert!(
@@ -445,7 +230,9 @@ fn who_can_answers_each_action() {
         "{sign}"
     );
 
-    assert!(ask("merge", "refs/heads/main").contains(&format!("  alice  {}", t.alice.fingerprint)));
+    assert!(
+        ask("merge", "refs/heads/main").contains(&format!("  alice  {}", key("alice").fingerprint))
+    );
     assert!(ask("merge", "refs/heads/linear").contains("merge: no merges: linear = true"));
 
     // The policy branch answers from [policy].
@@ -457,196 +244,186 @@ fn who_can_answers_each_action() {
         ),
         "{policy_push}"
     );
-    assert!(ask("sign", POLICY_REF).contains(&format!("  dave   {}", t.dave.fingerprint)));
+    assert!(ask("sign", POLICY_REF).contains(&format!("  dave   {}", key("dave").fingerprint)));
     assert!(ask("delete", POLICY_REF).contains("  nobody"));
     assert!(ask("force-push", POLICY_REF).contains("  nobody"));
 
-    let out = w.refguard(&["who-can", "sign", "refs/heads/main", "--format", "json"]);
-    assert_code(&out, 0);
-    let json: Value = serde_json::from_str(&stdout(&out)).expect("valid JSON");
+    let out = stdout_of(
+        &s,
+        &["who-can", "sign", "refs/heads/main", "--format", "json"],
+        0,
+    );
+    let json: Value = serde_json::from_str(&out).expect("valid JSON");
     assert_eq!(json["ref"], "refs/heads/main");
     assert_eq!(json["action"], "sign");
     assert_eq!(json["governed_by"]["kind"], "rule");
     assert_eq!(json["answer"], "alice, bob");
     assert_eq!(
         json["users"][1]["keys"],
-        serde_json::json!([t.bob.fingerprint])
+        serde_json::json!([key("bob").fingerprint])
     );
     assert_eq!(json["excluded"][0]["status"], "revoked");
     assert_eq!(json["excluded"][1]["user"], "carol");
 
-    let out = w.refguard(&[
-        "who-can",
-        "push",
-        "refs/heads/feature/a",
-        "--format",
-        "json",
-    ]);
-    let json: Value = serde_json::from_str(&stdout(&out)).expect("valid JSON");
+    let out = refguard(
+        &s,
+        &[
+            "who-can",
+            "push",
+            "refs/heads/feature/a",
+            "--format",
+            "json",
+        ],
+    );
+    let json: Value = serde_json::from_str(&out.stdout).expect("valid JSON");
     assert_eq!(json["effect"], "anyone");
     assert_eq!(json["answer"], "anyone, including unknown pushers");
 }
 
 #[test]
-
 fn allowed_signers_output_is_accepted_by_git() {
-    let w = World::new();
-    let t = team(&w);
-    w.init(&t.policy);
-    let out = w.refguard(&["keys", "allowed-signers"]);
-    assert_code(&out, 0);
-    let text = stdout(&out);
-    let b64 = |k: &Key| k.public.split_whitespace().nth(1).expect("b64").to_string();
+    let (s, _) = team_server();
+    let text = stdout_of(&s, &["keys", "allowed-signers"], 0);
+    let b64 = |name: &str| {
+        key(name)
+            .public
+            .split_whitespace()
+            .nth(1)
+            .expect("b64")
+            .to_string()
+    };
     assert_eq!(
         text,
         format!(
             "alice,alice@example.com namespaces=\"git\",valid-before=\"20991231000000Z\" ssh-ed25519 {}\n\
              bob namespaces=\"git\" ssh-ed25519 {}\n\
              dave namespaces=\"git\" ssh-ed25519 {}\n",
-            b64(&t.alice),
-            b64(&t.bob),
-            b64(&t.dave)
+            b64("alice"),
+            b64("bob"),
+            b64("dave")
         )
     );
-    let file = w.write("allowed_signers", &text);
+    let file = s.write_file("allowed_signers", &text);
+    let config = format!("gpg.ssh.allowedSignersFile={}", file.display());
 
-    let client = w.client("verify");
-    let verify = |id: &str| {
-        w.run(
-            w.cmd("git")
-                .current_dir(&client)
-                .arg("-c")
-                .arg(format!("gpg.ssh.allowedSignersFile={}", file.display()))
-                .args(["verify-commit", id]),
-        )
-    };
-    for (key, principal) in [(&t.alice, "alice"), (&t.bob, "bob"), (&t.dave, "dave")] {
-        let id = w.commit(&client, &format!("by {principal}"), Some(key));
+    let client = s.client("verify");
+    let verify = |id: &str| client.git_raw(&["-c", &config, "verify-commit", id]);
+    for principal in ["alice", "bob", "dave"] {
+        let id = client.commit(&format!("by {principal}"), Sign::By(principal));
         let out = verify(&id);
-        assert!(out.status.success(), "{principal}: {}", stderr(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{principal}: {stderr}");
         assert!(
-            stderr(&out).contains(&format!("Good \"git\" signature for {principal}")),
-            "{}",
-            stderr(&out)
+            stderr.contains(&format!("Good \"git\" signature for {principal}")),
+            "{stderr}"
         );
     }
-    for (key, who) in [
-        (&t.bob_old, "bob's revoked key"),
-        (&t.carol, "carol's expired key"),
+    for (signer, who) in [
+        ("bob-old", "bob's revoked key"),
+        ("carol", "carol's expired key"),
     ] {
-        let id = w.commit(&client, who, Some(key));
+        let id = client.commit(who, Sign::By(signer));
         assert!(!verify(&id).status.success(), "{who} must not verify");
     }
 }
 
 #[test]
-
 fn reset_refuses_without_the_flag_and_with_an_invalid_file() {
-    let w = World::new();
-    let t = team(&w);
-    w.init(&t.policy);
-    let tip = w.policy_tip();
-    let good = w.write("new.toml", &t.policy);
+    let (s, policy) = team_server();
+    let tip = policy_tip(&s);
+    let good = s.write_file("new.toml", &policy);
 
-    let out = w.refguard(&["policy", "reset", "--policy", good.to_str().expect("utf-8")]);
-    assert_code(&out, 2);
+    let out = refguard(
+        &s,
+        &["policy", "reset", "--policy", good.to_str().expect("utf-8")],
+    );
+    out.assert_code(2, "reset without --yes-i-hold-the-server");
     assert!(
-        stderr(&out).contains("--yes-i-hold-the-server"),
+        out.stderr.contains("--yes-i-hold-the-server"),
         "{}",
-        stderr(&out)
+        out.stderr
     );
     assert!(
-        stderr(&out).contains("without any admin signature"),
+        out.stderr.contains("without any admin signature"),
         "{}",
-        stderr(&out)
+        out.stderr
     );
-    assert_eq!(w.policy_tip(), tip);
+    assert_eq!(policy_tip(&s), tip);
 
-    let bad = w.write("bad.toml", "version = 2\n");
+    let bad = s.write_file("bad.toml", "version = 2\n");
     let bad_name = bad.display().to_string();
-    let out = w.refguard(&[
-        "policy",
-        "reset",
-        "--policy",
-        &bad_name,
-        "--yes-i-hold-the-server",
-    ]);
-    assert_code(&out, 1);
+    let out = reset(&s, &bad);
+    out.assert_code(1, "reset to an invalid file");
     assert!(
-        stderr(&out).contains(&format!("{bad_name}:1:")),
+        out.stderr.contains(&format!("{bad_name}:1:")),
         "{}",
-        stderr(&out)
+        out.stderr
     );
     assert!(
-        stderr(&out).contains("the policy was not reset"),
+        out.stderr.contains("the policy was not reset"),
         "{}",
-        stderr(&out)
+        out.stderr
     );
-    assert_eq!(w.policy_tip(), tip);
+    assert_eq!(policy_tip(&s), tip);
+}
+
+/// The audit log's last record.
+fn last_audit_record(s: &Scenario) -> Value {
+    let log = fs::read_to_string(s.audit_log()).expect("audit log");
+    serde_json::from_str(log.lines().last().expect("a record")).expect("JSON record")
 }
 
 #[test]
-
 fn reset_replaces_the_policy_records_it_and_governs_later_pushes() {
-    let w = World::new();
-    let t = team(&w);
-    w.init(&t.policy);
-    let old_tip = w.policy_tip();
-    let out = w.refguard(&["install"]);
-    assert_code(&out, 0);
+    let (s, _) = team_server();
+    let old_tip = policy_tip(&s);
+    refguard(&s, &["install"]).assert_success("refguard install");
 
     // Under the old policy bob may not push to main (push = maintainers).
-    let client = w.client("bob");
-    let first = w.commit(&client, "first", Some(&t.bob));
-    let out = w.push_as(&client, "bob", "HEAD:refs/heads/main");
-    assert!(!out.status.success());
-    assert!(stderr(&out).contains("[create-denied]"), "{}", stderr(&out));
+    let client = s.client("bob");
+    let first = client.commit("first", Sign::Own);
+    client
+        .push(&["HEAD:refs/heads/main"])
+        .assert_reason("create-denied")
+        .assert_refs_unchanged();
 
     // The admins lost their keys; the server admin resets to a policy where bob pushes
     // main and nobody else does.
-    let new_policy = format!(
-        "version = 1\n\n[users.bob]\nkeys = [\"{}\"]\n\n[users.erin]\nkeys = [\"{}\"]\n\n\
+    let new_policy = render_template(
+        "version = 1\n\n[users.bob]\nkeys = [\"{{key:bob}}\"]\n\n[users.erin]\nkeys = [\"{{key:dave}}\"]\n\n\
          [policy]\nadmins = [\"erin\"]\n\n[[rule]]\nrefs = [\"refs/heads/main\"]\npush = [\"bob\"]\n",
-        t.bob.public, t.dave.public
     );
-    let file = w.write("recovery.toml", &new_policy);
-    let out = w.refguard(&[
-        "policy",
-        "reset",
-        "--policy",
-        file.to_str().expect("utf-8"),
-        "--yes-i-hold-the-server",
-    ]);
-    assert_code(&out, 0);
-    let new_tip = w.policy_tip();
+    let file = s.write_file("recovery.toml", &new_policy);
+    let out = reset(&s, &file);
+    out.assert_success("policy reset");
+    let new_tip = policy_tip(&s);
     assert_ne!(new_tip, old_tip);
     assert!(
-        stderr(&out).contains(&format!(
+        out.stderr.contains(&format!(
             "refguard: policy reset: refs/meta/policy {} -> {} by root-on-server",
             &old_tip[..7],
             &new_tip[..7]
         )),
         "{}",
-        stderr(&out)
+        out.stderr
     );
     assert_eq!(
-        w.server_git(&["rev-parse", &format!("{new_tip}^")]),
+        s.server_git(&["rev-parse", &format!("{new_tip}^")]).trim(),
         old_tip
     );
-    let subject = w.server_git(&["log", "-1", "--format=%s", POLICY_REF]);
+    let subject = s.server_git(&["log", "-1", "--format=%s", POLICY_REF]);
     assert!(
         subject.starts_with("refguard policy reset by root-on-server at 20"),
         "{subject}"
     );
     assert_eq!(
-        w.server_git(&["show", &format!("{POLICY_REF}:roles.toml")]),
+        s.server_git(&["show", &format!("{POLICY_REF}:roles.toml")])
+            .trim_end(),
         new_policy.trim_end()
     );
 
     // The audit log holds the reset.
-    let log = fs::read_to_string(w.server.join("refguard/audit.jsonl")).expect("audit log");
-    let last: Value =
-        serde_json::from_str(log.lines().last().expect("a record")).expect("JSON record");
+    let last = last_audit_record(&s);
     assert_eq!(last["hook"], "reset");
     assert_eq!(last["decision"], "accept");
     assert_eq!(last["pusher"], "root-on-server");
@@ -655,42 +432,36 @@ fn reset_replaces_the_policy_records_it_and_governs_later_pushes() {
     assert_eq!(last["new"], new_tip.as_str());
 
     // The new policy governs: bob's push is accepted, alice's is not.
-    let out = w.push_as(&client, "bob", "HEAD:refs/heads/main");
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(w.server_git(&["rev-parse", "refs/heads/main"]), first);
-    w.commit(&client, "second", None);
-    let out = w.push_as(&client, "alice", "HEAD:refs/heads/main");
-    assert!(!out.status.success());
-    assert!(stderr(&out).contains("[push-denied]"), "{}", stderr(&out));
+    let p = client.push(&["HEAD:refs/heads/main"]);
+    p.assert_accepted();
+    assert_eq!(p.ref_after("refs/heads/main"), Some(first.as_str()));
+    client.commit("second", Sign::Unsigned);
+    client
+        .push_as(Pusher::Name("alice"), &["HEAD:refs/heads/main"])
+        .assert_reason("push-denied")
+        .assert_refs_unchanged();
 }
 
 #[test]
-
 fn reset_creates_a_missing_policy_branch() {
-    let w = World::new();
-    let t = team(&w);
-    let file = w.write("roles.toml", &t.policy);
-    let out = w.refguard(&[
-        "policy",
-        "reset",
-        "--policy",
-        file.to_str().expect("utf-8"),
-        "--yes-i-hold-the-server",
-    ]);
-    assert_code(&out, 0);
+    let s = Scenario::bare().build();
+    let file = s.write_file("roles.toml", &team_policy());
+    let out = reset(&s, &file);
+    out.assert_success("policy reset without a policy branch");
     assert!(
-        stderr(&out).contains("refs/meta/policy (none) -> "),
+        out.stderr.contains("refs/meta/policy (none) -> "),
         "{}",
-        stderr(&out)
+        out.stderr
     );
-    let tip = w.policy_tip();
+    let tip = policy_tip(&s);
     assert_eq!(
-        w.server_git(&["rev-list", "--count", &tip]),
+        s.server_git(&["rev-list", "--count", &tip]).trim(),
         "1",
         "a root commit"
     );
-    let log = fs::read_to_string(w.server.join("refguard/audit.jsonl")).expect("audit log");
-    let last: Value = serde_json::from_str(log.trim_end()).expect("one record");
-    assert_eq!(last["old"], "0000000000000000000000000000000000000000");
+    let log = fs::read_to_string(s.audit_log()).expect("audit log");
+    assert_eq!(log.lines().count(), 1, "one record");
+    let last = last_audit_record(&s);
+    assert_eq!(last["old"], crate::scenario::ZERO);
     assert_eq!(last["policy"], Value::Null);
 }

@@ -186,8 +186,7 @@ fn baseline_lets_a_repository_with_unsigned_history_adopt_refguard() {
         "--yes-i-hold-the-server",
     ])
     .assert_success("policy reset with a baseline");
-    s.refguard_str(&["install", "--repo", &server, "--hook", "pre-receive"])
-        .assert_success("install");
+    s.install(Hook::PreReceive).assert_success("install");
 
     // feature/* is another rule than main: without the baseline the legacy commits would be
     // new there and unsigned (see push.rs); with it they pass unchecked.

@@ -424,8 +424,7 @@ fn commits_already_under_the_same_rule_are_not_new() {
     let bob = s.client("bob");
     let legacy = bob.commit("Legacy, unsigned", Sign::Unsigned);
     bob.push(&["HEAD:refs/heads/main"]).assert_accepted();
-    let server = s.server().to_str().expect("UTF-8 path");
-    s.refguard_str(&["install", "--repo", server, "--hook", "pre-receive"])
+    s.install(Hook::PreReceive)
         .assert_success("refguard install");
 
     // release/1.0 shares main's rule: the legacy commit is reachable from main, so not new.

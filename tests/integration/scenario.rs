@@ -120,6 +120,7 @@ pub struct Key {
 const KEY_SPECS: &[(&str, &[&str])] = &[
     ("alice", &["-t", "ed25519"]),
     ("bob", &["-t", "ed25519"]),
+    ("bob-old", &["-t", "ed25519"]),
     ("carol", &["-t", "ed25519"]),
     ("dave", &["-t", "ed25519"]),
     ("erin", &["-t", "ecdsa", "-b", "256"]),
@@ -128,10 +129,11 @@ const KEY_SPECS: &[(&str, &[&str])] = &[
     ("trent", &["-t", "ed25519"]),
     ("vic", &["-t", "ed25519"]),
     ("mallory", &["-t", "ed25519"]),
+    ("admin", &["-t", "ed25519"]),
 ];
 
 /// Bump when KEY_SPECS changes, so a stale cache is not reused.
-const KEY_CACHE_VERSION: u32 = 1;
+const KEY_CACHE_VERSION: u32 = 2;
 
 /// All users' keys, generated once per build directory and shared by every test.
 ///
@@ -322,13 +324,6 @@ impl Builder {
         self
     }
 
-    /// Do not seed main, release/1.0 and v0.9 (an empty server).
-    pub fn empty(mut self) -> Builder {
-        self.seed = false;
-        self.standard = false;
-        self
-    }
-
     /// Creates the server: `git init --bare`, the seed push (before any hook exists),
     /// `refguard init`, `refguard install`.
     ///
@@ -387,26 +382,12 @@ impl Builder {
             ]);
         }
         if let Some(policy) = self.policy {
-            let file = scenario.tmp.path().join("roles.toml");
-            fs::write(&file, policy).expect("write roles.toml for refguard init");
-            let out = scenario.refguard(&[
-                "init".as_ref(),
-                "--repo".as_ref(),
-                server.as_os_str(),
-                "--policy".as_ref(),
-                file.as_os_str(),
-            ]);
-            out.assert_success("refguard init");
+            scenario
+                .init_policy(&policy)
+                .assert_success("refguard init");
         }
         if let Some(hook) = self.hook {
-            let out = scenario.refguard(&[
-                "install".as_ref(),
-                "--repo".as_ref(),
-                server.as_os_str(),
-                "--hook".as_ref(),
-                hook.arg().as_ref(),
-            ]);
-            out.assert_success("refguard install");
+            scenario.install(hook).assert_success("refguard install");
         }
         scenario
     }
@@ -502,6 +483,17 @@ impl Scenario {
         }
     }
 
+    /// A builder for an empty server: no seeded main, release/1.0 or v0.9, no policy branch,
+    /// no hook.
+    pub fn bare() -> Builder {
+        Builder {
+            policy: None,
+            hook: None,
+            seed: false,
+            standard: false,
+        }
+    }
+
     /// The standard scenario with `hook` installed.
     pub fn new(hook: Hook) -> Scenario {
         Scenario::builder(hook).build()
@@ -567,6 +559,42 @@ impl Scenario {
     pub fn refguard_str(&self, args: &[&str]) -> CmdOutput {
         let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
         self.refguard(&args)
+    }
+
+    /// Runs refguard with `args` followed by `--repo SERVER`.
+    pub fn refguard_repo(&self, args: &[&str]) -> CmdOutput {
+        self.refguard_repo_with(args, &[])
+    }
+
+    /// Runs refguard with `args` followed by `--repo SERVER`, and extra environment variables.
+    pub fn refguard_repo_with(&self, args: &[&str], env: &[(&str, &str)]) -> CmdOutput {
+        let mut full: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+        full.extend(["--repo".as_ref(), self.server.as_os_str()]);
+        self.refguard_with(&full, env)
+    }
+
+    /// `refguard init` with `policy` (already rendered) as the roles file.
+    pub fn init_policy(&self, policy: &str) -> CmdOutput {
+        let file = self.write_file("roles.toml", policy);
+        let file = file.to_str().expect("UTF-8 temp path");
+        self.refguard_repo(&["init", "--policy", file])
+    }
+
+    /// `refguard install --hook HOOK`; clients made before keep the hook they were made with.
+    pub fn install(&self, hook: Hook) -> CmdOutput {
+        self.refguard_repo(&["install", "--hook", hook.arg()])
+    }
+
+    /// Writes `text` to `name` in the scenario's temporary directory; returns its path.
+    pub fn write_file(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.home().join(name);
+        fs::write(&path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        path
+    }
+
+    /// The server's audit log (its default place).
+    pub fn audit_log(&self) -> PathBuf {
+        self.server.join("refguard/audit.jsonl")
     }
 
     /// A fresh `file://` clone of the server working as `user`: pushes send

@@ -6,7 +6,7 @@
 
 use std::fs;
 
-use super::harness::{Key, World, require};
+use super::harness::{Key, World, key, require};
 use super::ssh::{SSHD, Sshd};
 
 /// The repo-specific hook gitolite links into the repository (as `pre-receive.h00-refguard`,
@@ -92,11 +92,11 @@ fn gitolite_and_refguard_must_both_allow_a_push() {
         return;
     }
     let w = World::new();
-    let (admin, alice, bob, carol) = (w.key("admin"), w.key("alice"), w.key("bob"), w.key("carol"));
+    let (admin, alice, bob, carol) = (key("admin"), key("alice"), key("bob"), key("carol"));
     let home = setup(
         &w,
-        &admin,
-        &[("alice", &alice), ("bob", &bob), ("carol", &carol)],
+        admin,
+        &[("alice", alice), ("bob", bob), ("carol", carol)],
     );
     let repo = home.join("repositories/project.git");
     assert!(
@@ -128,31 +128,31 @@ fn gitolite_and_refguard_must_both_allow_a_push() {
     let url = sshd.url("/project");
 
     // Both allow: alice on main.
-    let a = w.client("alice", &repo, &alice);
+    let a = w.client("alice", &repo, alice);
     w.commit(&a, "Alice's change");
-    let pushed = sshd.push(&w, &a, &alice, &url, &["HEAD:refs/heads/main"]);
+    let pushed = sshd.push(&w, &a, alice, &url, &["HEAD:refs/heads/main"]);
     assert!(pushed.ok, "{}\n--- sshd ---\n{}", pushed.stderr, sshd.log());
     pushed.assert_accepted();
     let audit = w.last_audit(&repo);
     assert_eq!(audit["pusher"], "alice", "refguard read GL_USER");
 
     // gitolite allows (bob has RW), refguard denies.
-    let b = w.client("bob", &repo, &bob);
+    let b = w.client("bob", &repo, bob);
     w.commit(&b, "Bob's change");
-    let pushed = sshd.push(&w, &b, &bob, &url, &["HEAD:refs/heads/main"]);
+    let pushed = sshd.push(&w, &b, bob, &url, &["HEAD:refs/heads/main"]);
     pushed.assert_rejected(&[
         "refguard: rejected refs/heads/main (",
         "refguard:   [push-denied] \"bob\" may not push to refs/heads/main",
     ]);
     // ... and an unprotected branch passes both.
-    sshd.push(&w, &b, &bob, &url, &["HEAD:refs/heads/topic"])
+    sshd.push(&w, &b, bob, &url, &["HEAD:refs/heads/topic"])
         .assert_accepted();
 
     // refguard would allow carol on an unprotected branch; gitolite denies (R only), before
     // any hook runs.
-    let c = w.client("carol", &repo, &carol);
+    let c = w.client("carol", &repo, carol);
     w.commit(&c, "Carol's change");
-    let pushed = sshd.push(&w, &c, &carol, &url, &["HEAD:refs/heads/topic2"]);
+    let pushed = sshd.push(&w, &c, carol, &url, &["HEAD:refs/heads/topic2"]);
     assert!(!pushed.ok);
     assert!(
         pushed

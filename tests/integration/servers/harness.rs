@@ -1,5 +1,5 @@
-//! The servers' test world: an isolated environment for `git`, `ssh-keygen` and the built
-//! `refguard`; keys; bare server repositories with a policy and the hook; clients with
+//! The servers' test world: `scenario`'s isolated environment and keys, rooted in a
+//! temporary directory; bare server repositories with a policy and the hook; clients with
 //! signed commits; and [`Daemon`], the guard that stops a server's whole process group.
 
 use std::fs;
@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// Commit dates are fixed so runs are reproducible.
-const FIXED_DATE: &str = "1735689600 +0000";
+pub use crate::scenario::{Key, key};
+use crate::scenario::{isolated, refguard_bin};
 
 /// Whether the programs a test needs are installed. Outside CI a missing one skips the test
 /// with a loud message on stderr (the caller returns early); with `CI=true` it fails.
@@ -166,14 +166,6 @@ impl Drop for Daemon {
     }
 }
 
-/// A generated SSH key pair.
-pub struct Key {
-    /// The private key file.
-    pub private: PathBuf,
-    /// The public key line.
-    pub public: String,
-}
-
 /// A temporary world: HOME, keys, server repositories and clients.
 pub struct World {
     _dir: tempfile::TempDir,
@@ -190,33 +182,15 @@ impl World {
         World { _dir: dir, root }
     }
 
-    /// A command with the inherited environment cleared and a fixed, isolated one set.
+    /// A command in the shared isolated environment (`scenario::isolated`), `HOME` and the
+    /// working directory being the world's root; `refguard` is the binary under test.
     pub fn cmd(&self, program: &str) -> Command {
-        let program = if program == "refguard" {
-            env!("CARGO_BIN_EXE_refguard")
+        let mut cmd = if program == "refguard" {
+            isolated(refguard_bin(), &self.root)
         } else {
-            program
+            isolated(program, &self.root)
         };
-        let mut cmd = Command::new(program);
-        cmd.env_clear()
-            .env(
-                "PATH",
-                std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()),
-            )
-            .env("HOME", &self.root)
-            .env("LC_ALL", "C")
-            .env("TZ", "UTC")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .env("GIT_AUTHOR_NAME", "Tester")
-            .env("GIT_AUTHOR_EMAIL", "tester@example.com")
-            .env("GIT_AUTHOR_DATE", FIXED_DATE)
-            .env("GIT_COMMITTER_NAME", "Tester")
-            .env("GIT_COMMITTER_EMAIL", "tester@example.com")
-            .env("GIT_COMMITTER_DATE", FIXED_DATE)
-            .current_dir(&self.root)
-            .stdin(Stdio::null());
+        cmd.current_dir(&self.root);
         cmd
     }
 
@@ -252,23 +226,6 @@ impl World {
         }
         fs::write(&path, text).expect("write file");
         path
-    }
-
-    /// An ed25519 key pair `keys/NAME` (no passphrase).
-    pub fn key(&self, name: &str) -> Key {
-        let dir = self.root.join("keys");
-        fs::create_dir_all(&dir).expect("mkdir keys");
-        let private = dir.join(name);
-        self.run_ok(
-            self.cmd("ssh-keygen")
-                .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
-                .arg(&private),
-        );
-        let public = fs::read_to_string(private.with_extension("pub"))
-            .expect("read public key")
-            .trim()
-            .to_string();
-        Key { private, public }
     }
 
     /// A bare repository at `path` whose `main` has one commit, with `roles` as its policy
@@ -343,8 +300,7 @@ impl World {
 
     /// The last record of the repository's audit log.
     pub fn last_audit(&self, server: &Path) -> Value {
-        let text = fs::read_to_string(server.join("refguard").join("audit.jsonl"))
-            .expect("read audit log");
+        let text = fs::read_to_string(server.join("refguard/audit.jsonl")).expect("read audit log");
         let line = text.lines().last().expect("an audit record");
         serde_json::from_str(line).expect("audit record is JSON")
     }

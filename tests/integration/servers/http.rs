@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::harness::{Daemon, Pushed, World, free_port, is_root, program, require};
+use super::harness::{Daemon, Pushed, World, free_port, is_root, key, program, require};
 use super::ssh::roles;
 
 /// Programs an HTTP test needs, with their Debian packages.
@@ -133,14 +133,14 @@ fn http_backend_behind_nginx_reads_remote_user() {
         return;
     }
     let w = World::new();
-    let (alice, bob) = (w.key("alice"), w.key("bob"));
+    let (alice, bob) = (key("alice"), key("bob"));
     let root = w.root.join("srv");
     let server = root.join("project.git");
-    w.server_repo(&server, &roles(&alice, &bob));
+    w.server_repo(&server, &roles(alice, bob));
     w.git(&server, &["config", "http.receivepack", "true"]);
     let web = WebServer::start(&w, &root);
 
-    let a = w.client("alice", &server, &alice);
+    let a = w.client("alice", &server, alice);
     w.commit(&a, "Alice's change");
     let pushed = push(
         &w,
@@ -156,7 +156,7 @@ fn http_backend_behind_nginx_reads_remote_user() {
         "refguard read REMOTE_USER"
     );
 
-    let b = w.client("bob", &server, &bob);
+    let b = w.client("bob", &server, bob);
     w.commit(&b, "Bob's change");
     let pushed = push(
         &w,

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use super::harness::{Key, Pushed, World, require};
+use super::harness::{Key, Pushed, World, key, require};
 use super::http::{self, HTTP, WebServer};
 use super::ssh::{SSHD, Sshd, forced_command_line, roles};
 
@@ -49,23 +49,23 @@ fn signed_push_over_ssh_makes_the_signer_the_pusher() {
         return;
     }
     let w = World::new();
-    let (alice, bob) = (w.key("alice"), w.key("bob"));
+    let (alice, bob) = (key("alice"), key("bob"));
     let server = w.root.join("srv/project.git");
-    signed_server(&w, &server, &roles(&alice, &bob));
+    signed_server(&w, &server, &roles(alice, bob));
     // The transport key is bob's (REFGUARD_USER=bob); the certificate is signed by alice.
     let keys = w.write(
         "authorized_keys",
-        &format!("{}\n", forced_command_line("bob", &bob)),
+        &format!("{}\n", forced_command_line("bob", bob)),
     );
     let sshd = Sshd::start(&w, "sshd", &keys, "");
     let url = sshd.url(&server.display().to_string());
 
-    let a = w.client("alice", &server, &alice);
+    let a = w.client("alice", &server, alice);
     w.commit(&a, "Release");
-    sshd.push(&w, &a, &bob, &url, &["HEAD:refs/heads/main"])
+    sshd.push(&w, &a, bob, &url, &["HEAD:refs/heads/main"])
         .assert_rejected(&["refguard:   [push-denied] \"bob\" may not push to refs/heads/main"]);
 
-    let pushed = sshd.push(&w, &a, &bob, &url, &["--signed", "HEAD:refs/heads/main"]);
+    let pushed = sshd.push(&w, &a, bob, &url, &["--signed", "HEAD:refs/heads/main"]);
     assert!(pushed.ok, "{}\n--- sshd ---\n{}", pushed.stderr, sshd.log());
     pushed.assert_accepted();
     let audit = w.last_audit(&server);
@@ -86,10 +86,10 @@ fn signed_push_over_http_within_nonce_slop() {
         return;
     }
     let w = World::new();
-    let (alice, bob) = (w.key("alice"), w.key("bob"));
+    let (alice, bob) = (key("alice"), key("bob"));
     let root = w.root.join("srv");
     let server = root.join("project.git");
-    signed_server(&w, &server, &roles(&alice, &bob));
+    signed_server(&w, &server, &roles(alice, bob));
     w.git(&server, &["config", "http.receivepack", "true"]);
     // Over stateless HTTP the nonce comes from the advertisement request and is checked by
     // another receive-pack process: git calls it OK only within receive.certNonceSlop
@@ -97,7 +97,7 @@ fn signed_push_over_http_within_nonce_slop() {
     w.git(&server, &["config", "receive.certNonceSlop", "60"]);
     let web = WebServer::start(&w, &root);
 
-    let a = w.client("alice", &server, &alice);
+    let a = w.client("alice", &server, alice);
     w.commit(&a, "Release");
     let url = web.url("bob", "bob-secret", "project.git");
     let pushed = http::push(&w, &a, &url, &["--signed", "HEAD:refs/heads/main"]);
@@ -111,10 +111,10 @@ fn signed_push_over_http_within_nonce_slop() {
 #[test]
 fn signed_push_by_an_unknown_key_is_refused() {
     let w = World::new();
-    let (alice, bob, mallory) = (w.key("alice"), w.key("bob"), w.key("mallory"));
+    let (alice, bob, mallory) = (key("alice"), key("bob"), key("mallory"));
     let server = w.root.join("srv/project.git");
-    signed_server(&w, &server, &roles(&alice, &bob));
-    let a = w.client("alice", &server, &alice);
+    signed_server(&w, &server, &roles(alice, bob));
+    let a = w.client("alice", &server, alice);
     w.commit(&a, "Change");
     let fingerprint = w.run_ok(
         w.cmd("ssh-keygen")
@@ -122,7 +122,7 @@ fn signed_push_by_an_unknown_key_is_refused() {
             .arg(mallory.private.with_extension("pub")),
     );
     let fingerprint = fingerprint.split_whitespace().nth(1).expect("fingerprint");
-    push_file(&w, &a, &server, "alice", Some(&mallory)).assert_rejected(&[
+    push_file(&w, &a, &server, "alice", Some(mallory)).assert_rejected(&[
         "refguard: rejected refs/heads/main (",
         &format!(
             "refguard:   [push-cert-invalid] push certificate signed with unknown key {fingerprint} \
@@ -131,26 +131,26 @@ fn signed_push_by_an_unknown_key_is_refused() {
         "refguard:   hint: sign the push with your key listed in roles.toml",
     ]);
     // The same push signed by alice passes.
-    push_file(&w, &a, &server, "alice", Some(&alice)).assert_accepted();
+    push_file(&w, &a, &server, "alice", Some(alice)).assert_accepted();
 }
 
 #[test]
 fn require_signed_push_refuses_unsigned_pushes() {
     let w = World::new();
-    let (alice, bob) = (w.key("alice"), w.key("bob"));
+    let (alice, bob) = (key("alice"), key("bob"));
     let server = w.root.join("srv/project.git");
-    let policy = roles(&alice, &bob).replace(
+    let policy = roles(alice, bob).replace(
         "[policy]\n",
         "[settings]\nrequire_signed_push = true\n[policy]\n",
     );
     signed_server(&w, &server, &policy);
-    let a = w.client("alice", &server, &alice);
+    let a = w.client("alice", &server, alice);
     w.commit(&a, "Change");
     push_file(&w, &a, &server, "alice", None).assert_rejected(&[
         "refguard:   [signed-push-required] refs/heads/main needs a signed push (git push --signed) \
          ([settings] require_signed_push)",
         "refguard:   hint: git config gpg.format ssh;",
     ]);
-    push_file(&w, &a, &server, "alice", Some(&alice)).assert_accepted();
+    push_file(&w, &a, &server, "alice", Some(alice)).assert_accepted();
     assert_eq!(w.last_audit(&server)["user"], "alice");
 }

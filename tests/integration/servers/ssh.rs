@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::harness::{
-    Daemon, Key, Pushed, World, free_port, is_root, login_name, program, require,
+    Daemon, Key, Pushed, World, free_port, is_root, key, login_name, program, require,
 };
 
 /// Programs an sshd test needs, with their Debian packages.
@@ -149,30 +149,30 @@ fn ssh_forced_command_maps_keys_to_pushers() {
         return;
     }
     let w = World::new();
-    let (alice, bob) = (w.key("alice"), w.key("bob"));
+    let (alice, bob) = (key("alice"), key("bob"));
     let server = w.root.join("srv/project.git");
-    w.server_repo(&server, &roles(&alice, &bob));
+    w.server_repo(&server, &roles(alice, bob));
     let keys = w.write(
         "authorized_keys",
         &format!(
             "{}\n{}\n",
-            forced_command_line("alice", &alice),
-            forced_command_line("bob", &bob)
+            forced_command_line("alice", alice),
+            forced_command_line("bob", bob)
         ),
     );
     let sshd = Sshd::start(&w, "sshd", &keys, "");
     let url = sshd.url(&server.display().to_string());
 
-    let a = w.client("alice", &server, &alice);
+    let a = w.client("alice", &server, alice);
     w.commit(&a, "Alice's change");
-    let pushed = sshd.push(&w, &a, &alice, &url, &["HEAD:refs/heads/main"]);
+    let pushed = sshd.push(&w, &a, alice, &url, &["HEAD:refs/heads/main"]);
     assert!(pushed.ok, "{}\n--- sshd ---\n{}", pushed.stderr, sshd.log());
     pushed.assert_accepted();
     assert_eq!(w.last_audit(&server)["pusher"], "alice");
 
-    let b = w.client("bob", &server, &bob);
+    let b = w.client("bob", &server, bob);
     w.commit(&b, "Bob's change");
-    let pushed = sshd.push(&w, &b, &bob, &url, &["HEAD:refs/heads/main"]);
+    let pushed = sshd.push(&w, &b, bob, &url, &["HEAD:refs/heads/main"]);
     pushed.assert_rejected(&[
         "refguard: rejected refs/heads/main (",
         "refguard:   [push-denied] \"bob\" may not push to refs/heads/main (push: alice; rule roles.toml:8)",
@@ -187,12 +187,12 @@ fn ssh_forced_command_maps_keys_to_pushers() {
     assert_eq!(w.last_audit(&server)["decision"], "reject");
 
     // Unprotected refs take anyone the forced command lets in.
-    let pushed = sshd.push(&w, &b, &bob, &url, &["HEAD:refs/heads/topic"]);
+    let pushed = sshd.push(&w, &b, bob, &url, &["HEAD:refs/heads/topic"]);
     pushed.assert_accepted();
 
     // git-shell refuses anything but git's transport commands, whatever the client asks.
     let out =
-        w.run(Command::new("sh").args(["-c", &format!("{} 127.0.0.1 id", sshd.ssh_command(&bob))]));
+        w.run(Command::new("sh").args(["-c", &format!("{} 127.0.0.1 id", sshd.ssh_command(bob))]));
     assert!(!out.status.success());
 }
 
@@ -202,9 +202,9 @@ fn ssh_environment_option_with_permit_user_environment() {
         return;
     }
     let w = World::new();
-    let (alice, bob) = (w.key("alice"), w.key("bob"));
+    let (alice, bob) = (key("alice"), key("bob"));
     let server = w.root.join("srv/project.git");
-    w.server_repo(&server, &roles(&alice, &bob));
+    w.server_repo(&server, &roles(alice, bob));
     // In production the git account's login shell is git-shell; here the account is the
     // test's own user, whose shell runs `git-receive-pack '...'` as the client asks.
     let keys = w.write(
@@ -217,13 +217,13 @@ fn ssh_environment_option_with_permit_user_environment() {
     let sshd = Sshd::start(&w, "sshd", &keys, "PermitUserEnvironment REFGUARD_USER\n");
     let url = sshd.url(&server.display().to_string());
 
-    let a = w.client("alice", &server, &alice);
+    let a = w.client("alice", &server, alice);
     w.commit(&a, "Alice's change");
-    let pushed = sshd.push(&w, &a, &alice, &url, &["HEAD:refs/heads/main"]);
+    let pushed = sshd.push(&w, &a, alice, &url, &["HEAD:refs/heads/main"]);
     assert!(pushed.ok, "{}\n--- sshd ---\n{}", pushed.stderr, sshd.log());
 
-    let b = w.client("bob", &server, &bob);
+    let b = w.client("bob", &server, bob);
     w.commit(&b, "Bob's change");
-    sshd.push(&w, &b, &bob, &url, &["HEAD:refs/heads/main"])
+    sshd.push(&w, &b, bob, &url, &["HEAD:refs/heads/main"])
         .assert_rejected(&["refguard:   [push-denied] \"bob\" may not push to refs/heads/main"]);
 }
