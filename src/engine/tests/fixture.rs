@@ -55,6 +55,7 @@ pub fn key_id(line: &str) -> KeyId {
         blob: key.to_bytes().expect("key encodes"),
         fingerprint: key.fingerprint(HashAlg::Sha256).to_string(),
         algorithm: key.algorithm().to_string(),
+        user_present: None,
     }
 }
 
