@@ -77,6 +77,7 @@ fn user_key(line: &str, expires: Option<OffsetDateTime>) -> UserKey {
         fingerprint: id.fingerprint,
         algorithm: id.algorithm,
         expires,
+        touch_required: true,
         location: Location::default(),
     }
 }
