@@ -69,7 +69,8 @@ pub fn valid(line: &str) -> SignatureCheck {
     SignatureCheck::Valid(key_id(line))
 }
 
-fn user_key(line: &str, expires: Option<OffsetDateTime>) -> UserKey {
+/// A policy key for `line` (touch required, as the parser defaults) with `expires`.
+pub fn user_key(line: &str, expires: Option<OffsetDateTime>) -> UserKey {
     let id = key_id(line);
     UserKey {
         key: parse_key(line),
