@@ -549,3 +549,97 @@ fn ssh_key_reencodes_sk_ecdsa_wrongly() {
         }
     }
 }
+
+/// End to end through the policy and the engine: a real (crafted) sk signature without the
+/// user-presence flag verifies, is reported with `user_present = Some(false)`, and is a
+/// `[bad-signature]` under the default policy; with `touch_required = false` on the key it
+/// is accepted, and `keys allowed-signers` writes a line `ssh-keygen -Y verify` accepts for
+/// it (git accepts untouched signatures in any case). A touched signature passes both ways.
+#[test]
+fn untouched_signature_is_rejected_unless_the_key_allows_it() {
+    use crate::engine::{
+        Code, CommitFacts, ObjectId, PushContext, RefUpdate, UpdateFacts, UpdateKind, evaluate,
+    };
+
+    let now = time::macros::datetime!(2025-06-01 12:00:00 UTC);
+    for key in SkKey::all() {
+        let name = key.algorithm();
+        let line = key.pub_line();
+        let line = line.trim_end();
+        for touch_required in [None, Some(true), Some(false)] {
+            let entry = match touch_required {
+                None => format!("\"{line}\""),
+                Some(t) => format!("{{ key = \"{line}\", touch_required = {t} }}"),
+            };
+            let text = format!(
+                "version = 1\n[users.alice]\nkeys = [{entry}]\n\
+                 [[rule]]\nrefs = [\"refs/heads/main\"]\nsigners = [\"alice\"]\n"
+            );
+            let policy = match policy::parse(&text) {
+                Ok(policy) => policy,
+                Err(diags) => panic!("{name}: {diags:?}"),
+            };
+            for flags in [0x00, USER_PRESENT] {
+                let case = format!("{name} touch_required={touch_required:?} flags={flags:#04x}");
+                let signature = check(&key.sign("git", PAYLOAD, flags), PAYLOAD);
+                let SignatureCheck::Valid(id) = &signature else {
+                    panic!("{case}: expected Valid, got {signature:?}");
+                };
+                assert_eq!(id.user_present, Some(flags == USER_PRESENT), "{case}");
+
+                let facts = UpdateFacts {
+                    update: RefUpdate {
+                        refname: "refs/heads/main".into(),
+                        old: ObjectId::parse(&"a".repeat(40)).expect("hex"),
+                        new: ObjectId::parse(&"b".repeat(40)).expect("hex"),
+                    },
+                    kind: UpdateKind::FastForward,
+                    commits: vec![CommitFacts {
+                        id: ObjectId::parse(&"1".repeat(40)).expect("hex"),
+                        summary: "Signed with a security key".into(),
+                        parent_count: 1,
+                        signature,
+                    }],
+                    tag: None,
+                    candidate: None,
+                    approving: Vec::new(),
+                };
+                let ctx = PushContext {
+                    pusher: Some("alice".into()),
+                    now,
+                    policy_ref: "refs/meta/policy".into(),
+                };
+                let verdict = evaluate(&policy, &ctx, &facts);
+                let codes: Vec<Code> = verdict.reasons.iter().map(|r| r.code).collect();
+                if flags == 0x00 && touch_required != Some(false) {
+                    assert_eq!(codes, [Code::BadSignature], "{case}");
+                    let detail = &verdict.reasons[0].detail;
+                    assert!(
+                        detail.contains("without touching the security key")
+                            && detail.contains("touch_required = false"),
+                        "{case}: {detail}"
+                    );
+                } else {
+                    assert_eq!(codes, [], "{case}: {:?}", verdict.reasons);
+                }
+            }
+
+            // What git clients are told: never `no-touch-required` (allowed_signers has no
+            // such option), and the line verifies the untouched signature.
+            let lines = crate::inspect::allowed_signers(&policy, now);
+            assert_eq!(lines.len(), 1, "{name}: {lines:?}");
+            assert!(!lines[0].contains("touch"), "{name}: {}", lines[0]);
+            let dir = tempfile::tempdir().expect("tempdir");
+            let allowed = dir.path().join("allowed_signers");
+            fs::write(
+                &allowed,
+                format!("{}\n", lines[0].replacen("alice", "fido", 1)),
+            )
+            .expect("write allowed_signers");
+            let sig = dir.path().join("payload.sig");
+            fs::write(&sig, key.sign("git", PAYLOAD, 0x00)).expect("write signature");
+            let (ok, said) = openssh_verify(dir.path(), &allowed, &sig, PAYLOAD);
+            assert!(ok, "{name}: {said}");
+        }
+    }
+}
