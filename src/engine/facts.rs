@@ -87,6 +87,12 @@ pub struct KeyId {
     pub fingerprint: String,
     /// Key algorithm, e.g. `ssh-ed25519`.
     pub algorithm: String,
+    /// For a FIDO key (`sk-ssh-ed25519@openssh.com`, `sk-ecdsa-sha2-nistp256@openssh.com`):
+    /// whether the signature's flags byte has the user-presence bit (`0x01`) set, i.e. the
+    /// security key was touched. The flags are covered by the signature. `None` for every
+    /// other key type. The policy decides whether an untouched signature counts
+    /// (`touch_required`).
+    pub user_present: Option<bool>,
 }
 
 /// What signature an object carries, and whether it verifies (before any policy lookup).

@@ -18,7 +18,8 @@ pub enum SignatureStatus {
     Unsigned,
     /// An OpenPGP or X.509 signature, which refguard does not verify.
     Unsupported,
-    /// An SSH signature that does not verify.
+    /// An SSH signature that does not verify, or a FIDO signature made without touching the
+    /// security key where the key requires a touch.
     Bad,
     /// Verifies with a key under `[[revoked]]`.
     Revoked,
@@ -50,7 +51,8 @@ impl SignatureStatus {
 pub struct SignedBy {
     /// What the signature amounts to.
     pub status: SignatureStatus,
-    /// The user holding the key, if any (also for a revoked or expired key).
+    /// The user holding the key, if any (also for a revoked or expired key, and for a FIDO
+    /// signature made without the touch its key requires).
     pub user: Option<String>,
     /// The key's `SHA256:...` fingerprint, for any signature that verifies.
     pub fingerprint: Option<String>,
@@ -169,6 +171,7 @@ fn describe(signer: &Signer<'_>, signature: &SignatureCheck) -> SignedBy {
         Signer::Unsigned => (SignatureStatus::Unsigned, None),
         Signer::Unsupported { .. } => (SignatureStatus::Unsupported, None),
         Signer::Bad { .. } => (SignatureStatus::Bad, None),
+        Signer::Untouched { owner, .. } => (SignatureStatus::Bad, Some(owner)),
         Signer::Revoked { owner, .. } => (SignatureStatus::Revoked, owner),
         Signer::Unknown { .. } => (SignatureStatus::Unknown, None),
         Signer::Expired { owner, .. } => (SignatureStatus::Expired, Some(owner)),

@@ -1,6 +1,6 @@
-//! Who signed an object, judged against the policy's keys: revocation, ownership, expiry.
-//! Shared by the commit, tag and policy-branch checks; pure, no crypto (that happened in
-//! `verify`, which hands us a [`SignatureCheck`]).
+//! Who signed an object, judged against the policy's keys: revocation, ownership, expiry,
+//! FIDO user presence. Shared by the commit, tag, policy-branch and push-certificate checks;
+//! pure, no crypto (that happened in `verify`, which hands us a [`SignatureCheck`]).
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -9,7 +9,9 @@ use super::facts::{KeyId, SignatureCheck};
 use super::verdict::Code;
 use crate::policy::{Policy, Principals, Revoked, User};
 
-/// A signature after the policy lookup chain: revoked → unknown → expired → known signer.
+/// A signature after the policy lookup chain: revoked → unknown → expired → untouched →
+/// known signer. Membership in a rule's list is judged afterwards ([`judge`]), so every
+/// fault of the key or signature is reported as such, whoever signed.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Signer<'a> {
     /// No signature.
@@ -32,12 +34,20 @@ pub(super) enum Signer<'a> {
         owner: &'a User,
         expires: OffsetDateTime,
     },
+    /// Verifies with a current FIDO key of this user, but the security key was not touched
+    /// (the user-presence flag is not set) and the key does not have `touch_required =
+    /// false`. Reported as `[bad-signature]`: like sshd without `no-touch-required`, an
+    /// untouched signature proves only that the token was plugged in, e.g. to malware.
+    Untouched { key: &'a KeyId, owner: &'a User },
     /// Verifies with a current key of this user.
     Known { owner: &'a User },
 }
 
 /// Runs the lookup chain for one signature. Revocation is checked first so that a revoked
 /// key is reported as revoked even when no user (or a user who still lists it) holds it.
+/// User presence comes after expiry (an expired key needs replacing, not a touch) and before
+/// membership (a touch is needed whoever signs). A FIDO key whose fact carries no flag
+/// (`user_present: None`, which `verify` never reports for one) fails closed as untouched.
 pub(super) fn identify<'a>(
     policy: &'a Policy,
     now: OffsetDateTime,
@@ -67,6 +77,9 @@ pub(super) fn identify<'a>(
             owner,
             expires,
         },
+        _ if user_key.requires_touch() && key.user_present != Some(true) => {
+            Signer::Untouched { key, owner }
+        }
         _ => Signer::Known { owner },
     }
 }
@@ -109,6 +122,12 @@ impl<'a> Signer<'a> {
                 owner.id,
                 rfc3339(*expires)
             ),
+            Signer::Untouched { key, owner } => format!(
+                "has a bad signature: signed with key {} of {} without touching the security \
+                 key (user presence flag not set); roles.toml can allow it per key with \
+                 touch_required = false",
+                key.fingerprint, owner.id
+            ),
             Signer::Known { owner } => format!("signed by {}", owner.id),
         }
     }
@@ -142,7 +161,7 @@ pub(super) fn judge<'a>(signer: &Signer<'a>, allowed: &Principals) -> Judged<'a>
         Signer::Known { .. } => return Judged::Outsider,
         Signer::Unsigned => Code::Unsigned,
         Signer::Unsupported { .. } => Code::UnsupportedSignature,
-        Signer::Bad { .. } => Code::BadSignature,
+        Signer::Bad { .. } | Signer::Untouched { .. } => Code::BadSignature,
         Signer::Revoked { .. } => Code::RevokedKey,
         Signer::Unknown { .. } => Code::UnknownKey,
         Signer::Expired { .. } => Code::ExpiredKey,

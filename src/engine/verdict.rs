@@ -15,7 +15,8 @@ pub enum Code {
     ForcePushDenied,
     /// A new commit carries no signature.
     Unsigned,
-    /// A signature is malformed, in the wrong namespace, or does not verify.
+    /// A signature is malformed, in the wrong namespace, or does not verify; or a FIDO key
+    /// that requires a touch signed without one.
     BadSignature,
     /// A signature verifies, but with a key no user of the policy holds.
     UnknownKey,
@@ -118,7 +119,7 @@ impl Code {
                 "git config gpg.format ssh; git config user.signingKey ~/.ssh/id_ed25519.pub; git commit --amend -S"
             }
             Code::BadSignature => {
-                "re-sign with git commit --amend -S; nothing may rewrite a commit after it is signed"
+                "re-sign with git commit --amend -S (touch the security key when it blinks); nothing may rewrite a commit after it is signed"
             }
             Code::UnknownKey => {
                 "sign with your key listed in roles.toml, or ask an admin to add your public key"

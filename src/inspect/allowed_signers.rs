@@ -15,6 +15,13 @@ use crate::policy::Policy;
 /// later gets `valid-before` in UTC (`YYYYMMDDHHMMSSZ`; the `Z` makes OpenSSH read it as UTC, not local time).
 /// Note that git checks `valid-before` against the commit's own (forgeable) date, while
 /// refguard judges expiry at push time.
+///
+/// `touch_required` is not written: allowed_signers has no option for it (ssh-keygen(1)
+/// knows only `cert-authority`, `namespaces`, `valid-after` and `valid-before`, and refuses
+/// a line carrying OpenSSH's authorized_keys option `no-touch-required` as an "unknown key
+/// option", so the key would verify nothing for git). `ssh-keygen -Y verify` ignores the
+/// FIDO user-presence flag anyway, so git accepts a signature made without a touch that
+/// refguard rejects unless the key has `touch_required = false`.
 pub fn allowed_signers(policy: &Policy, now: OffsetDateTime) -> Vec<String> {
     let mut out = Vec::new();
     for user in policy.users.values() {

@@ -42,6 +42,7 @@ fn user_key(line: &str, expires: Option<OffsetDateTime>, at: usize) -> UserKey {
         algorithm: key.algorithm().to_string(),
         key,
         expires,
+        touch_required: true,
         location: Location { line: at, col: 3 },
     }
 }

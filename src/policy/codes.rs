@@ -87,6 +87,10 @@ pub const CODES: &[(&str, &str)] = &[
         "a rule's `signed_push` while `[settings] require_signed_push = true` already covers every rule",
     ),
     (
+        "ineffective-touch-required",
+        "`touch_required` on a key that is not a FIDO (`sk-...@openssh.com`) key",
+    ),
+    (
         "rule-matches-policy-ref",
         "a pattern matching refs/meta/policy, which only [policy] guards",
     ),

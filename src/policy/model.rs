@@ -66,8 +66,30 @@ pub struct UserKey {
     pub algorithm: String,
     /// The key is invalid from this instant on (push time is compared against it).
     pub expires: Option<OffsetDateTime>,
+    /// For a FIDO key: a signature only counts if the security key was touched (its
+    /// user-presence flag is set). `true` unless the key's table says `touch_required =
+    /// false`, which means what OpenSSH's `no-touch-required` means for sshd. Ignored for
+    /// other key types (see [`UserKey::is_fido`]).
+    pub touch_required: bool,
     /// Where the key is written.
     pub location: Location,
+}
+
+impl UserKey {
+    /// Whether this is a FIDO security key (`sk-ssh-ed25519@openssh.com`,
+    /// `sk-ecdsa-sha2-nistp256@openssh.com`), whose signatures carry a user-presence flag.
+    pub fn is_fido(&self) -> bool {
+        matches!(
+            self.key.algorithm(),
+            ssh_key::Algorithm::SkEd25519 | ssh_key::Algorithm::SkEcdsaSha2NistP256
+        )
+    }
+
+    /// Whether a signature by this key must have the user-presence flag set: a FIDO key
+    /// whose `touch_required` is not turned off.
+    pub fn requires_touch(&self) -> bool {
+        self.is_fido() && self.touch_required
+    }
 }
 
 /// A `[[revoked]]` entry.

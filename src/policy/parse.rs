@@ -25,7 +25,7 @@ const TOP_FIELDS: &[&str] = &[
 ];
 const SETTINGS_FIELDS: &[&str] = &["require_signed_push"];
 const USER_FIELDS: &[&str] = &["keys", "names"];
-const KEY_FIELDS: &[&str] = &["key", "expires"];
+const KEY_FIELDS: &[&str] = &["key", "expires", "touch_required"];
 const POLICY_FIELDS: &[&str] = &["admins", "approvals"];
 const TRUST_FIELDS: &[&str] = &["baseline"];
 const REVOKED_FIELDS: &[&str] = &["key", "reason"];
@@ -548,11 +548,17 @@ impl Checker<'_> {
         };
         for e in elements {
             let e_at = self.at(e.span(), at);
+            // `touch_required`, if written, and where its key is (for the lint warning).
+            let mut touch: Option<(bool, Location)> = None;
             let (line, line_at, expires) = if let Some(line) = e.as_str() {
                 (line, e_at, None)
             } else if let Some(t) = e.as_table() {
                 let found = self.fields(t, &"a key table", KEY_FIELDS, e_at);
                 let expires = found.get("expires").and_then(|f| self.expires(f));
+                touch = found.get("touch_required").map(|field| {
+                    let at = field.0;
+                    (self.flag(Some(field), "touch_required"), at)
+                });
                 match found.get("key") {
                     Some((k_at, k)) => match k.as_str() {
                         Some(line) => (line, self.at(k.span(), k_at), expires),
@@ -619,14 +625,29 @@ impl Checker<'_> {
                     v.insert((user.id.clone(), k));
                 }
             }
-            user.keys.push(UserKey {
+            let key = UserKey {
                 key: parsed.key,
                 blob: parsed.blob,
                 fingerprint: parsed.fingerprint,
                 algorithm: parsed.algorithm,
                 expires,
+                // Secure by default, as sshd: a FIDO signature needs a touch.
+                touch_required: touch.is_none_or(|(required, _)| required),
                 location: line_at,
-            });
+            };
+            if let Some((_, touch_at)) = touch.filter(|_| !key.is_fido()) {
+                self.warning(
+                    touch_at,
+                    "ineffective-touch-required",
+                    format!(
+                        "`touch_required` has no effect on a `{}` key: only FIDO keys \
+                         (sk-ssh-ed25519@openssh.com, sk-ecdsa-sha2-nistp256@openssh.com) \
+                         have a touch flag",
+                        key.algorithm
+                    ),
+                );
+            }
+            user.keys.push(key);
         }
     }
 

@@ -30,6 +30,7 @@ fn doc(text: &str) -> String {
         .replace("{B}", BOB)
         .replace("{C}", CAROL)
         .replace("{FP}", ALICE_FP)
+        .replace("{SK}", SK_ED25519)
 }
 
 /// A valid policy with users alice, bob, carol, roles devs = [bob, carol] and one admin.
@@ -155,6 +156,20 @@ fn error_cases() -> Vec<Case> {
             114,
             "unknown-field",
             "unknown field `expire` in a key table; did you mean `expires`?",
+        ),
+        case(
+            "version = 1\n[users.a]\nkeys = [{ key = \"{SK}\", touch = false }]\n",
+            3,
+            148,
+            "unknown-field",
+            "unknown field `touch` in a key table; did you mean `touch_required`?",
+        ),
+        case(
+            "version = 1\n[users.a]\nkeys = [{ key = \"{SK}\", touch_required = \"no\" }]\n",
+            3,
+            165,
+            "wrong-type",
+            "`touch_required` must be true or false, not a string",
         ),
         base_case(
             "[[rule]]\nrefs = [\"refs/heads/main\"]\nforce-push = []\n",
@@ -667,6 +682,13 @@ fn warning_cases() -> Vec<Case> {
             "shadowed-pattern",
             "pattern `refs/heads/main` never takes effect here: the rule at line 12 matches it first",
         ),
+        case(
+            "version = 1\n[users.a]\nkeys = [{ key = \"{A}\", touch_required = false }]\n",
+            3,
+            114,
+            "ineffective-touch-required",
+            "`touch_required` has no effect on a `ssh-ed25519` key: only FIDO keys",
+        ),
         base_case(
             "[[rule]]\nrefs = [\"refs/meta/*\"]\n",
             2,
@@ -984,6 +1006,49 @@ fn every_supported_key_type_parses() {
         keys[5].fingerprint,
         "SHA256:OX5/y+E/d87ChEIQL8vuv2bXY8cyVkMg3eLLtIU1n8w"
     );
+}
+
+/// `touch_required` defaults to true (as sshd without `no-touch-required`); only a key
+/// table can turn it off, and it only matters for FIDO keys.
+#[test]
+fn touch_required_defaults_to_true_for_fido_keys() {
+    let text = format!(
+        "version = 1\n[users.a]\nkeys = [\n  \"{SK_ED25519}\",\n  \
+         {{ key = \"{SK_ECDSA}\", touch_required = false }},\n  \
+         {{ key = \"{ALICE}\", expires = 2030-01-01 }},\n  \
+         {{ key = \"{BOB}\", touch_required = false }},\n  \
+         {{ key = \"{CAROL}\", touch_required = true }},\n]\n"
+    );
+    let p = ok(&text);
+    let got: Vec<(bool, bool, bool)> = p.users["a"]
+        .keys
+        .iter()
+        .map(|k| (k.is_fido(), k.touch_required, k.requires_touch()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (true, true, true),
+            (true, false, false),
+            (false, true, false),
+            (false, false, false),
+            (false, true, false),
+        ]
+    );
+    // On a FIDO key the option is meaningful either way: no warning.
+    let fido_only = format!(
+        "version = 1\n[users.a]\nkeys = [{{ key = \"{SK_ECDSA}\", touch_required = true }}]\n\
+         [policy]\nadmins = [\"a\"]\n"
+    );
+    let diags = lint(&fido_only);
+    assert!(diags.is_empty(), "{}", render(&diags));
+    // On other keys each use is flagged, where it is written.
+    let warned: Vec<(usize, Severity)> = lint(&text)
+        .iter()
+        .filter(|d| d.code == "ineffective-touch-required")
+        .map(|d| (d.location.line, d.severity))
+        .collect();
+    assert_eq!(warned, [(7, Severity::Warning), (8, Severity::Warning)]);
 }
 
 #[test]

@@ -3,22 +3,33 @@
 //!
 //! Which key signed is reported as a [`KeyId`]; whether that key may sign is the policy's job.
 //!
-//! Known limit (ssh-key 0.6.7, same as `ssh-keygen -Y verify`): for the FIDO types
-//! `sk-ssh-ed25519@openssh.com` and `sk-ecdsa-sha2-nistp256@openssh.com` the user-presence
-//! flag in the signature is **not** checked, so a signature made by a security key without a
-//! touch verifies (asserted, with `ssh-keygen -Y verify` agreeing, in `sk_tests.rs`). SSHSIGs
-//! made with an SSH certificate do not parse in 0.6.7 and are reported as bad.
+//! FIDO keys (`sk-ssh-ed25519@openssh.com`, `sk-ecdsa-sha2-nistp256@openssh.com`): neither
+//! ssh-key 0.6.7 nor `ssh-keygen -Y verify` looks at the user-presence flag, so a signature
+//! made without touching the security key verifies. [`check`] therefore reports the flag in
+//! [`KeyId::user_present`], and the engine rejects an untouched signature unless the policy
+//! allows it for that key (`touch_required = false`, OpenSSH's `no-touch-required`). The
+//! difference from `ssh-keygen -Y verify` is asserted in `sk_tests.rs`.
+//!
+//! SSHSIGs made with an SSH certificate do not parse in 0.6.7 and are reported as bad.
 
 mod split;
 
 pub use split::{split_commit, split_tag};
 
-use ssh_key::{HashAlg, PublicKey, SshSig};
+use ssh_key::public::KeyData;
+use ssh_key::{Algorithm, HashAlg, PublicKey, SshSig};
 
 use crate::engine::{KeyId, SignatureCheck};
 
 /// The SSHSIG namespace git signs commits, tags and push certificates in.
 const NAMESPACE: &str = "git";
+
+/// FIDO flag bit: the user touched the security key (user presence, PROTOCOL.u2f).
+const USER_PRESENT: u8 = 0x01;
+
+/// Length of the trailer a FIDO signature carries after its inner signature: `byte flags ||
+/// uint32 counter`.
+const SK_TRAILER: usize = 5;
 
 /// Verifies an armored signature over `payload` (SSHSIG namespace `git`; PGP/X.509 are
 /// reported as unsupported).
@@ -84,6 +95,10 @@ fn check_ssh(armor: &[u8], payload: &[u8]) -> SignatureCheck {
     // The SSH wire encoding of the key data (`Encode` into a vector; ssh-key 0.6 has no
     // `encode_vec`): the bytes the base64 field of an OpenSSH public key line decodes to.
     let key_data = public_key.key_data();
+    let user_present = match user_presence(key_data, &sig) {
+        Ok(flag) => flag,
+        Err(detail) => return bad(detail),
+    };
     let blob = match public_key.to_bytes() {
         Ok(blob) => blob,
         Err(e) => return bad(format!("cannot encode the signing key ({e})")),
@@ -92,7 +107,42 @@ fn check_ssh(armor: &[u8], payload: &[u8]) -> SignatureCheck {
         blob,
         fingerprint: key_data.fingerprint(HashAlg::Sha256).to_string(),
         algorithm: key_data.algorithm().as_str().to_owned(),
+        user_present,
     })
+}
+
+/// For a FIDO key, whether the (already verified) signature has the user-presence flag set;
+/// `None` for any other key type.
+///
+/// A FIDO signature is `string algorithm || string signature || byte flags || uint32
+/// counter`; ssh-key keeps `signature || flags || counter` as the signature bytes and
+/// verifies with the last five of them as flags and counter, so the flags byte read here is
+/// exactly the one the signature covers. Like OpenSSH (`sshkey_verify`), the signature's
+/// algorithm must name the key's own type: ssh-key 0.6.7 does not check that, and would
+/// otherwise accept a FIDO signature under another algorithm name whose flags sit somewhere
+/// else. Never panics: a signature too short to hold the trailer is an error.
+fn user_presence(key: &KeyData, sig: &SshSig) -> Result<Option<bool>, String> {
+    let algorithm = key.algorithm();
+    if !matches!(
+        algorithm,
+        Algorithm::SkEd25519 | Algorithm::SkEcdsaSha2NistP256
+    ) {
+        return Ok(None);
+    }
+    if sig.algorithm() != algorithm {
+        return Err(format!(
+            "signature algorithm `{}` does not match the `{}` key",
+            printable(sig.algorithm().as_str()),
+            algorithm.as_str()
+        ));
+    }
+    let bytes = sig.signature_bytes();
+    let flags = bytes
+        .len()
+        .checked_sub(SK_TRAILER)
+        .and_then(|at| bytes.get(at))
+        .ok_or_else(|| "FIDO signature has no flags and counter".to_owned())?;
+    Ok(Some(flags & USER_PRESENT != 0))
 }
 
 /// A [`SignatureCheck::Unsupported`] for `format`.

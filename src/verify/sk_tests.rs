@@ -9,10 +9,14 @@
 //! `M = "SSHSIG" || string namespace || string reserved || string "sha512" || string
 //! sha512(payload)`. Ed25519 signs those 69 bytes directly; ECDSA signs their SHA-256.
 //!
-//! Known limits, asserted below rather than skipped:
+//! Differences and known limits, asserted below rather than skipped:
 //! - User presence (flag `0x01`) is checked by **neither** ssh-key 0.6.7 nor `ssh-keygen -Y
-//!   verify` (OpenSSH 9.2): a signature with flags `0x00` is valid for both
-//!   ([`no_user_presence_is_still_valid_for_both`]).
+//!   verify` (OpenSSH 9.2): a signature with flags `0x00` verifies for both. [`check`]
+//!   reports the flag (`user_present`) so that the engine can reject it as sshd does
+//!   ([`no_user_presence_is_reported_while_openssh_says_good`]), end to end in
+//!   [`untouched_signature_is_rejected_unless_the_key_allows_it`].
+//! - allowed_signers has no `no-touch-required` option: `ssh-keygen -Y verify` refuses a
+//!   line that carries it ([`allowed_signers_has_no_touch_option`]).
 //! - ssh-key 0.6.7 re-encodes an sk-ecdsa signature wrongly (the flags and counter end up
 //!   inside the signature string); [`check`] never re-encodes, so verification is unaffected
 //!   ([`ssh_key_reencodes_sk_ecdsa_wrongly`]).
@@ -292,6 +296,7 @@ fn user_present_signature_is_valid_and_openssh_agrees() {
                 assert_eq!(id.algorithm, name);
                 assert_eq!(id.fingerprint, key.openssh_fingerprint(), "{name}");
                 assert_eq!(id.blob, key.blob(), "{name}");
+                assert_eq!(id.user_present, Some(true), "{name}");
             }
             other => panic!("{name}: expected Valid, got {other:?}"),
         }
@@ -372,28 +377,125 @@ fn flags_are_signed() {
     }
 }
 
-/// Current behaviour, not a wish: a signature made **without** user presence (flags `0x00`,
-/// the security key was not touched) is accepted by ssh-key 0.6.7 and therefore by
-/// [`check`], and `ssh-keygen -Y verify` (OpenSSH 9.2) accepts it too, so refguard matches
-/// git's own verdict. OpenSSH only enforces the flag for `sshd` logins (unless
-/// `no-touch-required`); SSHSIG verification ignores it. If refguard ever requires user
-/// presence, this test must change on purpose.
+/// A documented difference from git: a signature made **without** user presence (flags
+/// `0x00`, the security key was not touched) verifies for ssh-key 0.6.7 and for `ssh-keygen
+/// -Y verify` (OpenSSH 9.2), which only enforces the flag for `sshd` logins (unless
+/// `no-touch-required`). [`check`] reports it as valid with `user_present = Some(false)`;
+/// the engine then rejects it unless the key has `touch_required = false`. Other flag bits
+/// (user verification `0x04`) do not stand in for presence.
 #[test]
-fn no_user_presence_is_still_valid_for_both() {
+fn no_user_presence_is_reported_while_openssh_says_good() {
     for key in SkKey::all() {
         let name = key.algorithm();
-        let sig = key.sign("git", PAYLOAD, 0x00);
-        assert!(
-            matches!(check(&sig, PAYLOAD), SignatureCheck::Valid(_)),
-            "{name}"
-        );
-        let (ok, said) = key.openssh_verify(&sig, PAYLOAD);
+        for (flags, present) in [
+            (0x00, false),
+            (0x04, false),
+            (USER_PRESENT, true),
+            (USER_PRESENT | 0x04, true),
+        ] {
+            let sig = key.sign("git", PAYLOAD, flags);
+            match check(&sig, PAYLOAD) {
+                SignatureCheck::Valid(id) => {
+                    assert_eq!(id.user_present, Some(present), "{name} {flags:#04x}");
+                }
+                other => panic!("{name} {flags:#04x}: expected Valid, got {other:?}"),
+            }
+        }
+        let (ok, said) = key.openssh_verify(&key.sign("git", PAYLOAD, 0x00), PAYLOAD);
         assert!(ok, "{name}: {said}");
         assert!(
             said.starts_with("Good \"git\" signature for fido"),
             "{name}: {said}"
         );
     }
+}
+
+/// The signature's algorithm name must be the key's own type, as OpenSSH requires. ssh-key
+/// 0.6.7 does not check it: under an algorithm name it does not know, the whole inner
+/// string (signature, flags, counter) is kept and the last five bytes are still used as
+/// flags and counter, so it verifies. [`check`] refuses it rather than guess where the
+/// flags are; `ssh-keygen -Y verify` refuses it too.
+#[test]
+fn sk_signature_under_another_algorithm_name_is_bad() {
+    for key in SkKey::all() {
+        let name = key.algorithm();
+        let blob = key.sign_raw("git", PAYLOAD, 0x00);
+        // Rebuild the signature field: `string "x@example.com" || string (sig flags counter)`.
+        let inner = sk_signature_field(&blob);
+        let (sig_string, trailer) = split_sk_inner(inner);
+        let mut data = sig_string.to_vec();
+        data.extend(trailer);
+        let mut forged_sig = Vec::new();
+        put_string(&mut forged_sig, b"x@example.com");
+        put_string(&mut forged_sig, &data);
+        let mut forged = blob[..blob.len() - inner.len() - 4].to_vec();
+        put_string(&mut forged, &forged_sig);
+        let forged = armor(&forged);
+        // What ssh-key alone says: it verifies.
+        let parsed = SshSig::from_pem(&forged).expect("forged signature parses");
+        let embedded = PublicKey::from(parsed.public_key().clone());
+        assert!(
+            embedded.verify("git", PAYLOAD, &parsed).is_ok(),
+            "{name}: ssh-key now checks the algorithm name?"
+        );
+        assert_eq!(
+            detail(check(&forged, PAYLOAD)),
+            format!("signature algorithm `x@example.com` does not match the `{name}` key"),
+            "{name}"
+        );
+        let (ok, said) = key.openssh_verify(&forged, PAYLOAD);
+        assert!(!ok, "{name}: {said}");
+    }
+}
+
+/// allowed_signers (ssh-keygen(1) "ALLOWED SIGNERS") knows only `cert-authority`,
+/// `namespaces`, `valid-after` and `valid-before`: a line with OpenSSH's authorized_keys
+/// option `no-touch-required` is refused ("unknown key option"), so the key on it verifies
+/// nothing. `refguard keys allowed-signers` therefore never writes it (git cannot be told
+/// about `touch_required = false`, and needs not be: it accepts untouched signatures anyway).
+#[test]
+fn allowed_signers_has_no_touch_option() {
+    for key in SkKey::all() {
+        let name = key.algorithm();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sig = dir.path().join("payload.sig");
+        fs::write(&sig, key.sign("git", PAYLOAD, 0x00)).expect("write signature");
+        for (options, good) in [
+            ("namespaces=\"git\"", true),
+            ("namespaces=\"git\",no-touch-required", false),
+            ("no-touch-required", false),
+        ] {
+            let allowed = dir.path().join("allowed_signers");
+            let line = format!("fido {options} {} {}\n", name, key.blob_base64());
+            fs::write(&allowed, line).expect("write allowed_signers");
+            let (ok, said) = openssh_verify(dir.path(), &allowed, &sig, PAYLOAD);
+            assert_eq!(ok, good, "{name} with {options}: {said}");
+            if !good {
+                assert!(said.contains("unknown key option"), "{name}: {said}");
+            }
+        }
+    }
+}
+
+/// The last field of an SSHSIG blob (its signature), without its length prefix.
+fn sk_signature_field(blob: &[u8]) -> &[u8] {
+    // Built by `sign_raw`: the signature is the last string of the blob.
+    let mut at = 10; // "SSHSIG" || uint32 version
+    let mut last = &blob[at..at];
+    while at < blob.len() {
+        let len = u32::from_be_bytes(blob[at..at + 4].try_into().expect("length")) as usize;
+        last = &blob[at + 4..at + 4 + len];
+        at += 4 + len;
+    }
+    last
+}
+
+/// An sk signature field split into its inner signature string and the flags and counter.
+fn split_sk_inner(field: &[u8]) -> (&[u8], &[u8]) {
+    let alg_len = u32::from_be_bytes(field[..4].try_into().expect("length")) as usize;
+    let rest = &field[4 + alg_len..];
+    let len = u32::from_be_bytes(rest[..4].try_into().expect("length")) as usize;
+    (&rest[4..4 + len], &rest[4 + len..])
 }
 
 /// The `.pub` line is accepted in roles.toml, and the blob [`check`] reports finds its
@@ -444,6 +546,100 @@ fn ssh_key_reencodes_sk_ecdsa_wrongly() {
                     SignatureCheck::Bad { .. }
                 ));
             }
+        }
+    }
+}
+
+/// End to end through the policy and the engine: a real (crafted) sk signature without the
+/// user-presence flag verifies, is reported with `user_present = Some(false)`, and is a
+/// `[bad-signature]` under the default policy; with `touch_required = false` on the key it
+/// is accepted, and `keys allowed-signers` writes a line `ssh-keygen -Y verify` accepts for
+/// it (git accepts untouched signatures in any case). A touched signature passes both ways.
+#[test]
+fn untouched_signature_is_rejected_unless_the_key_allows_it() {
+    use crate::engine::{
+        Code, CommitFacts, ObjectId, PushContext, RefUpdate, UpdateFacts, UpdateKind, evaluate,
+    };
+
+    let now = time::macros::datetime!(2025-06-01 12:00:00 UTC);
+    for key in SkKey::all() {
+        let name = key.algorithm();
+        let line = key.pub_line();
+        let line = line.trim_end();
+        for touch_required in [None, Some(true), Some(false)] {
+            let entry = match touch_required {
+                None => format!("\"{line}\""),
+                Some(t) => format!("{{ key = \"{line}\", touch_required = {t} }}"),
+            };
+            let text = format!(
+                "version = 1\n[users.alice]\nkeys = [{entry}]\n\
+                 [[rule]]\nrefs = [\"refs/heads/main\"]\nsigners = [\"alice\"]\n"
+            );
+            let policy = match policy::parse(&text) {
+                Ok(policy) => policy,
+                Err(diags) => panic!("{name}: {diags:?}"),
+            };
+            for flags in [0x00, USER_PRESENT] {
+                let case = format!("{name} touch_required={touch_required:?} flags={flags:#04x}");
+                let signature = check(&key.sign("git", PAYLOAD, flags), PAYLOAD);
+                let SignatureCheck::Valid(id) = &signature else {
+                    panic!("{case}: expected Valid, got {signature:?}");
+                };
+                assert_eq!(id.user_present, Some(flags == USER_PRESENT), "{case}");
+
+                let facts = UpdateFacts {
+                    update: RefUpdate {
+                        refname: "refs/heads/main".into(),
+                        old: ObjectId::parse(&"a".repeat(40)).expect("hex"),
+                        new: ObjectId::parse(&"b".repeat(40)).expect("hex"),
+                    },
+                    kind: UpdateKind::FastForward,
+                    commits: vec![CommitFacts {
+                        id: ObjectId::parse(&"1".repeat(40)).expect("hex"),
+                        summary: "Signed with a security key".into(),
+                        parent_count: 1,
+                        signature,
+                    }],
+                    tag: None,
+                    candidate: None,
+                    approving: Vec::new(),
+                };
+                let ctx = PushContext {
+                    pusher: Some("alice".into()),
+                    now,
+                    policy_ref: "refs/meta/policy".into(),
+                };
+                let verdict = evaluate(&policy, &ctx, &facts);
+                let codes: Vec<Code> = verdict.reasons.iter().map(|r| r.code).collect();
+                if flags == 0x00 && touch_required != Some(false) {
+                    assert_eq!(codes, [Code::BadSignature], "{case}");
+                    let detail = &verdict.reasons[0].detail;
+                    assert!(
+                        detail.contains("without touching the security key")
+                            && detail.contains("touch_required = false"),
+                        "{case}: {detail}"
+                    );
+                } else {
+                    assert_eq!(codes, [], "{case}: {:?}", verdict.reasons);
+                }
+            }
+
+            // What git clients are told: never `no-touch-required` (allowed_signers has no
+            // such option), and the line verifies the untouched signature.
+            let lines = crate::inspect::allowed_signers(&policy, now);
+            assert_eq!(lines.len(), 1, "{name}: {lines:?}");
+            assert!(!lines[0].contains("touch"), "{name}: {}", lines[0]);
+            let dir = tempfile::tempdir().expect("tempdir");
+            let allowed = dir.path().join("allowed_signers");
+            fs::write(
+                &allowed,
+                format!("{}\n", lines[0].replacen("alice", "fido", 1)),
+            )
+            .expect("write allowed_signers");
+            let sig = dir.path().join("payload.sig");
+            fs::write(&sig, key.sign("git", PAYLOAD, 0x00)).expect("write signature");
+            let (ok, said) = openssh_verify(dir.path(), &allowed, &sig, PAYLOAD);
+            assert!(ok, "{name}: {said}");
         }
     }
 }

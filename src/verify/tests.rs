@@ -31,6 +31,8 @@ fn every_key_type_verifies_with_its_fingerprint() {
                 assert_eq!(id.fingerprint, key.fingerprint, "{}", key.name);
                 assert_eq!(id.algorithm, key.algorithm, "{}", key.name);
                 assert_eq!(id.blob, key.blob(), "{}", key.name);
+                // Only FIDO keys have a user-presence flag.
+                assert_eq!(id.user_present, None, "{}", key.name);
             }
             other => panic!("{}: expected Valid, got {other:?}", key.name),
         }

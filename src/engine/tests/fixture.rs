@@ -55,6 +55,7 @@ pub fn key_id(line: &str) -> KeyId {
         blob: key.to_bytes().expect("key encodes"),
         fingerprint: key.fingerprint(HashAlg::Sha256).to_string(),
         algorithm: key.algorithm().to_string(),
+        user_present: None,
     }
 }
 
@@ -68,7 +69,8 @@ pub fn valid(line: &str) -> SignatureCheck {
     SignatureCheck::Valid(key_id(line))
 }
 
-fn user_key(line: &str, expires: Option<OffsetDateTime>) -> UserKey {
+/// A policy key for `line` (touch required, as the parser defaults) with `expires`.
+pub fn user_key(line: &str, expires: Option<OffsetDateTime>) -> UserKey {
     let id = key_id(line);
     UserKey {
         key: parse_key(line),
@@ -76,6 +78,7 @@ fn user_key(line: &str, expires: Option<OffsetDateTime>) -> UserKey {
         fingerprint: id.fingerprint,
         algorithm: id.algorithm,
         expires,
+        touch_required: true,
         location: Location::default(),
     }
 }

@@ -3,6 +3,7 @@
 mod certificate;
 mod fixture;
 mod history;
+mod touch;
 
 use std::collections::BTreeSet;
 
