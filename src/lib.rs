@@ -30,4 +30,6 @@ pub mod policy;
 pub mod pushcert;
 pub mod report;
 pub mod session;
+#[cfg(test)]
+pub(crate) mod testutil;
 pub mod verify;

@@ -2,11 +2,11 @@
 //! or system config, temporary `HOME`, fixed names, dates advancing one minute per call).
 
 use std::cell::Cell;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use super::*;
+use crate::testutil::run_with_stdin;
 use crate::verify::testkeys::{TestKey, keys};
 
 /// A temporary non-bare repository driven by `git`.
@@ -66,20 +66,7 @@ impl Fixture {
     }
 
     fn git_stdin(&self, args: &[&str], stdin: &[u8]) -> String {
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn git");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(stdin)
-            .expect("write stdin");
-        let out = child.wait_with_output().expect("git");
+        let out = run_with_stdin(&mut self.command(args), stdin);
         assert!(
             out.status.success(),
             "git {args:?}: {}",
@@ -555,24 +542,7 @@ fn quarantined_objects_are_visible_only_with_the_quarantine() {
     let raw = format!(
         "tree {tree}\nparent {base}\nauthor A <a@x> 1 +0000\ncommitter A <a@x> 1 +0000\n\npushed\n"
     );
-    let mut cmd = f.command(&["hash-object", "-t", "commit", "-w", "--stdin"]);
-    cmd.env("GIT_OBJECT_DIRECTORY", &quarantine)
-        .env(
-            "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-            f.work().join(".git/objects"),
-        )
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(raw.as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("git");
-    assert!(out.status.success());
-    let pushed = id(String::from_utf8(out.stdout).expect("utf-8").trim());
+    let pushed = write_quarantined(&f, &quarantine, &raw);
 
     let git_dir = f.work().join(".git");
     let plain = Repo::open_with_quarantine(&git_dir, None).expect("open");
@@ -692,21 +662,11 @@ fn walk_throughput() {
 /// Writes a raw commit into the quarantine directory, as receive-pack would; returns its id.
 fn write_quarantined(f: &Fixture, quarantine: &Path, raw: &str) -> ObjectId {
     let mut cmd = f.command(&["hash-object", "-t", "commit", "-w", "--stdin"]);
-    cmd.env("GIT_OBJECT_DIRECTORY", quarantine)
-        .env(
-            "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-            f.work().join(".git/objects"),
-        )
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(raw.as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("git");
+    cmd.env("GIT_OBJECT_DIRECTORY", quarantine).env(
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        f.work().join(".git/objects"),
+    );
+    let out = run_with_stdin(&mut cmd, raw.as_bytes());
     assert!(out.status.success());
     id(String::from_utf8(out.stdout).expect("utf-8").trim())
 }

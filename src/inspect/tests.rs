@@ -1,103 +1,37 @@
 //! Tests for the policy views over a hand-built policy (the parser is not needed): real
 //! OpenSSH ed25519 public keys, so fingerprints and allowed_signers lines are exact.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-
-use globset::{GlobBuilder, GlobSetBuilder};
-use ssh_key::{HashAlg, PublicKey};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
 use super::*;
-use crate::policy::{Location, Policy, Principals, Revoked, Rule, User, UserKey};
-
-const ALICE: &str =
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICYuiPDztavk1w/U2euF2hbXi9tZV/vISBb/uyY3JZdB alice@test";
-const BOB: &str =
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJvbwKkvUBDv74WYP6YCGzu0dfypA+rUugNAtcOL9efC bob1@test";
-const BOB_REVOKED: &str =
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDKfG4WAw++wMOyIJh7mGC55P8pvj4wM4Pihp0ziotgG bob2@test";
-const CAROL_EXPIRED: &str =
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJELXJIOxoIxqe2Dhp2JRWCPMuCdqOgUN40510CDso8R carol@test";
-const DAVE: &str =
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBT/UcUDfqE4cVrdlWh+J1CS0NTqP/BFspa2RFOcQ6vP dave@test";
-const GONE: &str =
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJn6h/7oDDueOE+mjF8xTnFv5FZmqFFVfJtf8lhnEPPH gone@test";
+use crate::policy::{Location, Policy, Principals, UserKey};
+use crate::testutil::{
+    ALICE, BOB, BOB_REVOKED, CAROL as CAROL_EXPIRED, DAVE, GONE, Roles, build_policy, fingerprint,
+    principals, revoked, rule, user,
+};
 
 const NOW: OffsetDateTime = datetime!(2026-03-01 12:00:00 UTC);
 const ALICE_EXPIRES: OffsetDateTime = datetime!(2027-06-30 00:00:00 UTC);
 const CAROL_EXPIRES: OffsetDateTime = datetime!(2026-01-01 00:00:00 UTC);
 const POLICY_REF: &str = "refs/meta/policy";
 
-fn fingerprint(line: &str) -> String {
-    let key = PublicKey::from_openssh(line).expect("test key parses");
-    key.fingerprint(HashAlg::Sha256).to_string()
-}
-
+/// A policy key written at `roles.toml:<at>`.
 fn user_key(line: &str, expires: Option<OffsetDateTime>, at: usize) -> UserKey {
-    let key = PublicKey::from_openssh(line).expect("test key parses");
     UserKey {
-        blob: key.to_bytes().expect("key encodes"),
-        fingerprint: key.fingerprint(HashAlg::Sha256).to_string(),
-        algorithm: key.algorithm().to_string(),
-        key,
-        expires,
-        touch_required: true,
         location: Location { line: at, col: 3 },
+        ..crate::testutil::user_key(line, expires)
     }
 }
 
-const ROLES: &[(&str, &[&str])] = &[
+const ROLES: Roles = &[
     ("maintainers", &["alice"]),
     ("developers", &["bob", "maintainers", "carol"]),
     ("policy-admins", &["alice", "dave"]),
 ];
 
-fn members(name: &str, out: &mut BTreeSet<String>) {
-    match ROLES.iter().find(|(r, _)| *r == name) {
-        Some((_, ms)) => ms.iter().for_each(|m| members(m, out)),
-        None => {
-            out.insert(name.to_string());
-        }
-    }
-}
-
 fn list(written: &[&str]) -> Principals {
-    let mut users = BTreeSet::new();
-    for w in written.iter().filter(|w| **w != "*") {
-        members(w, &mut users);
-    }
-    Principals {
-        written: written.iter().map(|w| w.to_string()).collect(),
-        any_user: written.contains(&"*"),
-        users,
-    }
-}
-
-fn rule(index: usize, line: usize, refs: &[&str]) -> Rule {
-    let mut set = GlobSetBuilder::new();
-    for r in refs {
-        set.add(
-            GlobBuilder::new(r)
-                .literal_separator(true)
-                .build()
-                .expect("glob"),
-        );
-    }
-    Rule {
-        index,
-        location: Location { line, col: 1 },
-        refs: refs.iter().map(|r| r.to_string()).collect(),
-        matcher: set.build().expect("globset"),
-        push: None,
-        create: None,
-        delete: None,
-        force_push: None,
-        signers: None,
-        merge: None,
-        linear: false,
-        signed_push: false,
-    }
+    principals(ROLES, written)
 }
 
 /// alice (maintainer, admin; key expires 2027), bob (developer; second key revoked), carol
@@ -105,92 +39,57 @@ fn rule(index: usize, line: usize, refs: &[&str]) -> Rule {
 /// feature (everything absent), linear, tags, team (`*`).
 fn policy() -> Policy {
     let users = vec![
-        User {
-            id: "alice".into(),
-            keys: vec![user_key(ALICE, Some(ALICE_EXPIRES), 4)],
-            names: vec![
-                "alice".into(),
-                "alice@example.com".into(),
-                "Alice Liddell".into(),
-            ],
-        },
-        User {
-            id: "bob".into(),
-            keys: vec![user_key(BOB, None, 8), user_key(BOB_REVOKED, None, 9)],
-            names: vec!["bob".into()],
-        },
-        User {
-            id: "carol".into(),
-            keys: vec![user_key(CAROL_EXPIRED, Some(CAROL_EXPIRES), 12)],
-            names: vec!["carol".into()],
-        },
-        User {
-            id: "dave".into(),
-            keys: vec![user_key(DAVE, None, 15)],
-            names: vec!["dave".into()],
-        },
+        user(
+            "alice",
+            &["alice@example.com", "Alice Liddell"],
+            vec![user_key(ALICE, Some(ALICE_EXPIRES), 4)],
+        ),
+        user(
+            "bob",
+            &[],
+            vec![user_key(BOB, None, 8), user_key(BOB_REVOKED, None, 9)],
+        ),
+        user(
+            "carol",
+            &[],
+            vec![user_key(CAROL_EXPIRED, Some(CAROL_EXPIRES), 12)],
+        ),
+        user("dave", &[], vec![user_key(DAVE, None, 15)]),
     ];
-    let mut main = rule(0, 40, &["refs/heads/main", "refs/heads/release/*"]);
+    let mut main = rule(40, &["refs/heads/main", "refs/heads/release/*"]);
     main.push = Some(list(&["maintainers"]));
     main.create = Some(list(&["maintainers"]));
     main.delete = Some(list(&[]));
     main.signers = Some(list(&["developers"]));
     main.merge = Some(list(&["maintainers", "dave"]));
-    let feature = rule(1, 50, &["refs/heads/feature/**"]);
-    let mut linear = rule(2, 53, &["refs/heads/linear"]);
+    let feature = rule(50, &["refs/heads/feature/**"]);
+    let mut linear = rule(53, &["refs/heads/linear"]);
     linear.linear = true;
     linear.signers = Some(list(&["developers"]));
     linear.merge = Some(list(&["maintainers"]));
-    let mut tags = rule(3, 59, &["refs/tags/v*"]);
+    let mut tags = rule(59, &["refs/tags/v*"]);
     tags.create = Some(list(&["dave"]));
     tags.signers = Some(list(&["dave"]));
-    let mut team = rule(4, 64, &["refs/heads/team/*"]);
+    let mut team = rule(64, &["refs/heads/team/*"]);
     team.push = Some(list(&["*"]));
     team.merge = Some(list(&["bob"]));
 
-    let mut key_index = HashMap::new();
-    let mut name_index = HashMap::new();
-    for u in &users {
-        for (i, k) in u.keys.iter().enumerate() {
-            key_index.insert(k.blob.clone(), (u.id.clone(), i));
-        }
-        for n in &u.names {
-            name_index.insert(n.clone(), u.id.clone());
-        }
-    }
+    let revocations = vec![
+        revoked(
+            BOB_REVOKED,
+            Some("laptop stolen"),
+            Location { line: 30, col: 1 },
+        ),
+        revoked(GONE, None, Location { line: 34, col: 1 }),
+    ];
     Policy {
-        users: users.into_iter().map(|u| (u.id.clone(), u)).collect(),
-        roles: ROLES
-            .iter()
-            .map(|(r, ms)| (r.to_string(), ms.iter().map(|m| m.to_string()).collect()))
-            .collect(),
-        role_members: ROLES
-            .iter()
-            .map(|(r, _)| {
-                let mut out = BTreeSet::new();
-                members(r, &mut out);
-                (r.to_string(), out)
-            })
-            .collect::<BTreeMap<_, _>>(),
-        admins: list(&["policy-admins"]),
-        approvals: 2,
         baseline: vec!["9fceb02d0ae598e95dc970b74767f19372d61af8".into()],
-        revoked: vec![
-            Revoked {
-                fingerprint: fingerprint(BOB_REVOKED),
-                reason: Some("laptop stolen".into()),
-                location: Location { line: 30, col: 1 },
-            },
-            Revoked {
-                fingerprint: fingerprint(GONE),
-                reason: None,
-                location: Location { line: 34, col: 1 },
-            },
-        ],
-        rules: vec![main, feature, linear, tags, team],
-        key_index,
-        name_index,
-        require_signed_push: false,
+        ..build_policy(
+            ROLES,
+            users,
+            vec![main, feature, linear, tags, team],
+            revocations,
+        )
     }
 }
 

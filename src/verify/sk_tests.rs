@@ -22,9 +22,7 @@
 //!   ([`ssh_key_reencodes_sk_ecdsa_wrongly`]).
 
 use std::fs;
-use std::io::Write as _;
 use std::path::Path;
-use std::process::Stdio;
 
 use ed25519_dalek::Signer as _;
 use sha2::{Digest as _, Sha256, Sha512};
@@ -32,6 +30,7 @@ use sha2::{Digest as _, Sha256, Sha512};
 use super::testkeys::ssh_keygen;
 use super::*;
 use crate::policy;
+use crate::testutil::run_with_stdin;
 
 const PAYLOAD: &[u8] = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\
 author A U Thor <author@example.com> 1112911993 +0000\n\
@@ -182,23 +181,14 @@ impl SkKey {
 
 /// Runs `ssh-keygen -Y verify` in an isolated environment.
 fn openssh_verify(home: &Path, allowed: &Path, sig: &Path, payload: &[u8]) -> (bool, String) {
-    let mut child = ssh_keygen(home)
-        .args(["-Y", "verify", "-I", "fido", "-n", "git", "-f"])
-        .arg(allowed)
-        .arg("-s")
-        .arg(sig)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn ssh-keygen");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(payload)
-        .expect("write payload");
-    let out = child.wait_with_output().expect("ssh-keygen -Y verify");
+    let out = run_with_stdin(
+        ssh_keygen(home)
+            .args(["-Y", "verify", "-I", "fido", "-n", "git", "-f"])
+            .arg(allowed)
+            .arg("-s")
+            .arg(sig),
+        payload,
+    );
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stderr));
     (out.status.success(), text)

@@ -4,10 +4,11 @@
 //! FIDO (`sk-*`) keys are not generated: `ssh-keygen` needs a security key to make them.
 
 use std::fs;
-use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+use crate::testutil::run_with_stdin;
 use std::sync::OnceLock;
 
 /// One generated key pair, held in memory.
@@ -45,22 +46,13 @@ impl TestKey {
     pub fn sign(&self, namespace: &str, payload: &[u8], extra: &[&str]) -> Vec<u8> {
         let dir = tempfile::tempdir().expect("tempdir");
         let key = self.write_to(dir.path());
-        let mut child = ssh_keygen(dir.path())
-            .args(["-Y", "sign", "-n", namespace, "-f"])
-            .arg(&key)
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn ssh-keygen");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(payload)
-            .expect("write payload");
-        let out = child.wait_with_output().expect("ssh-keygen -Y sign");
+        let out = run_with_stdin(
+            ssh_keygen(dir.path())
+                .args(["-Y", "sign", "-n", namespace, "-f"])
+                .arg(&key)
+                .args(extra),
+            payload,
+        );
         assert!(
             out.status.success(),
             "ssh-keygen -Y sign: {}",

@@ -2,38 +2,17 @@
 //! ed25519 public keys (the private halves were thrown away), so blobs and fingerprints are
 //! computed exactly as the policy parser and the verifier compute them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-
-use globset::{GlobBuilder, GlobSetBuilder};
-use ssh_key::{HashAlg, PublicKey};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
 use crate::engine::{
-    CommitFacts, KeyId, ObjectId, PushContext, RefUpdate, SignatureCheck, UpdateFacts, UpdateKind,
-    Verdict,
+    CommitFacts, ObjectId, PushContext, RefUpdate, SignatureCheck, UpdateFacts, UpdateKind, Verdict,
 };
-use crate::policy::{Location, Policy, Principals, Revoked, Rule, User, UserKey};
-
-pub const ALICE: &str =
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICYuiPDztavk1w/U2euF2hbXi9tZV/vISBb/uyY3JZdB alice@test";
-pub const BOB: &str =
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJvbwKkvUBDv74WYP6YCGzu0dfypA+rUugNAtcOL9efC bob1@test";
-/// Bob's second key, revoked ("laptop stolen") but still listed under bob.
-pub const BOB_REVOKED: &str =
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDKfG4WAw++wMOyIJh7mGC55P8pvj4wM4Pihp0ziotgG bob2@test";
-/// Carol's only key, which expires at [`CAROL_EXPIRES`].
-pub const CAROL: &str =
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJELXJIOxoIxqe2Dhp2JRWCPMuCdqOgUN40510CDso8R carol@test";
-pub const DAVE: &str =
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBT/UcUDfqE4cVrdlWh+J1CS0NTqP/BFspa2RFOcQ6vP dave@test";
-pub const ERIN: &str =
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO2b/EHz3+xwUlmOX66u2nuJl/B17ZtjCHzOR0oamBTc erin@test";
-/// A key no user holds.
-pub const STRANGER: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHyLDEQ0kF5XDp7DjrsYeoPtxu6Yj1TXF6xFfjrxHtyI stranger@test";
-/// A key no user holds, revoked without a reason.
-pub const GONE: &str =
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJn6h/7oDDueOE+mjF8xTnFv5FZmqFFVfJtf8lhnEPPH gone@test";
+use crate::policy::{Location, Policy, Principals, Rule};
+pub use crate::testutil::{
+    ALICE, BOB, BOB_REVOKED, CAROL, DAVE, ERIN, GONE, STRANGER, fingerprint, key_id, rule, user_key,
+};
+use crate::testutil::{Roles, build_policy, principals, revoked, user};
 
 /// Push time in most tests.
 pub const NOW: OffsetDateTime = datetime!(2025-06-01 12:00:00 UTC);
@@ -42,128 +21,22 @@ pub const CAROL_EXPIRES: OffsetDateTime = datetime!(2026-01-01 00:00:00 UTC);
 /// The policy branch.
 pub const POLICY_REF: &str = "refs/meta/policy";
 
-fn parse_key(line: &str) -> PublicKey {
-    PublicKey::from_openssh(line).expect("test key parses")
-}
-
-/// The identity the verifier reports for a key line.
-pub fn key_id(line: &str) -> KeyId {
-    let key = parse_key(line);
-    KeyId {
-        // `PublicKey::to_bytes` is the SSH wire encoding of the key data (ssh-key 0.6.7 does
-        // not re-export its `Encode` trait).
-        blob: key.to_bytes().expect("key encodes"),
-        fingerprint: key.fingerprint(HashAlg::Sha256).to_string(),
-        algorithm: key.algorithm().to_string(),
-        user_present: None,
-    }
-}
-
-/// The `SHA256:...` fingerprint of a key line.
-pub fn fingerprint(line: &str) -> String {
-    key_id(line).fingerprint
-}
-
 /// A signature that verifies with the given key.
 pub fn valid(line: &str) -> SignatureCheck {
     SignatureCheck::Valid(key_id(line))
 }
 
-/// A policy key for `line` (touch required, as the parser defaults) with `expires`.
-pub fn user_key(line: &str, expires: Option<OffsetDateTime>) -> UserKey {
-    let id = key_id(line);
-    UserKey {
-        key: parse_key(line),
-        blob: id.blob,
-        fingerprint: id.fingerprint,
-        algorithm: id.algorithm,
-        expires,
-        touch_required: true,
-        location: Location::default(),
-    }
-}
-
-fn user(id: &str, names: &[&str], keys: Vec<UserKey>) -> User {
-    let mut all_names = vec![id.to_string()];
-    all_names.extend(names.iter().map(|n| n.to_string()));
-    User {
-        id: id.to_string(),
-        keys,
-        names: all_names,
-    }
-}
-
 /// The roles of the base policy, as written.
-const ROLES: &[(&str, &[&str])] = &[
+const ROLES: Roles = &[
     ("maintainers", &["alice"]),
     ("developers", &["bob", "maintainers", "carol"]),
     ("release-managers", &["dave"]),
     ("policy-admins", &["alice", "erin", "carol"]),
 ];
 
-fn role_members() -> BTreeMap<String, BTreeSet<String>> {
-    fn expand(name: &str, out: &mut BTreeSet<String>) {
-        match ROLES.iter().find(|(role, _)| *role == name) {
-            Some((_, members)) => members.iter().for_each(|m| expand(m, out)),
-            None => {
-                out.insert(name.to_string());
-            }
-        }
-    }
-    ROLES
-        .iter()
-        .map(|(role, _)| {
-            let mut users = BTreeSet::new();
-            expand(role, &mut users);
-            (role.to_string(), users)
-        })
-        .collect()
-}
-
-/// A principals list as the parser would build it from `written`.
+/// A principals list as the parser would build it from `written` under the base roles.
 pub fn list(written: &[&str]) -> Principals {
-    let roles = role_members();
-    let mut p = Principals {
-        written: written.iter().map(|w| w.to_string()).collect(),
-        any_user: false,
-        users: BTreeSet::new(),
-    };
-    for name in written {
-        match (*name, roles.get(*name)) {
-            ("*", _) => p.any_user = true,
-            (_, Some(members)) => p.users.extend(members.iter().cloned()),
-            (_, None) => {
-                p.users.insert(name.to_string());
-            }
-        }
-    }
-    p
-}
-
-/// A rule at `line` with the given patterns and every list absent.
-pub fn rule(line: usize, refs: &[&str]) -> Rule {
-    let mut set = GlobSetBuilder::new();
-    for pattern in refs {
-        let glob = GlobBuilder::new(pattern)
-            .literal_separator(true)
-            .build()
-            .expect("test glob compiles");
-        set.add(glob);
-    }
-    Rule {
-        index: 0,
-        location: Location { line, col: 1 },
-        refs: refs.iter().map(|r| r.to_string()).collect(),
-        matcher: set.build().expect("test globset builds"),
-        push: None,
-        create: None,
-        delete: None,
-        force_push: None,
-        signers: None,
-        merge: None,
-        linear: false,
-        signed_push: false,
-    }
+    principals(ROLES, written)
 }
 
 /// The rules of the base policy, in file order.
@@ -232,48 +105,11 @@ pub fn policy_with_rules(rules: Vec<Rule>) -> Policy {
         user("dave", &[], vec![user_key(DAVE, None)]),
         user("erin", &[], vec![user_key(ERIN, None)]),
     ];
-    let mut key_index = HashMap::new();
-    let mut name_index = HashMap::new();
-    for u in &users {
-        for (i, k) in u.keys.iter().enumerate() {
-            key_index.insert(k.blob.clone(), (u.id.clone(), i));
-        }
-        for n in &u.names {
-            name_index.insert(n.clone(), u.id.clone());
-        }
-    }
-    let rules = rules
-        .into_iter()
-        .enumerate()
-        .map(|(index, r)| Rule { index, ..r })
-        .collect();
-    Policy {
-        users: users.into_iter().map(|u| (u.id.clone(), u)).collect(),
-        roles: ROLES
-            .iter()
-            .map(|(r, m)| (r.to_string(), m.iter().map(|s| s.to_string()).collect()))
-            .collect(),
-        role_members: role_members(),
-        admins: list(&["policy-admins"]),
-        approvals: 2,
-        baseline: Vec::new(),
-        revoked: vec![
-            Revoked {
-                fingerprint: fingerprint(BOB_REVOKED),
-                reason: Some("laptop stolen".to_string()),
-                location: Location::default(),
-            },
-            Revoked {
-                fingerprint: fingerprint(GONE),
-                reason: None,
-                location: Location::default(),
-            },
-        ],
-        rules,
-        key_index,
-        name_index,
-        require_signed_push: false,
-    }
+    let revocations = vec![
+        revoked(BOB_REVOKED, Some("laptop stolen"), Location::default()),
+        revoked(GONE, None, Location::default()),
+    ];
+    build_policy(ROLES, users, rules, revocations)
 }
 
 /// A 40-digit object id made of one repeated hex digit.

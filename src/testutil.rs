@@ -1,0 +1,216 @@
+//! Test support shared across modules: hand-built policies from real OpenSSH ed25519 public
+//! keys (the private halves were thrown away), so blobs and fingerprints are computed exactly
+//! as the policy parser and the verifier compute them; and running a child process with
+//! input on stdin.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Write as _;
+use std::process::{Command, Output, Stdio};
+
+use globset::{GlobBuilder, GlobSetBuilder};
+use ssh_key::{HashAlg, PublicKey};
+use time::OffsetDateTime;
+
+use crate::engine::KeyId;
+use crate::policy::{Location, Policy, Principals, Revoked, Rule, User, UserKey};
+
+pub const ALICE: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICYuiPDztavk1w/U2euF2hbXi9tZV/vISBb/uyY3JZdB alice@test";
+pub const BOB: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJvbwKkvUBDv74WYP6YCGzu0dfypA+rUugNAtcOL9efC bob1@test";
+/// Bob's second key, revoked ("laptop stolen") in the test policies.
+pub const BOB_REVOKED: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDKfG4WAw++wMOyIJh7mGC55P8pvj4wM4Pihp0ziotgG bob2@test";
+/// Carol's only key, which expires in the test policies.
+pub const CAROL: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJELXJIOxoIxqe2Dhp2JRWCPMuCdqOgUN40510CDso8R carol@test";
+pub const DAVE: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBT/UcUDfqE4cVrdlWh+J1CS0NTqP/BFspa2RFOcQ6vP dave@test";
+pub const ERIN: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO2b/EHz3+xwUlmOX66u2nuJl/B17ZtjCHzOR0oamBTc erin@test";
+/// A key no user holds.
+pub const STRANGER: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHyLDEQ0kF5XDp7DjrsYeoPtxu6Yj1TXF6xFfjrxHtyI stranger@test";
+/// A key no user holds, revoked without a reason.
+pub const GONE: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJn6h/7oDDueOE+mjF8xTnFv5FZmqFFVfJtf8lhnEPPH gone@test";
+
+/// Roles as written: (role, members), members being user or role ids.
+pub type Roles = &'static [(&'static str, &'static [&'static str])];
+
+fn parse_key(line: &str) -> PublicKey {
+    PublicKey::from_openssh(line).expect("test key parses")
+}
+
+/// The identity the verifier reports for a key line.
+pub fn key_id(line: &str) -> KeyId {
+    let key = parse_key(line);
+    KeyId {
+        // `PublicKey::to_bytes` is the SSH wire encoding of the key data (ssh-key 0.6.7 does
+        // not re-export its `Encode` trait).
+        blob: key.to_bytes().expect("key encodes"),
+        fingerprint: key.fingerprint(HashAlg::Sha256).to_string(),
+        algorithm: key.algorithm().to_string(),
+        user_present: None,
+    }
+}
+
+/// The `SHA256:...` fingerprint of a key line.
+pub fn fingerprint(line: &str) -> String {
+    key_id(line).fingerprint
+}
+
+/// A policy key for `line` (touch required, as the parser defaults) with `expires`, at the
+/// default location.
+pub fn user_key(line: &str, expires: Option<OffsetDateTime>) -> UserKey {
+    let id = key_id(line);
+    UserKey {
+        key: parse_key(line),
+        blob: id.blob,
+        fingerprint: id.fingerprint,
+        algorithm: id.algorithm,
+        expires,
+        touch_required: true,
+        location: Location::default(),
+    }
+}
+
+/// A user whose names are its id followed by `names`.
+pub fn user(id: &str, names: &[&str], keys: Vec<UserKey>) -> User {
+    let mut all_names = vec![id.to_string()];
+    all_names.extend(names.iter().map(|n| n.to_string()));
+    User {
+        id: id.to_string(),
+        keys,
+        names: all_names,
+    }
+}
+
+/// Adds the users `name` stands for (itself if it is no role) to `out`.
+fn expand(roles: Roles, name: &str, out: &mut BTreeSet<String>) {
+    match roles.iter().find(|(role, _)| *role == name) {
+        Some((_, members)) => members.iter().for_each(|m| expand(roles, m, out)),
+        None => {
+            out.insert(name.to_string());
+        }
+    }
+}
+
+/// Every role expanded transitively into user ids.
+pub fn role_members(roles: Roles) -> BTreeMap<String, BTreeSet<String>> {
+    roles
+        .iter()
+        .map(|(role, _)| {
+            let mut users = BTreeSet::new();
+            expand(roles, role, &mut users);
+            (role.to_string(), users)
+        })
+        .collect()
+}
+
+/// A principals list as the parser would build it from `written` under `roles`.
+pub fn principals(roles: Roles, written: &[&str]) -> Principals {
+    let mut users = BTreeSet::new();
+    for name in written.iter().filter(|w| **w != "*") {
+        expand(roles, name, &mut users);
+    }
+    Principals {
+        written: written.iter().map(|w| w.to_string()).collect(),
+        any_user: written.contains(&"*"),
+        users,
+    }
+}
+
+/// A rule at `line` with the given patterns and every list absent; [`build_policy`] sets
+/// its index.
+pub fn rule(line: usize, refs: &[&str]) -> Rule {
+    let mut set = GlobSetBuilder::new();
+    for pattern in refs {
+        let glob = GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .build()
+            .expect("test glob compiles");
+        set.add(glob);
+    }
+    Rule {
+        index: 0,
+        location: Location { line, col: 1 },
+        refs: refs.iter().map(|r| r.to_string()).collect(),
+        matcher: set.build().expect("test globset builds"),
+        push: None,
+        create: None,
+        delete: None,
+        force_push: None,
+        signers: None,
+        merge: None,
+        linear: false,
+        signed_push: false,
+    }
+}
+
+/// A `[[revoked]]` entry for the key `line`.
+pub fn revoked(line: &str, reason: Option<&str>, location: Location) -> Revoked {
+    Revoked {
+        fingerprint: fingerprint(line),
+        reason: reason.map(str::to_string),
+        location,
+    }
+}
+
+/// A policy as the parser would build it: the indexes filled in, rules numbered in order,
+/// `admins = ["policy-admins"]`, `approvals = 2`, no baseline, no signed pushes required.
+pub fn build_policy(
+    roles: Roles,
+    users: Vec<User>,
+    rules: Vec<Rule>,
+    revoked: Vec<Revoked>,
+) -> Policy {
+    let mut key_index = HashMap::new();
+    let mut name_index = HashMap::new();
+    for u in &users {
+        for (i, k) in u.keys.iter().enumerate() {
+            key_index.insert(k.blob.clone(), (u.id.clone(), i));
+        }
+        for n in &u.names {
+            name_index.insert(n.clone(), u.id.clone());
+        }
+    }
+    let rules = rules
+        .into_iter()
+        .enumerate()
+        .map(|(index, r)| Rule { index, ..r })
+        .collect();
+    Policy {
+        users: users.into_iter().map(|u| (u.id.clone(), u)).collect(),
+        roles: roles
+            .iter()
+            .map(|(r, m)| (r.to_string(), m.iter().map(|s| s.to_string()).collect()))
+            .collect(),
+        role_members: role_members(roles),
+        admins: principals(roles, &["policy-admins"]),
+        approvals: 2,
+        baseline: Vec::new(),
+        revoked,
+        rules,
+        key_index,
+        name_index,
+        require_signed_push: false,
+    }
+}
+
+/// Runs `cmd` with `input` on its stdin and stdout and stderr captured; the caller judges
+/// the exit status.
+pub fn run_with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn child process");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write stdin");
+    child.wait_with_output().expect("wait for child process")
+}
