@@ -71,6 +71,18 @@ fn outcome(cert: PushCert) -> (Vec<String>, bool) {
     }
 }
 
+/// Asserts no problem (`None`), or exactly one problem containing `expected`.
+#[track_caller]
+fn assert_problem(case: &str, problems: &[String], expected: Option<&str>) {
+    match expected {
+        None => assert!(problems.is_empty(), "{case}: {problems:?}"),
+        Some(part) => {
+            assert_eq!(problems.len(), 1, "{case}: {problems:?}");
+            assert!(problems[0].contains(part), "{case}: {problems:?}");
+        }
+    }
+}
+
 #[test]
 fn parses_what_git_writes() {
     let text = body(
@@ -226,13 +238,7 @@ fn commands_must_match_the_push() {
     for (case, judged, coverage, expected) in table {
         let (problems, good) = outcome(assess_with(&blob, &NonceStatus::Ok, &judged, coverage));
         assert!(good, "{case}: the signature is fine either way");
-        match expected {
-            None => assert!(problems.is_empty(), "{case}: {problems:?}"),
-            Some(part) => {
-                assert_eq!(problems.len(), 1, "{case}: {problems:?}");
-                assert!(problems[0].contains(part), "{case}: {problems:?}");
-            }
-        }
+        assert_problem(case, &problems, expected);
     }
 }
 
@@ -259,13 +265,7 @@ fn only_nonce_status_ok_is_accepted() {
     for (value, expected) in table {
         let status = NonceStatus::from_env_value(value);
         let (problems, _) = outcome(assess_with(&blob, &status, &updates, Coverage::Exact));
-        match expected {
-            None => assert!(problems.is_empty(), "{value:?}: {problems:?}"),
-            Some(part) => {
-                assert_eq!(problems.len(), 1, "{value:?}: {problems:?}");
-                assert!(problems[0].contains(part), "{value:?}: {problems:?}");
-            }
-        }
+        assert_problem(&format!("{value:?}"), &problems, expected);
     }
 }
 
@@ -288,11 +288,7 @@ fn pushee_must_name_this_repository() {
             Coverage::Exact,
         ));
         assert!(good);
-        assert_eq!(problems.len(), 1, "{pushee}: {problems:?}");
-        assert!(
-            problems[0].contains("not this repository (project.git)"),
-            "{pushee}: {problems:?}"
-        );
+        assert_problem(pushee, &problems, Some("not this repository (project.git)"));
     }
     let text = body("x", &cmds).replace("pushee x\n", "");
     let (problems, _) = outcome(assess_with(
