@@ -290,22 +290,23 @@ fn dual_header_commit_verifies_like_git() {
     let raw = f.git(&["cat-file", "commit", signed.as_str()]) + "\n";
     // Add a gpgsig-sha256 header (any value) before the gpgsig header.
     let at = raw.find("gpgsig ").expect("signed");
-    let dual = format!(
-        "{}gpgsig-sha256 -----BEGIN SSH SIGNATURE-----\n AAAA\n -----END SSH SIGNATURE-----\n{}",
-        &raw[..at],
-        &raw[at..]
-    );
-    let dual_id = id(&f.git_stdin(
-        &[
+    let write_literally = |raw: &str| {
+        let args = [
             "hash-object",
             "-t",
             "commit",
             "-w",
             "--literally",
             "--stdin",
-        ],
-        dual.as_bytes(),
-    ));
+        ];
+        id(&f.git_stdin(&args, raw.as_bytes()))
+    };
+    let dual = format!(
+        "{}gpgsig-sha256 -----BEGIN SSH SIGNATURE-----\n AAAA\n -----END SSH SIGNATURE-----\n{}",
+        &raw[..at],
+        &raw[at..]
+    );
+    let dual_id = write_literally(&dual);
     assert_ne!(dual_id, signed);
 
     let facts = f.repo().new_commits(&dual_id, &[]).expect("walk");
@@ -317,17 +318,7 @@ fn dual_header_commit_verifies_like_git() {
 
     // And a tampered copy verifies in neither.
     let tampered = dual.replace("\ndual", "\nduel");
-    let tampered_id = id(&f.git_stdin(
-        &[
-            "hash-object",
-            "-t",
-            "commit",
-            "-w",
-            "--literally",
-            "--stdin",
-        ],
-        tampered.as_bytes(),
-    ));
+    let tampered_id = write_literally(&tampered);
     let facts = f.repo().new_commits(&tampered_id, &[]).expect("walk");
     assert!(matches!(facts[0].signature, SignatureCheck::Bad { .. }));
 }
