@@ -37,256 +37,218 @@ fn flawed(problems: &[&str]) -> PushCert {
     }
 }
 
-/// (case, require_signed_push, env pusher, certificate, ref, kind, expected user, reasons)
-type Row<'a> = (
-    &'a str,
-    bool,
-    Option<&'a str>,
-    PushCert,
-    &'a str,
-    UpdateKind,
-    Option<&'a str>,
-    Vec<Expect<'a>>,
-);
+/// One case of [`certificates_and_requirements`].
+struct Row<'a> {
+    case: &'a str,
+    /// `[settings] require_signed_push`.
+    require_all: bool,
+    /// The pusher name from the environment.
+    pusher: Option<&'a str>,
+    cert: PushCert,
+    refname: &'a str,
+    kind: UpdateKind,
+    /// The user the verdict names.
+    user: Option<&'a str>,
+    expected: Vec<Expect<'a>>,
+}
+
+/// The common case: alice (by environment and as the verdict's user) fast-forwards main
+/// with `cert`, `require_signed_push` off.
+fn row<'a>(case: &'a str, cert: PushCert, expected: Vec<Expect<'a>>) -> Row<'a> {
+    Row {
+        case,
+        require_all: false,
+        pusher: Some("alice"),
+        cert,
+        refname: "refs/heads/main",
+        kind: FastForward,
+        user: Some("alice"),
+        expected,
+    }
+}
 
 #[test]
 fn certificates_and_requirements() {
-    let main = "refs/heads/main";
     let free = "refs/heads/free";
-    let table: Vec<Row<'_>> = vec![
-        (
-            "the signer is the pusher, over the environment name",
-            false,
-            Some("bob"),
-            cert(valid(ALICE)),
-            main,
-            FastForward,
-            Some("alice"),
-            vec![],
-        ),
-        (
-            "a certified pusher is judged as the signer",
-            false,
-            Some("alice"),
-            cert(valid(BOB)),
-            main,
-            FastForward,
-            Some("bob"),
-            vec![(
-                PushDenied,
-                None,
-                &["\"bob\" (push certificate) may not push"],
-            )],
-        ),
-        (
+    let team = "refs/heads/team/x";
+    let table = vec![
+        Row {
+            pusher: Some("bob"),
+            ..row(
+                "the signer is the pusher, over the environment name",
+                cert(valid(ALICE)),
+                vec![],
+            )
+        },
+        Row {
+            user: Some("bob"),
+            ..row(
+                "a certified pusher is judged as the signer",
+                cert(valid(BOB)),
+                vec![(
+                    PushDenied,
+                    None,
+                    &["\"bob\" (push certificate) may not push"],
+                )],
+            )
+        },
+        row(
             "unknown key: refused, the environment name stays",
-            false,
-            Some("alice"),
             cert(valid(STRANGER)),
-            main,
-            FastForward,
-            Some("alice"),
             vec![(
                 PushCertInvalid,
                 None,
                 &["push certificate signed with unknown key"],
             )],
         ),
-        (
+        row(
             "revoked key",
-            false,
-            Some("alice"),
             cert(valid(BOB_REVOKED)),
-            main,
-            FastForward,
-            Some("alice"),
             vec![(PushCertInvalid, None, &["revoked key", "laptop stolen"])],
         ),
-        (
+        row(
             "bad signature",
-            false,
-            Some("alice"),
             cert(SignatureCheck::Bad {
                 detail: "signature does not verify".into(),
             }),
-            main,
-            FastForward,
-            Some("alice"),
             vec![(
                 PushCertInvalid,
                 None,
                 &["bad signature: signature does not verify"],
             )],
         ),
-        (
+        row(
             "OpenPGP certificate",
-            false,
-            Some("alice"),
             cert(SignatureCheck::Unsupported {
                 format: "OpenPGP".into(),
             }),
-            main,
-            FastForward,
-            Some("alice"),
             vec![(PushCertInvalid, None, &["OpenPGP signature"])],
         ),
-        (
-            "problems refuse a certificate with a good key",
-            false,
-            Some("bob"),
-            flawed(&[
-                "nonce status BAD: x",
-                "the push certificate is for other.git",
-            ]),
-            main,
-            FastForward,
-            Some("bob"),
-            vec![
-                (
-                    PushCertInvalid,
-                    None,
-                    &["nonce status BAD: x; the push certificate is for"],
-                ),
-                (PushDenied, None, &["\"bob\" may not push"]),
-            ],
-        ),
-        (
+        Row {
+            pusher: Some("bob"),
+            user: Some("bob"),
+            ..row(
+                "problems refuse a certificate with a good key",
+                flawed(&[
+                    "nonce status BAD: x",
+                    "the push certificate is for other.git",
+                ]),
+                vec![
+                    (
+                        PushCertInvalid,
+                        None,
+                        &["nonce status BAD: x; the push certificate is for"],
+                    ),
+                    (PushDenied, None, &["\"bob\" may not push"]),
+                ],
+            )
+        },
+        row(
             "unparsable certificate: only its problem",
-            false,
-            Some("alice"),
             PushCert::Present {
                 signature: None,
                 problems: vec!["the push certificate has no `pusher` line".into()],
             },
-            main,
-            FastForward,
-            Some("alice"),
             vec![(PushCertInvalid, None, &["no `pusher` line"])],
         ),
-        (
-            "a refused certificate rejects an unprotected ref too",
-            false,
-            Some("alice"),
-            cert(valid(STRANGER)),
-            free,
-            FastForward,
-            Some("alice"),
-            vec![(PushCertInvalid, None, &["unknown key"])],
-        ),
-        (
+        Row {
+            refname: free,
+            ..row(
+                "a refused certificate rejects an unprotected ref too",
+                cert(valid(STRANGER)),
+                vec![(PushCertInvalid, None, &["unknown key"])],
+            )
+        },
+        row(
             "signed_push rule without a certificate",
-            false,
-            Some("alice"),
             PushCert::Absent,
-            main,
-            FastForward,
-            Some("alice"),
             vec![(
                 SignedPushRequired,
                 None,
                 &["signed_push = true, rule roles.toml:10"],
             )],
         ),
-        (
-            "deletes need a signed push as well",
-            false,
-            Some("alice"),
-            PushCert::Absent,
-            main,
-            Delete,
-            Some("alice"),
-            vec![
-                (SignedPushRequired, None, &["git push --signed"]),
-                (DeleteDenied, None, &["may not delete"]),
-            ],
-        ),
-        (
-            "signed_push rule with a good certificate",
-            false,
-            None,
-            cert(valid(ALICE)),
-            main,
-            FastForward,
-            Some("alice"),
-            vec![],
-        ),
-        (
+        Row {
+            kind: Delete,
+            ..row(
+                "deletes need a signed push as well",
+                PushCert::Absent,
+                vec![
+                    (SignedPushRequired, None, &["git push --signed"]),
+                    (DeleteDenied, None, &["may not delete"]),
+                ],
+            )
+        },
+        Row {
+            pusher: None,
+            ..row(
+                "signed_push rule with a good certificate",
+                cert(valid(ALICE)),
+                vec![],
+            )
+        },
+        row(
             "a refused certificate is not also signed-push-required",
-            false,
-            Some("alice"),
             cert(valid(STRANGER)),
-            main,
-            FastForward,
-            Some("alice"),
             vec![(PushCertInvalid, None, &["unknown key"])],
         ),
-        (
-            "other rules need no certificate",
-            false,
-            Some("alice"),
-            PushCert::Absent,
-            "refs/heads/team/x",
-            FastForward,
-            Some("alice"),
-            vec![],
-        ),
-        (
-            "require_signed_push covers every rule",
-            true,
-            Some("alice"),
-            PushCert::Absent,
-            "refs/heads/team/x",
-            FastForward,
-            Some("alice"),
-            vec![(
-                SignedPushRequired,
-                None,
-                &["[settings] require_signed_push"],
-            )],
-        ),
-        (
-            "require_signed_push leaves unprotected refs alone",
-            true,
-            Some("alice"),
-            PushCert::Absent,
-            free,
-            FastForward,
-            Some("alice"),
-            vec![],
-        ),
-        (
-            "require_signed_push covers the policy branch",
-            true,
-            Some("alice"),
-            PushCert::Absent,
-            POLICY_REF,
-            Delete,
-            Some("alice"),
-            vec![
-                (
+        Row {
+            refname: team,
+            ..row("other rules need no certificate", PushCert::Absent, vec![])
+        },
+        Row {
+            require_all: true,
+            refname: team,
+            ..row(
+                "require_signed_push covers every rule",
+                PushCert::Absent,
+                vec![(
                     SignedPushRequired,
                     None,
-                    &["refs/meta/policy needs a signed push"],
-                ),
-                (PolicyDenied, None, &["never be deleted"]),
-            ],
-        ),
-        (
-            "dry runs do not judge certificates",
-            true,
-            Some("alice"),
-            PushCert::NotChecked,
-            main,
-            FastForward,
-            Some("alice"),
-            vec![],
-        ),
+                    &["[settings] require_signed_push"],
+                )],
+            )
+        },
+        Row {
+            require_all: true,
+            refname: free,
+            ..row(
+                "require_signed_push leaves unprotected refs alone",
+                PushCert::Absent,
+                vec![],
+            )
+        },
+        Row {
+            require_all: true,
+            refname: POLICY_REF,
+            kind: Delete,
+            ..row(
+                "require_signed_push covers the policy branch",
+                PushCert::Absent,
+                vec![
+                    (
+                        SignedPushRequired,
+                        None,
+                        &["refs/meta/policy needs a signed push"],
+                    ),
+                    (PolicyDenied, None, &["never be deleted"]),
+                ],
+            )
+        },
+        Row {
+            require_all: true,
+            ..row(
+                "dry runs do not judge certificates",
+                PushCert::NotChecked,
+                vec![],
+            )
+        },
     ];
-    for (case, require_all, pusher, cert, refname, kind, user, expected) in table {
-        let policy = signed_policy(require_all);
-        let v = evaluate_signed(&policy, &ctx(pusher), &cert, &update(refname, kind));
-        assert_reasons(case, &v, &expected);
-        assert_eq!(v.user.as_deref(), user, "{case}: user");
+    for r in table {
+        let policy = signed_policy(r.require_all);
+        let v = evaluate_signed(&policy, &ctx(r.pusher), &r.cert, &update(r.refname, r.kind));
+        assert_reasons(r.case, &v, &r.expected);
+        assert_eq!(v.user.as_deref(), r.user, "{}: user", r.case);
     }
 }
 
