@@ -71,6 +71,22 @@ fn outcome(cert: PushCert) -> (Vec<String>, bool) {
     }
 }
 
+/// The outcome of a certificate naming `pushee` and signing `cmds`, judged with nonce
+/// status OK against exactly `updates`.
+fn outcome_for(
+    pushee: &str,
+    cmds: &[(&str, &str, &str)],
+    updates: &[RefUpdate],
+) -> (Vec<String>, bool) {
+    let blob = signed(&body(pushee, cmds));
+    outcome(assess_with(
+        &blob,
+        &NonceStatus::Ok,
+        updates,
+        Coverage::Exact,
+    ))
+}
+
 /// Asserts no problem (`None`), or exactly one problem containing `expected`.
 #[track_caller]
 fn assert_problem(case: &str, problems: &[String], expected: Option<&str>) {
@@ -168,13 +184,7 @@ fn a_matching_certificate_has_no_problems_and_verifies() {
         "git@host:project",
         "/srv/git/project.git",
     ] {
-        let blob = signed(&body(pushee, &cmds));
-        let (problems, good) = outcome(assess_with(
-            &blob,
-            &NonceStatus::Ok,
-            &updates,
-            Coverage::Exact,
-        ));
+        let (problems, good) = outcome_for(pushee, &cmds, &updates);
         assert!(problems.is_empty(), "{pushee}: {problems:?}");
         assert!(good, "{pushee}: signature");
     }
@@ -280,13 +290,7 @@ fn pushee_must_name_this_repository() {
         "file:///srv/myproject.git",
         "ssh://h:22",
     ] {
-        let blob = signed(&body(pushee, &cmds));
-        let (problems, good) = outcome(assess_with(
-            &blob,
-            &NonceStatus::Ok,
-            &updates,
-            Coverage::Exact,
-        ));
+        let (problems, good) = outcome_for(pushee, &cmds, &updates);
         assert!(good);
         assert_problem(pushee, &problems, Some("not this repository (project.git)"));
     }
