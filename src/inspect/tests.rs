@@ -259,33 +259,42 @@ fn who_can_ref_actions_follow_the_first_matching_rule() {
 
 #[test]
 fn who_can_spells_out_absent_lists() {
-    let push = ask("refs/heads/feature/x/y", WhoCanAction::Push);
-    assert_eq!(push.effect, Effect::Anyone);
-    assert_eq!(push.answer, "anyone, including unknown pushers");
-    assert_eq!(
-        ask("refs/heads/feature/x", WhoCanAction::Create).effect,
-        Effect::Anyone
-    );
-    assert_eq!(
-        ask("refs/heads/feature/x", WhoCanAction::Delete).answer,
-        "nobody"
-    );
-    assert_eq!(
-        ask("refs/heads/feature/x", WhoCanAction::ForcePush).answer,
-        "nobody"
-    );
-    let sign = ask("refs/heads/feature/x", WhoCanAction::Sign);
-    assert_eq!(sign.effect, Effect::Unsigned);
-    assert_eq!(sign.answer, "anyone: no signature is required");
-    assert_eq!(
-        ask("refs/heads/feature/x", WhoCanAction::Merge).effect,
-        Effect::Unsigned
-    );
-    // Tags: create set, push absent.
-    assert_eq!(
-        ask("refs/tags/v1", WhoCanAction::Push).effect,
-        Effect::Anyone
-    );
+    let feature = "refs/heads/feature/x";
+    // (ref, action, effect, answer); `None`: not checked.
+    let table: [(&str, WhoCanAction, Option<Effect>, Option<&str>); 7] = [
+        (
+            "refs/heads/feature/x/y",
+            WhoCanAction::Push,
+            Some(Effect::Anyone),
+            Some("anyone, including unknown pushers"),
+        ),
+        (feature, WhoCanAction::Create, Some(Effect::Anyone), None),
+        (feature, WhoCanAction::Delete, None, Some("nobody")),
+        (feature, WhoCanAction::ForcePush, None, Some("nobody")),
+        (
+            feature,
+            WhoCanAction::Sign,
+            Some(Effect::Unsigned),
+            Some("anyone: no signature is required"),
+        ),
+        (feature, WhoCanAction::Merge, Some(Effect::Unsigned), None),
+        // Tags: create set, push absent.
+        (
+            "refs/tags/v1",
+            WhoCanAction::Push,
+            Some(Effect::Anyone),
+            None,
+        ),
+    ];
+    for (refname, action, effect, answer) in table {
+        let w = ask(refname, action);
+        if let Some(effect) = effect {
+            assert_eq!(w.effect, effect, "{refname} {action:?}");
+        }
+        if let Some(answer) = answer {
+            assert_eq!(w.answer, answer, "{refname} {action:?}");
+        }
+    }
 }
 
 #[test]
