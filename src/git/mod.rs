@@ -696,7 +696,6 @@ fn to_oid(id: &ObjectId) -> Result<Oid> {
     Oid::from_str(id.as_str()).map_err(|_| Error::UnsupportedId { id: id.clone() })
 }
 
-/// The refguard id for a git2 id.
 /// Reads a commit's raw object, failing closed when it is missing or not a commit.
 fn read_commit<'o>(odb: &'o Odb<'_>, oid: Oid) -> Result<git2::OdbObject<'o>> {
     let object = odb.read(oid).map_err(|cause| Error::Object {
@@ -709,6 +708,7 @@ fn read_commit<'o>(odb: &'o Odb<'_>, oid: Oid) -> Result<git2::OdbObject<'o>> {
     Ok(object)
 }
 
+/// The refguard id for a git2 id.
 fn to_id(oid: Oid) -> ObjectId {
     ObjectId::parse(&oid.to_string()).expect("git2 formats ids as 40 lowercase hex digits")
 }
