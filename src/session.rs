@@ -233,31 +233,29 @@ impl<'r> Session<'r> {
             // The old tip and the baseline always hide. In pre-receive, when the pushed range
             // meets no older commit except through those, no other ref can reach into it, so
             // the (possibly thousands of) other refs need not even be listed.
-            let known = known_hides(policy, update);
-            let hide = if self.repo.range_bounded_by(&update.new, &known)? {
-                known
-            } else {
-                self.hide_list(policy, rule, update)?
-            };
-            facts.commits = self.repo.new_commits(&update.new, &hide)?;
+            facts.commits =
+                self.repo
+                    .new_commits_beyond(&update.new, &known_hides(policy, update), || {
+                        self.other_tips(policy, rule, update)
+                    })?;
         }
         Ok(facts)
     }
 
-    /// The old tip, the pre-push tips of the other refs governed by the same rule, and the
-    /// baseline: what new commits are measured against.
+    /// The pre-push tips of the other refs governed by the same rule: with the old tip and
+    /// the baseline ([`known_hides`]), what new commits are measured against.
     ///
     /// Tags under the same rule are left out: a tag update gets the tag check only (spec
     /// §3.5), so the commits behind a tag were never checked and must not count as known.
     /// Otherwise one signed tag over unsigned history would let anyone push that history
     /// to every branch of the rule (e.g. a catch-all `refs/**`).
-    fn hide_list(
+    fn other_tips(
         &self,
         policy: &Policy,
         rule: &Rule,
         update: &RefUpdate,
     ) -> Result<Vec<ObjectId>, git::Error> {
-        let mut hide = known_hides(policy, update);
+        let mut hide = Vec::new();
         for (name, id) in self.refs()? {
             if *name != update.refname
                 && *name != self.policy_ref

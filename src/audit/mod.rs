@@ -26,7 +26,7 @@ pub use error::AuditError;
 pub use log::{Rotation, append, rotate};
 pub use read::{Filter, Records, read};
 pub use record::{Decision, Hook, Record, RecordContext, RecordReason};
-pub use table::table;
+pub use table::{printable, table};
 pub use verify::{BadLine, ChainStart, VerifyReport, verify};
 
 /// The `prev` of the first line of a fresh chain: 64 zeros.

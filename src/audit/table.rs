@@ -55,7 +55,7 @@ fn row(record: &Record) -> [String; 6] {
 }
 
 /// `text` with control characters replaced, so a cell stays on one line.
-fn printable(text: &str) -> String {
+pub fn printable(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_control() { '?' } else { c })
         .collect()

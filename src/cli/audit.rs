@@ -17,7 +17,7 @@ use time::{Date, OffsetDateTime, UtcOffset};
 use super::admin::open_repo;
 use super::hook::audit_log_path;
 use super::{EXIT_OK, EXIT_REJECT};
-use crate::audit::{self, AuditError, ChainStart, Decision, Filter, Record};
+use crate::audit::{self, AuditError, ChainStart, Decision, Filter, Record, printable};
 use crate::engine::{self, CommitFacts, Judgement, ObjectId, PushContext, SignedBy};
 use crate::git::{self, Repo, WalkedCommit};
 use crate::policy::Policy;
@@ -794,13 +794,6 @@ fn share(part: u64, whole: u64) -> f64 {
         return 1.0;
     }
     (part as f64 / whole as f64 * 10_000.0).round() / 10_000.0
-}
-
-/// `text` with control characters replaced, so a cell stays on one line.
-fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
 }
 
 #[cfg(test)]

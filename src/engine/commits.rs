@@ -15,12 +15,16 @@ pub(super) fn check(
     facts: &UpdateFacts,
 ) -> Vec<Reason> {
     let refname = &facts.update.refname;
+    // Built once per update, not per commit: a push can bring thousands of commits.
+    let signers = rule.signers.as_ref().map(|signers| {
+        let need = format!("{refname} needs a signature by {}", signers.describe());
+        (signers, need)
+    });
     let mut reasons = Vec::new();
     for commit in &facts.commits {
         let signer = signer::identify(policy, ctx.now, &commit.signature);
         let mut signature_failed = false;
-        if let Some(signers) = &rule.signers {
-            let need = format!("{refname} needs a signature by {}", signers.describe());
+        if let Some((signers, need)) = &signers {
             let code = match signer::judge(&signer, signers) {
                 Judged::Member(_) => None,
                 Judged::Outsider => Some(Code::SignerNotAllowed),
@@ -28,7 +32,7 @@ pub(super) fn check(
             };
             if let Some(code) = code {
                 signature_failed = true;
-                reasons.push(about(commit, code, signer::with_need(&signer, &need)));
+                reasons.push(about(commit, code, signer::with_need(&signer, need)));
             }
         }
         reasons.extend(merge(rule, refname, commit, &signer, signature_failed));

@@ -268,6 +268,45 @@ impl Repo {
         if hidden.contains(&tip) || to_oid(new).is_ok_and(|raw| hidden.contains(&raw)) {
             return Ok(Vec::new());
         }
+        let relevant = match self.pushed_range_hides(tip, &hidden)? {
+            Some(relevant) => relevant,
+            None => hidden.into_iter().collect(),
+        };
+        self.walk_new(new, tip, relevant)
+    }
+
+    /// [`Repo::new_commits`] hidden by `known` and, only if they can matter, by `others()`:
+    /// in a pre-receive hook, when every commit reachable from `new` without passing one of
+    /// `known` was pushed just now, no other pre-push ref can reach into the range (see
+    /// [`Repo::new_commits`]), so `others` (e.g. thousands of other refs' tips) is never
+    /// called. The pushed range is read once for that proof and once for the walk.
+    pub fn new_commits_beyond(
+        &self,
+        new: &ObjectId,
+        known: &[ObjectId],
+        others: impl FnOnce() -> Result<Vec<ObjectId>>,
+    ) -> Result<Vec<CommitFacts>> {
+        let tip = self
+            .peel_to_commit(new)?
+            .ok_or_else(|| Error::NotACommit { id: new.clone() })?;
+        let hidden: HashSet<Oid> = known.iter().filter_map(|id| to_oid(id).ok()).collect();
+        if hidden.contains(&tip) {
+            return Ok(Vec::new());
+        }
+        match self.pushed_range_hides(tip, &hidden)? {
+            Some(_) if to_oid(new).is_ok_and(|raw| hidden.contains(&raw)) => Ok(Vec::new()),
+            Some(relevant) => self.walk_new(new, tip, relevant),
+            None => {
+                let mut hide = known.to_vec();
+                hide.extend(others()?);
+                self.new_commits(new, &hide)
+            }
+        }
+    }
+
+    /// Walks from `tip` (the commit `new` peels to), hiding `hide`, and splits and verifies
+    /// every commit met (see [`Repo::new_commits`]).
+    fn walk_new(&self, new: &ObjectId, tip: Oid, hide: Vec<Oid>) -> Result<Vec<CommitFacts>> {
         let walk_error = |cause| Error::Walk {
             id: new.clone(),
             cause,
@@ -276,11 +315,7 @@ impl Repo {
         walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)
             .map_err(walk_error)?;
         walk.push(tip).map_err(walk_error)?;
-        let relevant = match self.pushed_range_hides(tip, &hidden)? {
-            Some(relevant) => relevant,
-            None => hidden.into_iter().collect(),
-        };
-        for id in relevant {
+        for id in hide {
             if let Ok(Some(commit)) = self.peel_to_commit(&to_id(id)) {
                 walk.hide(commit).map_err(walk_error)?;
             }
@@ -299,22 +334,6 @@ impl Repo {
         }
         verify_batch(&mut batch, &mut out);
         Ok(out)
-    }
-
-    /// Whether, in a pre-receive hook, the commits reachable from `new` are all either pushed
-    /// just now or reachable from one of `hide` (the walk from `new` reaches the pre-push
-    /// object store only through `hide`). Then no other pre-push ref can reach a commit
-    /// that `hide` does not already hide, and `new_commits(new, hide)` is exact without
-    /// them. `false` outside pre-receive, or when the range meets older commits elsewhere.
-    pub fn range_bounded_by(&self, new: &ObjectId, hide: &[ObjectId]) -> Result<bool> {
-        let tip = self
-            .peel_to_commit(new)?
-            .ok_or_else(|| Error::NotACommit { id: new.clone() })?;
-        let hidden: HashSet<Oid> = hide.iter().filter_map(|id| to_oid(id).ok()).collect();
-        if hidden.contains(&tip) {
-            return Ok(true);
-        }
-        Ok(self.pushed_range_hides(tip, &hidden)?.is_some())
     }
 
     /// The hidden ids that can matter for a walk from `tip`, when the pre-push object store
@@ -677,7 +696,6 @@ fn to_oid(id: &ObjectId) -> Result<Oid> {
     Oid::from_str(id.as_str()).map_err(|_| Error::UnsupportedId { id: id.clone() })
 }
 
-/// The refguard id for a git2 id.
 /// Reads a commit's raw object, failing closed when it is missing or not a commit.
 fn read_commit<'o>(odb: &'o Odb<'_>, oid: Oid) -> Result<git2::OdbObject<'o>> {
     let object = odb.read(oid).map_err(|cause| Error::Object {
@@ -690,6 +708,7 @@ fn read_commit<'o>(odb: &'o Odb<'_>, oid: Oid) -> Result<git2::OdbObject<'o>> {
     Ok(object)
 }
 
+/// The refguard id for a git2 id.
 fn to_id(oid: Oid) -> ObjectId {
     ObjectId::parse(&oid.to_string()).expect("git2 formats ids as 40 lowercase hex digits")
 }

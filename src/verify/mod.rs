@@ -39,14 +39,9 @@ const SK_TRAILER: usize = 5;
 /// [`SignatureCheck::Bad`]. A valid signature is reported with the key embedded in it; the
 /// caller decides whether that key is allowed.
 pub fn check(signature: &[u8], payload: &[u8]) -> SignatureCheck {
-    const PGP: [&[u8]; 2] = [
-        b"-----BEGIN PGP SIGNATURE-----",
-        b"-----BEGIN PGP MESSAGE-----",
-    ];
-    const X509: &[u8] = b"-----BEGIN SIGNED MESSAGE-----";
-    const SSH: &[u8] = b"-----BEGIN SSH SIGNATURE-----";
+    use split::{PGP_MESSAGE, PGP_SIGNATURE, SSH, X509};
 
-    if PGP.iter().any(|h| signature.starts_with(h)) {
+    if signature.starts_with(PGP_SIGNATURE) || signature.starts_with(PGP_MESSAGE) {
         return unsupported("OpenPGP");
     }
     if signature.starts_with(X509) {

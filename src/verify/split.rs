@@ -1,14 +1,18 @@
 //! Splitting raw commit and tag objects into the payload git signed and the signature it
 //! carries, byte for byte as git does. Pure: no I/O, never panics.
 
+/// The armor header of an OpenPGP signature.
+pub(super) const PGP_SIGNATURE: &[u8] = b"-----BEGIN PGP SIGNATURE-----";
+/// The armor header of an OpenPGP message (also accepted by git as a signature).
+pub(super) const PGP_MESSAGE: &[u8] = b"-----BEGIN PGP MESSAGE-----";
+/// The armor header of an X.509 (gpgsm) signature.
+pub(super) const X509: &[u8] = b"-----BEGIN SIGNED MESSAGE-----";
+/// The armor header of an SSH signature (SSHSIG).
+pub(super) const SSH: &[u8] = b"-----BEGIN SSH SIGNATURE-----";
+
 /// The armor headers that start a signature appended to a tag (git's `gpg-interface.c`:
 /// the OpenPGP, X.509 and SSH formats).
-pub(crate) const ARMOR_HEADERS: [&[u8]; 4] = [
-    b"-----BEGIN PGP SIGNATURE-----",
-    b"-----BEGIN PGP MESSAGE-----",
-    b"-----BEGIN SIGNED MESSAGE-----",
-    b"-----BEGIN SSH SIGNATURE-----",
-];
+pub(crate) const ARMOR_HEADERS: [&[u8]; 4] = [PGP_SIGNATURE, PGP_MESSAGE, X509, SSH];
 
 /// The header carrying a commit's signature over its SHA-1 form.
 const GPGSIG: &[u8] = b"gpgsig";
