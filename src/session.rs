@@ -281,7 +281,9 @@ impl<'r> Session<'r> {
             return Ok(PolicyCandidate::Missing);
         };
         let Ok(text) = String::from_utf8(bytes) else {
-            return Ok(PolicyCandidate::Missing);
+            return Ok(PolicyCandidate::Invalid {
+                errors: vec![format!("{POLICY_FILE}: not UTF-8 text")],
+            });
         };
         Ok(match policy::parse(&text) {
             Ok(_) => PolicyCandidate::Valid,

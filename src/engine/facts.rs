@@ -170,7 +170,7 @@ pub enum PolicyCandidate {
         /// The rendered errors, first first.
         errors: Vec<String>,
     },
-    /// The tree has no `roles.toml` (or it is not a UTF-8 blob).
+    /// The tree has no `roles.toml` blob at its root.
     Missing,
 }
 
