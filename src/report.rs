@@ -62,13 +62,17 @@ pub fn render_rejection(v: &Verdict) -> Vec<String> {
             v.reasons.len() - MAX_REASONS
         ));
     }
-    let pusher = match &v.user {
-        Some(u) => format!("user {u}"),
-        None => "unknown pusher".to_string(),
-    };
-    match &v.rule {
-        Some(rule) => out.push(format!("refguard:   (rule {rule}; you are {pusher})")),
-        None => out.push(format!("refguard:   (you are {pusher})")),
+    // Only a decision the engine made knows who the pusher was taken for; a rejection made
+    // before it (no policy, an internal error) says nothing rather than "unknown pusher".
+    if v.kind.is_some() {
+        let pusher = match &v.user {
+            Some(u) => format!("user {u}"),
+            None => "unknown pusher".to_string(),
+        };
+        match &v.rule {
+            Some(rule) => out.push(format!("refguard:   (rule {rule}; you are {pusher})")),
+            None => out.push(format!("refguard:   (you are {pusher})")),
+        }
     }
     out
 }
@@ -189,6 +193,21 @@ mod tests {
         );
         assert!(lines[0].contains("refs/heads/topic would be accepted"));
         assert!(render(&[ok, verdict(vec![unsigned('9')])], Mode::PerRef)[0].contains("rejected"));
+    }
+
+    #[test]
+    fn rejections_made_before_the_engine_do_not_guess_the_pusher() {
+        let v = Verdict::reject(
+            verdict(vec![]).update,
+            Code::NoPolicy,
+            "this repository has no policy branch",
+        );
+        let lines = render_rejection(&v);
+        assert_eq!(
+            lines[1],
+            "refguard:   [no-policy] this repository has no policy branch"
+        );
+        assert!(!lines.iter().any(|l| l.contains("you are")), "{lines:?}");
     }
 
     #[test]

@@ -170,9 +170,9 @@ fn warn_if_signed_pushes_required(repo: &Repo) {
         && (policy.require_signed_push || policy.rules.iter().any(|r| r.signed_push))
     {
         println!(
-            "refguard: warning: the policy requires signed pushes, but git gives push \
-             certificates only to pre-receive; the update hook will reject those refs. \
-             Use --hook pre-receive."
+            "refguard: warning: the policy requires signed pushes for some refs, but git \
+             gives push certificates only to pre-receive; the update hook will reject those \
+             refs. Use --hook pre-receive."
         );
     }
 }

@@ -446,7 +446,7 @@ fn history(repo: Option<PathBuf>, only: Option<String>, format: ListFormat) -> R
         closed: false,
     };
     if format == ListFormat::Table {
-        printer.closed = write_line(&mut printer.out, TABLE_HEADER)?.is_break();
+        printer.closed = write_line(&mut printer.out, &table_header())?.is_break();
     }
     Audit {
         repo: &repo,
@@ -689,9 +689,14 @@ fn commit_row<'a>(
     }
 }
 
-/// The table's header; rows use the same fixed widths (the last columns are free).
-const TABLE_HEADER: &str =
-    "COMMIT   DATE        VERDICT    SIGNATURE    USER          KEY  REF  CODES  SUBJECT";
+/// The table's header, in the rows' widths (a `SHA256:` fingerprint is 50 characters; longer
+/// refs and the last columns run free).
+fn table_header() -> String {
+    format!(
+        "{:8} {:11} {:10} {:12} {:13} {:50}  {:24}  {}  {}",
+        "COMMIT", "DATE", "VERDICT", "SIGNATURE", "USER", "KEY", "REF", "CODES", "SUBJECT"
+    )
+}
 
 fn table_row(row: &Row<'_>) -> String {
     let date = row
@@ -701,7 +706,7 @@ fn table_row(row: &Row<'_>) -> String {
         .unwrap_or_else(|| "-".to_owned());
     let codes: Vec<&str> = row.reasons.iter().map(|r| r.code.as_str()).collect();
     let line = format!(
-        "{:8} {:11} {:10} {:12} {:13} {}  {}  {}  {}",
+        "{:8} {:11} {:10} {:12} {:13} {:50}  {:24}  {}  {}",
         row.id.short(),
         date,
         row.outcome.as_str(),
