@@ -1199,7 +1199,7 @@ mod proptests {
     use proptest::prelude::*;
 
     use super::super::Severity;
-    use super::{lint, parse};
+    use super::{ALICE, ALICE_FP, BOB, CAROL, SK_ED25519, lint, parse};
 
     const GOOD: &str = include_str!("../../fixtures/roles/good-full.toml");
 
@@ -1295,11 +1295,109 @@ mod proptests {
         lines.join("\n")
     }
 
+    /// A `field = value` line from the schema's vocabulary, right or wrong.
+    fn field_line() -> impl Strategy<Value = String> {
+        let field = prop::sample::select(vec![
+            "version",
+            "keys",
+            "names",
+            "key",
+            "expires",
+            "touch_required",
+            "admins",
+            "approvals",
+            "baseline",
+            "reason",
+            "refs",
+            "push",
+            "create",
+            "delete",
+            "force_push",
+            "signers",
+            "merge",
+            "linear",
+            "signed_push",
+            "require_signed_push",
+            "devs",
+            "admins2",
+            "alice",
+            "Refs",
+            "sigers",
+            "\"\"",
+            "\"é\"",
+        ]);
+        let value = prop::sample::select(vec![
+            "[]".to_string(),
+            "[\"alice\"]".to_string(),
+            "[\"bob\", \"devs\"]".to_string(),
+            "[\"devs\", \"admins2\"]".to_string(),
+            "[\"*\"]".to_string(),
+            "[\"nobody\"]".to_string(),
+            "\"refs/heads/*\"".to_string(),
+            "[\"refs/heads/main\", \"refs/tags/v*\"]".to_string(),
+            "[\"refs/heads/[a\"]".to_string(),
+            "[\"refs/heads/**/x\", \"\"]".to_string(),
+            "0".to_string(),
+            "1".to_string(),
+            "-1".to_string(),
+            "99999999999".to_string(),
+            "1.5".to_string(),
+            "true".to_string(),
+            "\"2027-01-01\"".to_string(),
+            "2027-01-01T00:00:00Z".to_string(),
+            "\"yesterday\"".to_string(),
+            format!("[\"{ALICE}\"]"),
+            format!("[\"{BOB}\", \"{BOB}\"]"),
+            format!("[{{ key = \"{SK_ED25519}\", touch_required = false }}]"),
+            format!("[{{ key = \"{CAROL}\", expires = \"bad\" }}]"),
+            format!("\"{ALICE_FP}\""),
+            "\"SHA256:short\"".to_string(),
+            format!("\"{}\"", "ab".repeat(20)),
+            "[\"9fceb02d0ae598e95dc970b74767f19372d61af8\"]".to_string(),
+            "{}".to_string(),
+            "{ a = 1 }".to_string(),
+        ]);
+        (field, value).prop_map(|(f, v)| format!("{f} = {v}"))
+    }
+
+    /// A roles file assembled from the schema's sections and fields, so most inputs get
+    /// past TOML syntax into validation.
+    fn schema_soup() -> impl Strategy<Value = String> {
+        let header = prop::sample::select(vec![
+            "[users.alice]",
+            "[users.bob]",
+            "[users.\"é\"]",
+            "[users.devs]",
+            "[roles]",
+            "[policy]",
+            "[trust]",
+            "[[revoked]]",
+            "[[rule]]",
+            "[[rule]]",
+            "[settings]",
+            "[roles.x]",
+            "[[users]]",
+            "[rule]",
+        ]);
+        let section = (header, prop::collection::vec(field_line(), 0..5))
+            .prop_map(|(h, lines)| format!("{h}\n{}\n", lines.join("\n")));
+        (
+            prop::sample::select(vec!["version = 1\n", "version = 1\n", "", "version = 2\n"]),
+            prop::collection::vec(section, 0..10),
+        )
+            .prop_map(|(v, sections)| format!("{v}{}", sections.concat()))
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
         #[test]
         fn arbitrary_text_never_panics(text in "\\PC{0,200}|[\\[\\]{}=\",.a-z0-9 \n\r\t#'\\\\]{0,200}") {
+            check_invariants(&text)?;
+        }
+
+        #[test]
+        fn schema_soup_never_panics(text in schema_soup()) {
             check_invariants(&text)?;
         }
 
@@ -1377,4 +1475,23 @@ mod proptests {
             }
         }
     }
+}
+
+/// Found by `proptests::byte_edits_of_the_good_fixture`: a `\` typed into a role name made
+/// `"ma\ntainers"`, and the diagnostic quoting it spanned two lines. Control characters in
+/// quoted names are escaped, so lint output stays one line per problem (and a roles file
+/// cannot paint the pusher's terminal).
+#[test]
+fn diagnostics_quoting_control_characters_stay_on_one_line() {
+    let text =
+        base("[[rule]]\nrefs = [\"refs/heads/*\"]\npush = [\"ma\\ntainers\", \"\\u001b[2J\"]\n");
+    let errors = parse(&text).expect_err("unknown principals");
+    let messages: Vec<&str> = errors.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "unknown user or role `ma\\ntainers`",
+            "unknown user or role `\\u{1b}[2J`",
+        ]
+    );
 }
