@@ -561,6 +561,9 @@ mod proptests {
         let path = dir.path().join("audit.jsonl");
         fs::write(&path, bytes).expect("log writable");
         let report = verify(&path).expect("verify reads the file");
+        if let Some(bad) = &report.first_bad {
+            assert!(!bad.reason.contains(char::is_control), "{bad:?}");
+        }
         let read_back: Vec<_> = read(&path, &Filter::default()).expect("opens").collect();
         let good = read_back.iter().filter(|r| r.is_ok()).count() as u64;
         assert!(good >= report.records, "{report:?}");
@@ -608,6 +611,7 @@ mod proptests {
                     prop::collection::vec(any::<u8>(), 0..120),
                     Just(format!("{{\"v\":1,\"prev\":\"{GENESIS}\"}}").into_bytes()),
                     Just(b"{\"v\":2}".to_vec()),
+                    Just(br#"{"v":1,"hook":"a\nb","ref":"\u001b"}"#.to_vec()),
                     Just(b"{\"v\":18446744073709551617}".to_vec()),
                     Just(b"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[".to_vec()),
                 ],
