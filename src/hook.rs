@@ -224,4 +224,216 @@ mod tests {
         assert!(parse_update_args(&args(&[A, B, "refs/heads/main"])).is_err());
         assert!(parse_update_args(&args(&["refs/heads/main", A, B, "x"])).is_err());
     }
+
+    /// Property tests: hostile stdin and argv never panic, and anything accepted is
+    /// well-formed.
+    mod proptests {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// An independent statement of what an accepted update must look like.
+        fn assert_well_formed(up: &RefUpdate) {
+            for id in [&up.old, &up.new] {
+                let hex = id.as_str();
+                assert!(matches!(hex.len(), 40 | 64), "{up:?}");
+                assert!(hex.bytes().all(|b| b.is_ascii_hexdigit()), "{up:?}");
+            }
+            assert_eq!(up.old.as_str().len(), up.new.as_str().len(), "{up:?}");
+            assert!(!(up.old.is_zero() && up.new.is_zero()), "{up:?}");
+            let r = &up.refname;
+            assert!(r.starts_with("refs/") && r.len() > 5, "{up:?}");
+            assert!(
+                !r.chars().any(|c| c.is_control() || c.is_whitespace()),
+                "{up:?}"
+            );
+            assert!(
+                !r.contains("..") && !r.contains("//") && !r.contains("@{"),
+                "{up:?}"
+            );
+            assert!(!r.ends_with('/') && !r.ends_with(".lock"), "{up:?}");
+        }
+
+        fn hex_id() -> impl Strategy<Value = String> {
+            prop_oneof![
+                4 => "[0-9a-f]{40}",
+                1 => "[0-9a-f]{64}",
+                1 => Just(Z.to_string()),
+            ]
+        }
+
+        fn refname() -> impl Strategy<Value = String> {
+            "refs/(heads|tags|notes)/[a-z0-9_-]{1,12}(/[a-z0-9_-]{1,12}){0,2}"
+        }
+
+        /// One valid `<old> <new> <ref>` line (ids of one length, not both zero).
+        fn valid_line() -> impl Strategy<Value = String> {
+            (hex_id(), hex_id(), refname()).prop_map(|(old, new, r)| {
+                let new = if new.len() != old.len() || (old == Z && new == Z) {
+                    old.replace('0', "1").replace(|c: char| c != '1', "1")
+                } else {
+                    new
+                };
+                format!("{old} {new} {r}")
+            })
+        }
+
+        /// A way to damage a valid line that must make it invalid.
+        #[derive(Debug, Clone)]
+        enum Damage {
+            /// A hex digit becomes a non-hex character.
+            NonHex(usize, char),
+            /// A separating space is doubled.
+            DoubleSpace(bool),
+            /// A separating space is removed.
+            MissingSpace(bool),
+            /// A byte is inserted into the ref name.
+            InsertInRef(usize, u8),
+            /// A digit of the old id is dropped.
+            ShortId(usize),
+            /// A CR before the LF (a CRLF line ending).
+            Cr,
+        }
+
+        fn damage() -> impl Strategy<Value = Damage> {
+            prop_oneof![
+                (0usize..80, "[g-zG-Z!#%&*+,=?@_~]")
+                    .prop_map(|(i, c)| Damage::NonHex(i, c.chars().next().expect("one char"))),
+                any::<bool>().prop_map(Damage::DoubleSpace),
+                any::<bool>().prop_map(Damage::MissingSpace),
+                (
+                    0usize..40,
+                    prop::sample::select(vec![
+                        b'\r', 0, b' ', b'\t', b'~', b'^', b':', b'\\', 0x7f
+                    ])
+                )
+                    .prop_map(|(i, b)| Damage::InsertInRef(i, b)),
+                (0usize..40).prop_map(Damage::ShortId),
+                Just(Damage::Cr),
+            ]
+        }
+
+        fn apply(line: &str, d: &Damage) -> Vec<u8> {
+            let mut fields: Vec<String> = line.split(' ').map(str::to_string).collect();
+            match d {
+                Damage::NonHex(i, c) => {
+                    let f = if i % 2 == 0 { 0 } else { 1 };
+                    let at = i / 2 % fields[f].len();
+                    fields[f].replace_range(at..at + 1, &c.to_string());
+                }
+                Damage::ShortId(i) => {
+                    let at = i % fields[0].len();
+                    fields[0].remove(at);
+                }
+                Damage::InsertInRef(i, b) => {
+                    let mut r = fields[2].clone().into_bytes();
+                    let at = 5 + i % (r.len() - 4);
+                    r.insert(at, *b);
+                    fields[2] = String::from_utf8(r).expect("ASCII inserted");
+                }
+                Damage::Cr => fields[2].push('\r'),
+                Damage::DoubleSpace(_) | Damage::MissingSpace(_) => {}
+            }
+            let sep = |first: bool| match d {
+                Damage::DoubleSpace(b) if *b == first => "  ",
+                Damage::MissingSpace(b) if *b == first => "",
+                _ => " ",
+            };
+            format!(
+                "{}{}{}{}{}",
+                fields[0],
+                sep(true),
+                fields[1],
+                sep(false),
+                fields[2]
+            )
+            .into_bytes()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn arbitrary_bytes_never_panic_and_accept_only_well_formed(
+                input in prop::collection::vec(any::<u8>(), 0..300)
+            ) {
+                if let Ok(ups) = parse_pre_receive(&input) {
+                    prop_assert!(!ups.is_empty());
+                    ups.iter().for_each(assert_well_formed);
+                }
+            }
+
+            #[test]
+            fn valid_lines_round_trip(lines in prop::collection::vec(valid_line(), 1..5),
+                                      final_lf in any::<bool>()) {
+                let mut input = lines.join("\n");
+                if final_lf {
+                    input.push('\n');
+                }
+                let ups = parse_pre_receive(input.as_bytes()).expect("valid input");
+                prop_assert_eq!(ups.len(), lines.len());
+                for (up, line) in ups.iter().zip(&lines) {
+                    assert_well_formed(up);
+                    prop_assert_eq!(
+                        format!("{} {} {}", up.old.as_str(), up.new.as_str(), up.refname),
+                        line.clone()
+                    );
+                }
+            }
+
+            #[test]
+            fn damaged_lines_are_rejected_with_their_line_number(
+                lines in prop::collection::vec(valid_line(), 1..4),
+                which in any::<prop::sample::Index>(),
+                d in damage(),
+            ) {
+                let at = which.index(lines.len());
+                let mut input = Vec::new();
+                for (i, line) in lines.iter().enumerate() {
+                    if i == at {
+                        input.extend(apply(line, &d));
+                    } else {
+                        input.extend_from_slice(line.as_bytes());
+                    }
+                    input.push(b'\n');
+                }
+                match parse_pre_receive(&input) {
+                    Err(InputError::Line { line, .. }) => prop_assert_eq!(line, at + 1),
+                    other => prop_assert!(false, "{d:?} on {:?}: {other:?}",
+                                          String::from_utf8_lossy(&input)),
+                }
+            }
+
+            #[test]
+            fn byte_edits_of_valid_input_accept_only_well_formed(
+                lines in prop::collection::vec(valid_line(), 1..4),
+                edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+                long in 0usize..5000,
+            ) {
+                let mut input = lines.join("\n").into_bytes();
+                for (i, b) in &edits {
+                    let at = i.index(input.len());
+                    input[at] = *b;
+                }
+                // A long ref name or a long run of garbage.
+                input.extend(std::iter::repeat_n(b'a', long));
+                if let Ok(ups) = parse_pre_receive(&input) {
+                    ups.iter().for_each(assert_well_formed);
+                }
+            }
+
+            #[test]
+            fn update_args_never_panic_and_accept_only_well_formed(
+                args in prop::collection::vec(
+                    prop_oneof![hex_id(), refname(), any::<String>(), "[0-9a-fA-F]{38,66}"],
+                    0..5,
+                )
+            ) {
+                if let Ok(up) = parse_update_args(&args) {
+                    assert_well_formed(&up);
+                    prop_assert_eq!(args.len(), 3);
+                    prop_assert_eq!(&up.refname, &args[0]);
+                }
+            }
+        }
+    }
 }

@@ -196,8 +196,13 @@ impl Record {
 }
 
 /// Parses one line (without its newline) as a version-1 record; the error says what is wrong
-/// in one sentence.
+/// in one sentence, on one line: serde's messages quote the line's strings, so control
+/// characters a tampered line decodes to are replaced.
 pub(crate) fn parse_line(line: &[u8]) -> Result<Record, String> {
+    parse_value(line).map_err(|e| super::printable(&e))
+}
+
+fn parse_value(line: &[u8]) -> Result<Record, String> {
     let value: serde_json::Value =
         serde_json::from_slice(line).map_err(|e| format!("not valid JSON: {e}"))?;
     match value.get("v") {
@@ -387,6 +392,17 @@ mod tests {
         assert!(serde_json::from_str::<Record>(&extra).is_err());
         let bad_id = line.replacen(&"a".repeat(40), "xyz", 1);
         assert!(serde_json::from_str::<Record>(&bad_id).is_err());
+    }
+
+    /// Found by probing `parse_line` beside `audit::tests::proptests`: serde quotes the
+    /// unknown variant, which a tampered line can make span lines or hold terminal escapes.
+    #[test]
+    fn parse_errors_stay_on_one_line() {
+        let err = parse_line(br#"{"v":1,"hook":"a\nb\u001b[2J"}"#).expect_err("bad hook");
+        assert!(
+            err.starts_with("not a valid record: unknown variant `a?b?[2J`"),
+            "{err}"
+        );
     }
 
     #[test]

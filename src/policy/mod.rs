@@ -39,6 +39,24 @@ pub struct Diagnostic {
     pub message: String,
 }
 
+/// `message` with its control characters escaped (a newline becomes `\n`), so that a
+/// diagnostic stays one line: messages quote names and values from the roles file, and a
+/// TOML string may hold any character (`"a\nb"`, `"\u001b[2J"`).
+pub(crate) fn one_line(message: String) -> String {
+    if !message.contains(char::is_control) {
+        return message;
+    }
+    let mut out = String::with_capacity(message.len() + 8);
+    for c in message.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 impl Diagnostic {
     /// `FILE:LINE:COL: message` (warnings say `warning:` before the message).
     pub fn render(&self, file: &str) -> String {

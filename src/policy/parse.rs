@@ -90,7 +90,7 @@ fn check(text: &str, mode: Mode) -> (Option<Policy>, Vec<Diagnostic>) {
                 severity: Severity::Error,
                 code: "toml-syntax",
                 location: lines.start(e.span(), TOP),
-                message: format!("invalid TOML: {}", e.message().trim_end()),
+                message: super::one_line(format!("invalid TOML: {}", e.message().trim_end())),
             };
             return (None, vec![diag]);
         }
@@ -174,7 +174,7 @@ impl Checker<'_> {
             severity: Severity::Error,
             code,
             location,
-            message: message.into(),
+            message: super::one_line(message.into()),
         });
     }
 
@@ -183,7 +183,7 @@ impl Checker<'_> {
             severity: Severity::Warning,
             code,
             location,
-            message: message.into(),
+            message: super::one_line(message.into()),
         });
     }
 

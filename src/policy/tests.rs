@@ -1192,3 +1192,306 @@ fn signed_push_settings_reach_the_model() {
         None
     );
 }
+
+/// Property tests: hostile roles files never panic, every diagnostic points inside the text,
+/// and parse and lint agree on whether the file is valid.
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::super::Severity;
+    use super::{ALICE, ALICE_FP, BOB, CAROL, SK_ED25519, lint, parse};
+
+    const GOOD: &str = include_str!("../../fixtures/roles/good-full.toml");
+
+    /// Parses and lints `text`, checking the invariants every input must satisfy.
+    fn check_invariants(text: &str) -> Result<(), TestCaseError> {
+        let parsed = parse(text);
+        let diags = lint(text);
+        let lines: Vec<&str> = text.split('\n').collect();
+        let all = diags
+            .iter()
+            .chain(parsed.as_ref().err().into_iter().flatten());
+        for d in all {
+            let (line, col) = (d.location.line, d.location.col);
+            prop_assert!(line >= 1 && col >= 1, "{d:?}");
+            prop_assert!(line <= lines.len(), "{d:?} past the last line");
+            let width = lines[line - 1].chars().count();
+            prop_assert!(
+                col <= width + 1,
+                "{d:?} past the end of line {line} ({width})"
+            );
+            prop_assert!(!d.message.is_empty() && !d.message.contains('\n'), "{d:?}");
+        }
+        let lint_errors = diags.iter().any(|d| d.severity == Severity::Error);
+        match &parsed {
+            Ok(_) => prop_assert!(!lint_errors, "parse Ok but lint says {diags:#?}"),
+            Err(errors) => {
+                prop_assert!(!errors.is_empty(), "parse failed without a diagnostic");
+                prop_assert!(lint_errors, "parse says {errors:#?} but lint has no error");
+            }
+        }
+        Ok(())
+    }
+
+    /// A structural edit of a file's lines.
+    #[derive(Debug, Clone)]
+    enum LineEdit {
+        Delete(prop::sample::Index),
+        Duplicate(prop::sample::Index),
+        Swap(prop::sample::Index, prop::sample::Index),
+        Replace(prop::sample::Index, String),
+        Insert(prop::sample::Index, String),
+    }
+
+    /// Text a hostile or careless admin might put on a line.
+    fn hostile_line() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("[[rule]]".to_string()),
+            Just("[users.x]".to_string()),
+            Just("version = 2".to_string()),
+            Just("refs = []".to_string()),
+            Just("approvals = -1".to_string()),
+            Just("approvals = 18446744073709551616".to_string()),
+            "[a-z_]{1,10} = \"[^\"\\\\\n]{0,20}\"",
+            "[a-z]{300,600} = 1",
+            "\\PC{0,40}",
+            any::<String>(),
+        ]
+    }
+
+    fn line_edit() -> impl Strategy<Value = LineEdit> {
+        prop_oneof![
+            any::<prop::sample::Index>().prop_map(LineEdit::Delete),
+            any::<prop::sample::Index>().prop_map(LineEdit::Duplicate),
+            (any::<prop::sample::Index>(), any::<prop::sample::Index>())
+                .prop_map(|(a, b)| LineEdit::Swap(a, b)),
+            (any::<prop::sample::Index>(), hostile_line())
+                .prop_map(|(a, s)| LineEdit::Replace(a, s)),
+            (any::<prop::sample::Index>(), hostile_line())
+                .prop_map(|(a, s)| LineEdit::Insert(a, s)),
+        ]
+    }
+
+    fn edit_lines(text: &str, edits: &[LineEdit]) -> String {
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        for edit in edits {
+            if lines.is_empty() {
+                lines.push(String::new());
+            }
+            let n = lines.len();
+            match edit {
+                LineEdit::Delete(i) => {
+                    lines.remove(i.index(n));
+                }
+                LineEdit::Duplicate(i) => {
+                    let l = lines[i.index(n)].clone();
+                    lines.insert(i.index(n), l);
+                }
+                LineEdit::Swap(a, b) => lines.swap(a.index(n), b.index(n)),
+                LineEdit::Replace(i, s) => lines[i.index(n)] = s.clone(),
+                LineEdit::Insert(i, s) => lines.insert(i.index(n + 1), s.clone()),
+            }
+        }
+        lines.join("\n")
+    }
+
+    /// A `field = value` line from the schema's vocabulary, right or wrong.
+    fn field_line() -> impl Strategy<Value = String> {
+        let field = prop::sample::select(vec![
+            "version",
+            "keys",
+            "names",
+            "key",
+            "expires",
+            "touch_required",
+            "admins",
+            "approvals",
+            "baseline",
+            "reason",
+            "refs",
+            "push",
+            "create",
+            "delete",
+            "force_push",
+            "signers",
+            "merge",
+            "linear",
+            "signed_push",
+            "require_signed_push",
+            "devs",
+            "admins2",
+            "alice",
+            "Refs",
+            "sigers",
+            "\"\"",
+            "\"é\"",
+        ]);
+        let value = prop::sample::select(vec![
+            "[]".to_string(),
+            "[\"alice\"]".to_string(),
+            "[\"bob\", \"devs\"]".to_string(),
+            "[\"devs\", \"admins2\"]".to_string(),
+            "[\"*\"]".to_string(),
+            "[\"nobody\"]".to_string(),
+            "\"refs/heads/*\"".to_string(),
+            "[\"refs/heads/main\", \"refs/tags/v*\"]".to_string(),
+            "[\"refs/heads/[a\"]".to_string(),
+            "[\"refs/heads/**/x\", \"\"]".to_string(),
+            "0".to_string(),
+            "1".to_string(),
+            "-1".to_string(),
+            "99999999999".to_string(),
+            "1.5".to_string(),
+            "true".to_string(),
+            "\"2027-01-01\"".to_string(),
+            "2027-01-01T00:00:00Z".to_string(),
+            "\"yesterday\"".to_string(),
+            format!("[\"{ALICE}\"]"),
+            format!("[\"{BOB}\", \"{BOB}\"]"),
+            format!("[{{ key = \"{SK_ED25519}\", touch_required = false }}]"),
+            format!("[{{ key = \"{CAROL}\", expires = \"bad\" }}]"),
+            format!("\"{ALICE_FP}\""),
+            "\"SHA256:short\"".to_string(),
+            format!("\"{}\"", "ab".repeat(20)),
+            "[\"9fceb02d0ae598e95dc970b74767f19372d61af8\"]".to_string(),
+            "{}".to_string(),
+            "{ a = 1 }".to_string(),
+        ]);
+        (field, value).prop_map(|(f, v)| format!("{f} = {v}"))
+    }
+
+    /// A roles file assembled from the schema's sections and fields, so most inputs get
+    /// past TOML syntax into validation.
+    fn schema_soup() -> impl Strategy<Value = String> {
+        let header = prop::sample::select(vec![
+            "[users.alice]",
+            "[users.bob]",
+            "[users.\"é\"]",
+            "[users.devs]",
+            "[roles]",
+            "[policy]",
+            "[trust]",
+            "[[revoked]]",
+            "[[rule]]",
+            "[[rule]]",
+            "[settings]",
+            "[roles.x]",
+            "[[users]]",
+            "[rule]",
+        ]);
+        let section = (header, prop::collection::vec(field_line(), 0..5))
+            .prop_map(|(h, lines)| format!("{h}\n{}\n", lines.join("\n")));
+        (
+            prop::sample::select(vec!["version = 1\n", "version = 1\n", "", "version = 2\n"]),
+            prop::collection::vec(section, 0..10),
+        )
+            .prop_map(|(v, sections)| format!("{v}{}", sections.concat()))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,200}|[\\[\\]{}=\",.a-z0-9 \n\r\t#'\\\\]{0,200}") {
+            check_invariants(&text)?;
+        }
+
+        #[test]
+        fn schema_soup_never_panics(text in schema_soup()) {
+            check_invariants(&text)?;
+        }
+
+        #[test]
+        fn line_edits_of_the_good_fixture(edits in prop::collection::vec(line_edit(), 1..5),
+                                          crlf in any::<bool>()) {
+            let mut text = edit_lines(GOOD, &edits);
+            if crlf {
+                text = text.replace('\n', "\r\n");
+            }
+            check_invariants(&text)?;
+        }
+
+        #[test]
+        fn byte_edits_of_the_good_fixture(
+            edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6)
+        ) {
+            let mut bytes = GOOD.as_bytes().to_vec();
+            for (i, b) in &edits {
+                let at = i.index(bytes.len());
+                bytes[at] = *b;
+            }
+            // The policy arrives as text; a non-UTF-8 file is refused before parsing.
+            check_invariants(&String::from_utf8_lossy(&bytes))?;
+        }
+
+        #[test]
+        fn char_insertions_into_the_good_fixture(
+            inserts in prop::collection::vec((any::<prop::sample::Index>(), any::<char>()), 1..6)
+        ) {
+            let mut chars: Vec<char> = GOOD.chars().collect();
+            for (i, c) in &inserts {
+                chars.insert(i.index(chars.len() + 1), *c);
+            }
+            check_invariants(&chars.into_iter().collect::<String>())?;
+        }
+    }
+
+    /// Inputs too big to generate at random: deep nesting, huge arrays, long keys.
+    #[test]
+    fn pathological_shapes_never_panic() {
+        let mut cases = vec![
+            "version = 1\n".to_string() + &"[[rule]]\n".repeat(1000),
+            "version = 1\n".to_string() + &"[[rule]]\nrefs = [\"refs/heads/*\"]\n".repeat(1000),
+            format!(
+                "version = 1\nx = {}1{}\n",
+                "[".repeat(2000),
+                "]".repeat(2000)
+            ),
+            format!(
+                "version = 1\nx = {}1{}\n",
+                "{a = ".repeat(2000),
+                "}".repeat(2000)
+            ),
+            format!("version = 1\n[{}]\n", vec!["a"; 2000].join(".")),
+            format!("version = 1\n{} = 1\n", "k".repeat(20_000)),
+            format!("version = 1\n[users.{}]\nkeys = []\n", "é".repeat(10_000)),
+            format!(
+                "version = 1\n[roles]\nr = [{}]\n",
+                vec!["\"r\""; 10_000].join(",")
+            ),
+            format!(
+                "version = 1\n[policy]\nadmins = [{}]\n",
+                "\"\",".repeat(10_000)
+            ),
+            "\u{feff}version = 1\n".to_string(),
+            "version = 1\r\n[users.a]\r\nkeys = [\"x\"]\r".to_string(),
+            "version = 1\n\0".to_string(),
+        ];
+        cases.push(GOOD.replace('\n', "\r\n"));
+        cases.push(GOOD.replace('\n', "\r"));
+        for text in &cases {
+            if let Err(e) = check_invariants(text) {
+                panic!("{e} for {:?}", &text[..text.len().min(80)]);
+            }
+        }
+    }
+}
+
+/// Found by `proptests::byte_edits_of_the_good_fixture`: a `\` typed into a role name made
+/// `"ma\ntainers"`, and the diagnostic quoting it spanned two lines. Control characters in
+/// quoted names are escaped, so lint output stays one line per problem (and a roles file
+/// cannot paint the pusher's terminal).
+#[test]
+fn diagnostics_quoting_control_characters_stay_on_one_line() {
+    let text =
+        base("[[rule]]\nrefs = [\"refs/heads/*\"]\npush = [\"ma\\ntainers\", \"\\u001b[2J\"]\n");
+    let errors = parse(&text).expect_err("unknown principals");
+    let messages: Vec<&str> = errors.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "unknown user or role `ma\\ntainers`",
+            "unknown user or role `\\u{1b}[2J`",
+        ]
+    );
+}

@@ -25,7 +25,7 @@ fn warning(location: Location, code: &'static str, message: String) -> Diagnosti
         severity: Severity::Warning,
         code,
         location,
-        message,
+        message: super::one_line(message),
     }
 }
 

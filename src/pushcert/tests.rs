@@ -359,3 +359,137 @@ fn an_unparsable_certificate_is_one_problem_and_no_signature() {
         }
     );
 }
+
+/// Property tests: hostile certificate blobs never panic, anything parsed is well-formed, and
+/// an edited certificate never passes as the one that was signed.
+mod proptests {
+    use std::sync::OnceLock;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A certificate for two commands, signed once per test binary.
+    fn original() -> &'static (String, Vec<u8>) {
+        static CERT: OnceLock<(String, Vec<u8>)> = OnceLock::new();
+        CERT.get_or_init(|| {
+            let text = body(
+                "ssh://git@host/srv/project.git",
+                &[(A, B, "refs/heads/main"), (Z, C, "refs/tags/v1")],
+            );
+            let blob = signed(&text);
+            (text, blob)
+        })
+    }
+
+    fn updates() -> Vec<RefUpdate> {
+        vec![
+            update(A, B, "refs/heads/main"),
+            update(Z, C, "refs/tags/v1"),
+        ]
+    }
+
+    fn assert_well_formed(blob: &[u8], cert: &Certificate) -> Result<(), TestCaseError> {
+        prop_assert_eq!(
+            [cert.payload.as_slice(), cert.signature.as_slice()].concat(),
+            blob
+        );
+        prop_assert!(cert.payload.starts_with(b"certificate version 0.1\n"));
+        for c in &cert.commands {
+            for id in [&c.old, &c.new] {
+                prop_assert!(matches!(id.as_str().len(), 40 | 64));
+            }
+            prop_assert!(!c.refname.is_empty() && !c.refname.contains('\n'));
+        }
+        Ok(())
+    }
+
+    /// Lines a certificate might be built from, valid or not.
+    fn cert_line() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("certificate version 0.1".to_string()),
+            Just("pusher T <t@x> 1 +0000".to_string()),
+            Just("pushee ssh://h/project.git".to_string()),
+            Just("nonce 1-abc".to_string()),
+            Just("push-option x".to_string()),
+            Just(String::new()),
+            Just(format!("{A} {B} refs/heads/main")),
+            Just("-----BEGIN SSH SIGNATURE-----".to_string()),
+            Just("-----END SSH SIGNATURE-----".to_string()),
+            "[0-9a-f]{40} [0-9a-f]{40} [ -~]{0,20}",
+            "[a-z-]{1,12} [ -~]{0,20}",
+            "\\PC{0,30}",
+        ]
+    }
+
+    fn edit() -> impl Strategy<Value = (prop::sample::Index, u8, u8)> {
+        (
+            any::<prop::sample::Index>(),
+            0u8..3,
+            prop_oneof![any::<u8>(), prop::sample::select(b"\n \r0a".to_vec())],
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+            if let Ok(cert) = parse(&bytes) {
+                assert_well_formed(&bytes, &cert)?;
+            }
+        }
+
+        #[test]
+        fn line_soup_parses_only_well_formed(
+            lines in prop::collection::vec(cert_line(), 0..12),
+        ) {
+            let blob = lines.join("\n").into_bytes();
+            if let Ok(cert) = parse(&blob) {
+                assert_well_formed(&blob, &cert)?;
+            }
+        }
+    }
+
+    proptest! {
+        // Each case may verify a signature (about 10 ms unoptimized): keep the count low.
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn edited_certificates_never_pass_as_the_original(
+            edits in prop::collection::vec(edit(), 1..4),
+        ) {
+            let (text, blob) = original();
+            let mut bytes = blob.clone();
+            for (i, op, b) in &edits {
+                match op {
+                    0 if !bytes.is_empty() => {
+                        let at = i.index(bytes.len());
+                        bytes[at] = *b;
+                    }
+                    1 => bytes.insert(i.index(bytes.len() + 1), *b),
+                    _ if !bytes.is_empty() => {
+                        bytes.remove(i.index(bytes.len()));
+                    }
+                    _ => {}
+                }
+            }
+            if let Ok(cert) = parse(&bytes) {
+                assert_well_formed(&bytes, &cert)?;
+            }
+            let updates = updates();
+            let got = assess_with(&bytes, &NonceStatus::Ok, &updates, Coverage::Exact);
+            let PushCert::Present { signature, problems } = got else {
+                return Err(TestCaseError::fail("certificate not present"));
+            };
+            if let Some(SignatureCheck::Valid(_)) = signature {
+                let cert = parse(&bytes).expect("a verified certificate parsed");
+                prop_assert_eq!(
+                    String::from_utf8_lossy(&cert.payload),
+                    text.as_str(),
+                    "problems: {:?}", problems
+                );
+            }
+        }
+    }
+}

@@ -331,3 +331,204 @@ fn armor_in_tag_headers_is_ignored() {
     let raw = format!("{TAG_HEAD}\nsee -----BEGIN SSH SIGNATURE-----\n");
     assert_eq!(split_tag(raw.as_bytes()).1, None);
 }
+
+/// Property tests over a commit and a tag signed by the real `git`: arbitrary and mutated
+/// objects never panic, and a signature only verifies over the exact payload it was made for.
+mod proptests {
+    use std::path::Path;
+    use std::process::Command;
+    use std::sync::OnceLock;
+
+    use proptest::prelude::*;
+
+    use super::super::testkeys::keys;
+    use super::*;
+
+    /// `split_commit` or `split_tag`.
+    type Split = fn(&[u8]) -> (Vec<u8>, Option<Vec<u8>>);
+
+    /// A commit and an annotated tag, both signed with the ed25519 test key by `git`, as raw
+    /// object bytes.
+    struct Signed {
+        commit: Vec<u8>,
+        tag: Vec<u8>,
+    }
+
+    fn git(dir: &Path, args: &[&str]) -> Vec<u8> {
+        let out = Command::new("git")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "A U Thor")
+            .env("GIT_AUTHOR_EMAIL", "author@example.com")
+            .env("GIT_AUTHOR_DATE", "1112911993 +0000")
+            .env("GIT_COMMITTER_NAME", "C O Mitter")
+            .env("GIT_COMMITTER_EMAIL", "committer@example.com")
+            .env("GIT_COMMITTER_DATE", "1112912053 +0000")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .expect("run git");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    /// The raw object and its splitter: the tag or the commit.
+    fn object(tag: bool) -> (&'static [u8], Split) {
+        if tag {
+            (&signed().tag, split_tag)
+        } else {
+            (&signed().commit, split_commit)
+        }
+    }
+
+    fn signed() -> &'static Signed {
+        static SIGNED: OnceLock<Signed> = OnceLock::new();
+        SIGNED.get_or_init(|| {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let key = keys().ed25519.write_to(dir.path());
+            let key = key.to_str().expect("utf-8 path");
+            let d = dir.path();
+            git(d, &["init", "-q", "-b", "main"]);
+            for (k, v) in [("gpg.format", "ssh"), ("user.signingKey", key)] {
+                git(d, &["config", k, v]);
+            }
+            git(
+                d,
+                &[
+                    "commit",
+                    "-q",
+                    "-S",
+                    "--allow-empty",
+                    "-m",
+                    "signed\n\nbody",
+                ],
+            );
+            git(d, &["tag", "-s", "v1", "-m", "release v1"]);
+            Signed {
+                commit: git(d, &["cat-file", "commit", "HEAD"]),
+                tag: git(d, &["cat-file", "tag", "v1"]),
+            }
+        })
+    }
+
+    /// An edit of a byte string: overwrite, insert or delete at an index.
+    #[derive(Debug, Clone)]
+    enum Edit {
+        Set(prop::sample::Index, u8),
+        Insert(prop::sample::Index, u8),
+        Delete(prop::sample::Index),
+    }
+
+    fn edit() -> impl Strategy<Value = Edit> {
+        let byte = prop_oneof![any::<u8>(), prop::sample::select(b"\n \r\0=+/Aa-".to_vec()),];
+        prop_oneof![
+            (any::<prop::sample::Index>(), byte.clone()).prop_map(|(i, b)| Edit::Set(i, b)),
+            (any::<prop::sample::Index>(), byte).prop_map(|(i, b)| Edit::Insert(i, b)),
+            any::<prop::sample::Index>().prop_map(Edit::Delete),
+        ]
+    }
+
+    fn apply(bytes: &[u8], edits: &[Edit]) -> Vec<u8> {
+        let mut out = bytes.to_vec();
+        for e in edits {
+            match e {
+                Edit::Set(i, b) if !out.is_empty() => {
+                    let at = i.index(out.len());
+                    out[at] = *b;
+                }
+                Edit::Insert(i, b) => out.insert(i.index(out.len() + 1), *b),
+                Edit::Delete(i) if !out.is_empty() => {
+                    out.remove(i.index(out.len()));
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_git_signed_objects_verify() {
+        for (raw, split) in [object(false), object(true)] {
+            let (payload, sig) = split(raw);
+            let sig = sig.expect("signed");
+            assert!(matches!(check(&sig, &payload), SignatureCheck::Valid(_)));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic_or_verify(
+            bytes in prop::collection::vec(any::<u8>(), 0..400),
+            armored in any::<bool>(),
+        ) {
+            let mut bytes = bytes;
+            if armored {
+                bytes.splice(0..0, b"-----BEGIN SSH SIGNATURE-----\n".iter().copied());
+            }
+            for split in [split_commit, split_tag] {
+                let (payload, sig) = split(&bytes);
+                prop_assert!(payload.len() <= bytes.len());
+                if let Some(sig) = sig {
+                    prop_assert!(!matches!(check(&sig, &payload), SignatureCheck::Valid(_)));
+                } else {
+                    // Nothing removed when there is no signature.
+                    prop_assert_eq!(&payload, &bytes);
+                }
+            }
+            prop_assert!(!matches!(check(&bytes, PAYLOAD), SignatureCheck::Valid(_)));
+        }
+    }
+
+    proptest! {
+        // Each case verifies a signature (about 10 ms unoptimized): keep the count low.
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn mutated_payload_never_verifies_with_the_original_signature(
+            edits in prop::collection::vec(edit(), 1..4),
+            tag in any::<bool>(),
+        ) {
+            let (raw, split) = object(tag);
+            let (payload, sig) = split(raw);
+            let sig = sig.expect("signed");
+            let mutated = apply(&payload, &edits);
+            let got = check(&sig, &mutated);
+            prop_assert!(
+                mutated == payload || !matches!(got, SignatureCheck::Valid(_)),
+                "{:?} verified", String::from_utf8_lossy(&mutated)
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn mutated_objects_verify_only_over_the_original_payload(
+            edits in prop::collection::vec(edit(), 1..4),
+            tag in any::<bool>(),
+        ) {
+            let (raw, split) = object(tag);
+            let (original, _) = split(raw);
+            let mutated = apply(raw, &edits);
+            let (payload, sig) = split(&mutated);
+            if let Some(sig) = sig
+                && let SignatureCheck::Valid(_) = check(&sig, &payload)
+            {
+                prop_assert_eq!(
+                    &payload, &original,
+                    "{:?} verified", String::from_utf8_lossy(&mutated)
+                );
+            }
+        }
+    }
+}
