@@ -39,7 +39,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use sha1::{Digest, Sha1};
 use ssh_key::private::{Ed25519Keypair, KeypairData, RsaKeypair};
-use ssh_key::{Algorithm, EcdsaCurve, HashAlg, LineEnding, PrivateKey};
+use ssh_key::{Algorithm, EcdsaCurve, HashAlg, LineEnding, PrivateKey, SshSig};
 
 /// Command-line options.
 #[derive(Parser, Debug, Clone)]
@@ -239,10 +239,41 @@ fn make_key(rng: &mut ChaCha20Rng, kind: KeyType, comment: &str) -> PrivateKey {
 
 /// Signs `payload` as git does (SSHSIG, namespace git, SHA-512) and returns the armor.
 fn sshsig(key: &PrivateKey, payload: &[u8]) -> String {
-    key.sign("git", HashAlg::Sha512, payload)
-        .expect("signing")
-        .to_pem(LineEnding::LF)
-        .expect("armor")
+    let sig = match key.key_data().rsa() {
+        Some(rsa) => rsa_sshsig(key, rsa, payload),
+        None => key.sign("git", HashAlg::Sha512, payload).expect("signing"),
+    };
+    sig.to_pem(LineEnding::LF).expect("armor")
+}
+
+/// An rsa-sha2-512 SSHSIG made with the `rsa` crate directly: ssh-key 0.6.7's own RSA signing
+/// fails (its conversion to `rsa::RsaPrivateKey` passes the prime p twice).
+fn rsa_sshsig(key: &PrivateKey, rsa: &RsaKeypair, payload: &[u8]) -> SshSig {
+    use rsa::signature::{SignatureEncoding as _, Signer as _};
+    let big =
+        |m: &ssh_key::Mpint| rsa::BigUint::from_bytes_be(m.as_positive_bytes().expect("positive"));
+    let private = rsa::RsaPrivateKey::from_components(
+        big(&rsa.public.n),
+        big(&rsa.public.e),
+        big(&rsa.private.d),
+        vec![big(&rsa.private.p), big(&rsa.private.q)],
+    )
+    .expect("rsa key");
+    let signed = SshSig::signed_data("git", HashAlg::Sha512, payload).expect("signed data");
+    let bytes = rsa::pkcs1v15::SigningKey::<rsa::sha2::Sha512>::new(private)
+        .sign(&signed)
+        .to_vec();
+    let algorithm = Algorithm::Rsa {
+        hash: Some(HashAlg::Sha512),
+    };
+    let signature = ssh_key::Signature::new(algorithm, bytes).expect("signature");
+    SshSig::new(
+        key.public_key().key_data().clone(),
+        "git",
+        HashAlg::Sha512,
+        signature,
+    )
+    .expect("sshsig")
 }
 
 /// Inserts the signature as a `gpgsig` header after the last header line, continuation lines

@@ -12,9 +12,11 @@ cd "$(dirname "$0")/.."
 small=false
 [[ ${1:-} == --small ]] && small=true
 if $small; then
-  HIST=2000 USERS=50 REFS=200 IMPORT=2000 BIG=5000 ROLES=500 GITCAP=100 RUNS=5
+  HIST=2000 USERS=50 REFS=200 IMPORT=2000 BIG=5000 ROLES=500 GITCAP=100 RUNS=5 KT_RSA=100 KT_ECDSA=500
 else
   HIST=100000 USERS=1000 REFS=10000 IMPORT=100000 BIG=1000000 ROLES=10000 GITCAP=2000 RUNS=21
+  # Imports signed with other key types; RSA fixtures sign at ~100 commits/s, hence fewer.
+  KT_RSA=5000 KT_ECDSA=20000
 fi
 
 cargo build --quiet --release --bin refguard --example genrepo
@@ -71,6 +73,10 @@ gen_s=$(elapsed "$t")
 "$GEN" --out "$TMP/import" --commits "$IMPORT" --users "$USERS" --merge-every 50 --detached --push 0
 "$GEN" --out "$TMP/big" --commits "$BIG" --users 10 --unsigned 100 --push 0
 "$GEN" --out "$TMP/roles" --commits 1 --users "$ROLES" --push 0
+"$GEN" --out "$TMP/import-rsa" --commits "$KT_RSA" --users "$USERS" --merge-every 50 --detached \
+  --push 0 --key-types rsa
+"$GEN" --out "$TMP/import-ecdsa" --commits "$KT_ECDSA" --users "$USERS" --merge-every 50 --detached \
+  --push 0 --key-types ecdsa-p256
 row "genrepo: $HIST signed commits, $USERS users, $REFS refs" "$(printf '%.2f s' "$gen_s")" "" ""
 
 echo "== git baselines"
@@ -102,6 +108,15 @@ row "  walk floor: git rev-list, commits/s" "" "$(printf '%.0f' "$revlist_rate")
 row "import of $IMPORT commits: wall time" "$(printf '%.2f s' "$import_s")" \
   "$(printf 'git log ~%.0f s' "$(calc "$IMPORT / $gitlog_rate")")" ""
 row "import of $IMPORT commits: peak memory" "$((import_kib / 1024)) MiB" "" ""
+# The same import signed with rsa-3072 (rsa-sha2-512) and ecdsa-p256 keys (ring-verified).
+for kt in rsa:$KT_RSA ecdsa:$KT_ECDSA; do
+  name=${kt%%:*} count=${kt#*:}
+  kt_in="$ZERO $(tip "$TMP/import-$name" main) refs/heads/main"
+  t=$(now)
+  env $(hook_env "$TMP/import-$name") "$RG" hook pre-receive <<<"$kt_in"
+  kt_rate=$(calc "$count / $(elapsed "$t")")
+  row "  same, $name-signed (import of $count), commits/s" "$(printf '%.0f' "$kt_rate")" "" ""
+done
 
 # 2. A typical push: 10 signed commits onto main, $REFS refs, $USERS users.
 push_in="$(tip "$TMP/hist" main) $(tip "$TMP/hist" push) refs/heads/main"

@@ -11,7 +11,11 @@
 //! difference from `ssh-keygen -Y verify` is asserted in `sk_tests.rs`.
 //!
 //! SSHSIGs made with an SSH certificate do not parse in 0.6.7 and are reported as bad.
+//!
+//! ECDSA P-256/P-384 and RSA signatures are verified with `ring` where it agrees with ssh-key
+//! by construction (`fast.rs`); ssh-key parses every signature and verifies the rest.
 
+mod fast;
 mod split;
 
 pub use split::{split_commit, split_tag};
@@ -50,11 +54,26 @@ pub fn check(signature: &[u8], payload: &[u8]) -> SignatureCheck {
     if !signature.starts_with(SSH) {
         return bad("not an SSH, OpenPGP or X.509 signature".to_owned());
     }
-    check_ssh(signature, payload)
+    check_ssh(signature, payload, fast::verify)
+}
+
+/// How [`check_ssh`] verifies a parsed SSHSIG: [`fast::verify`], or in tests ssh-key alone
+/// ([`fast::reference`]) to compare with.
+type Verify = fn(&PublicKey, &str, &[u8], &SshSig) -> Result<(), ssh_key::Error>;
+
+/// [`check`] with ssh-key's own verification instead of [`fast::verify`]: the reference the
+/// faster backend is tested against.
+#[cfg(test)]
+pub(crate) fn check_reference(signature: &[u8], payload: &[u8]) -> SignatureCheck {
+    if signature.starts_with(split::SSH) {
+        check_ssh(signature, payload, fast::reference)
+    } else {
+        check(signature, payload)
+    }
 }
 
 /// Verifies an SSHSIG armor over `payload`.
-fn check_ssh(armor: &[u8], payload: &[u8]) -> SignatureCheck {
+fn check_ssh(armor: &[u8], payload: &[u8], verify: Verify) -> SignatureCheck {
     let sig = match SshSig::from_pem(armor) {
         Ok(sig) => sig,
         Err(e) => return bad(format!("malformed SSH signature ({e})")),
@@ -73,7 +92,7 @@ fn check_ssh(armor: &[u8], payload: &[u8]) -> SignatureCheck {
     }
 
     let public_key = PublicKey::from(sig.public_key().clone());
-    match public_key.verify(NAMESPACE, payload, &sig) {
+    match verify(&public_key, NAMESPACE, payload, &sig) {
         Ok(()) => {}
         Err(ssh_key::Error::AlgorithmUnknown) => {
             return bad("unknown signature algorithm".to_owned());
@@ -170,3 +189,6 @@ mod tests;
 
 #[cfg(test)]
 mod sk_tests;
+
+#[cfg(test)]
+mod fast_tests;
