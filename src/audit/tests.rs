@@ -370,23 +370,41 @@ fn a_bad_link_file_is_an_error() {
 
 #[test]
 fn rotating_while_appending_loses_no_record_and_no_link() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let dir = temp();
     let path = dir.path().join("audit.jsonl");
     let mut archives = Vec::new();
+    // Appenders pause halfway until a rotation has happened, so that at least one rotation
+    // always lands between appends however the threads are scheduled (a loaded machine
+    // could otherwise finish every append before the first rotation).
+    let rotations = AtomicUsize::new(0);
+    let finished = AtomicUsize::new(0);
     std::thread::scope(|s| {
         for t in 0..8u32 {
-            let path = &path;
+            let (path, rotations, finished) = (&path, &rotations, &finished);
             s.spawn(move || {
                 for i in 0..20 {
+                    if i == 10 {
+                        let start = std::time::Instant::now();
+                        while rotations.load(Ordering::SeqCst) == 0
+                            && start.elapsed() < std::time::Duration::from_secs(30)
+                        {
+                            std::thread::yield_now();
+                        }
+                    }
                     append(path, &[record(t * 100 + i)]).expect("append");
                 }
+                finished.fetch_add(1, Ordering::SeqCst);
             });
         }
         let mut n = 0;
-        while archives.len() < 5 && n < 10_000 {
+        while archives.len() < 5 && finished.load(Ordering::SeqCst) < 8 {
             n += 1;
             match rotate(&path, T0 + time::Duration::seconds(n)) {
-                Ok(rotation) => archives.push(rotation),
+                Ok(rotation) => {
+                    archives.push(rotation);
+                    rotations.fetch_add(1, Ordering::SeqCst);
+                }
                 Err(AuditError::NothingToRotate { .. } | AuditError::Io { .. }) => {
                     std::thread::yield_now();
                 }
@@ -394,7 +412,7 @@ fn rotating_while_appending_loses_no_record_and_no_link() {
             }
         }
     });
-    assert_eq!(archives.len(), 5, "the rotations happened");
+    assert!(!archives.is_empty(), "at least one rotation happened");
     let mut files: Vec<PathBuf> = archives.iter().map(|r| r.archived.clone()).collect();
     files.push(path.clone());
     let mut expected_start = ChainStart::Genesis;
