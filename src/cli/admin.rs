@@ -1,6 +1,7 @@
 //! The server admin's commands: `init`, `install`, `check` and `policy lint`.
 
 use std::fs;
+use std::io::IsTerminal;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -36,8 +37,16 @@ pub fn lint(file: &Path) -> Result<u8> {
     let text = read_text(file)?;
     let diags = policy::lint(&text);
     let name = file.display().to_string();
+    // The one-line form always; on a terminal, also the source line and a caret.
+    let on_terminal = std::io::stdout().is_terminal();
     for d in &diags {
-        println!("{}", d.render(&name));
+        if on_terminal {
+            for line in d.render_with_source(&name, &text) {
+                println!("{line}");
+            }
+        } else {
+            println!("{}", d.render(&name));
+        }
     }
     let errors = diags
         .iter()

@@ -69,4 +69,24 @@ impl Diagnostic {
             self.location.line, self.location.col, self.message
         )
     }
+
+    /// [`Diagnostic::render`] followed by the source line and a caret under the column, in
+    /// the style of rustc, for a terminal. Control characters in the source line are shown
+    /// as spaces so the caret stays aligned and the terminal stays clean.
+    pub fn render_with_source(&self, file: &str, text: &str) -> Vec<String> {
+        let mut out = vec![self.render(file)];
+        let Some(line) = text.lines().nth(self.location.line.saturating_sub(1)) else {
+            return out;
+        };
+        let shown: String = line
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let number = self.location.line.to_string();
+        let gutter = " ".repeat(number.len());
+        let caret = " ".repeat(self.location.col.saturating_sub(1));
+        out.push(format!(" {number} | {shown}"));
+        out.push(format!(" {gutter} | {caret}^"));
+        out
+    }
 }

@@ -1495,3 +1495,26 @@ fn diagnostics_quoting_control_characters_stay_on_one_line() {
         ]
     );
 }
+
+#[test]
+fn render_with_source_points_a_caret_at_the_column() {
+    let text = "version = 1\n\n[[rule]]\nrefs = [\"refs/heads/main\"]\npush = [\"maintainer\"]\n";
+    let diags = lint(text);
+    let d = diags
+        .iter()
+        .find(|d| d.message.contains("maintainer"))
+        .expect("an unknown-principal error");
+    let lines = d.render_with_source("roles.toml", text);
+    assert_eq!(lines[0], d.render("roles.toml"));
+    assert_eq!(lines[1], " 5 | push = [\"maintainer\"]");
+    assert_eq!(
+        lines[2],
+        format!("   | {}^", " ".repeat(d.location.col - 1))
+    );
+    // The caret sits under the first character of the unknown name.
+    assert_eq!(&lines[1][6..][d.location.col - 1..d.location.col], "m");
+    // A location past the end of the text shows only the one-line form.
+    let mut far = d.clone();
+    far.location.line = 99;
+    assert_eq!(far.render_with_source("roles.toml", text).len(), 1);
+}
