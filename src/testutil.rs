@@ -214,3 +214,27 @@ pub fn run_with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
         .expect("write stdin");
     child.wait_with_output().expect("wait for child process")
 }
+
+/// Standard base64 with padding (test vectors and `.pub` lines).
+pub fn base64(bytes: &[u8]) -> String {
+    use base64ct::Encoding as _;
+    base64ct::Base64::encode_string(bytes)
+}
+
+/// Decodes standard base64, panicking on bad input: tests only.
+pub fn base64_decode(text: &str) -> Vec<u8> {
+    use base64ct::Encoding as _;
+    base64ct::Base64::decode_vec(text.trim()).expect("valid base64")
+}
+
+/// An SSHSIG blob in its armor: base64 wrapped at 70 columns, as OpenSSH writes it.
+pub fn sshsig_armor(blob: &[u8]) -> Vec<u8> {
+    let body = base64(blob);
+    let mut out = String::from("-----BEGIN SSH SIGNATURE-----\n");
+    for line in body.as_bytes().chunks(70) {
+        out.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+        out.push('\n');
+    }
+    out.push_str("-----END SSH SIGNATURE-----\n");
+    out.into_bytes()
+}

@@ -18,7 +18,7 @@ use ssh_key::{HashAlg, LineEnding, PrivateKey, PublicKey, SshSig};
 use super::testkeys::{TestKey, keys, ssh_keygen};
 use super::{check, check_reference, fast};
 use crate::engine::SignatureCheck;
-use crate::testutil::run_with_stdin;
+use crate::testutil::{base64_decode, run_with_stdin, sshsig_armor};
 
 const PAYLOAD: &[u8] = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\
 author A U Thor <author@example.com> 1112911993 +0000\n\
@@ -146,7 +146,7 @@ impl Blob {
     }
 
     fn armor(&self) -> Vec<u8> {
-        armor(&self.raw())
+        sshsig_armor(&self.raw())
     }
 
     /// The ECDSA `mpint r || mpint s` as raw mpint contents.
@@ -182,48 +182,6 @@ fn string(rest: &mut &[u8]) -> Vec<u8> {
 fn put_string(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend(u32::try_from(bytes.len()).expect("short").to_be_bytes());
     out.extend(bytes);
-}
-
-const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-fn base64_decode(text: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in text.bytes().filter(|&c| c != b'=') {
-        let v = ALPHABET.iter().position(|&a| a == c).expect("base64 digit");
-        acc = (acc << 6) | v as u32;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    out
-}
-
-fn armor(raw: &[u8]) -> Vec<u8> {
-    let mut body = String::new();
-    for chunk in raw.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                body.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-            } else {
-                body.push('=');
-            }
-        }
-    }
-    let mut out = String::from("-----BEGIN SSH SIGNATURE-----\n");
-    for line in body.as_bytes().chunks(70) {
-        out.push_str(std::str::from_utf8(line).expect("ascii"));
-        out.push('\n');
-    }
-    out.push_str("-----END SSH SIGNATURE-----\n");
-    out.into_bytes()
 }
 
 fn hex(text: &str) -> Vec<u8> {
@@ -702,7 +660,7 @@ fn random_mutations_get_ssh_keys_verdict() {
                     let mut raw = b.raw();
                     let i = pick(&mut rng, raw.len());
                     raw[i] ^= 1 << (rng.next_u32() % 8);
-                    let armor = armor(&raw);
+                    let armor = sshsig_armor(&raw);
                     let (_, ring) = agree(&armor, &payload, &format!("{what} #{case} raw"));
                     total += 1;
                     match ring {

@@ -30,7 +30,7 @@ use sha2::{Digest as _, Sha256, Sha512};
 use super::testkeys::ssh_keygen;
 use super::*;
 use crate::policy;
-use crate::testutil::run_with_stdin;
+use crate::testutil::{base64, run_with_stdin, sshsig_armor as armor};
 
 const PAYLOAD: &[u8] = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\
 author A U Thor <author@example.com> 1112911993 +0000\n\
@@ -213,38 +213,6 @@ fn put_mpint(out: &mut Vec<u8>, be: &[u8]) {
     }
     value.extend(digits);
     put_string(out, &value);
-}
-
-/// Standard base64 with padding.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// The SSHSIG armor: base64 wrapped at 70 columns.
-fn armor(blob: &[u8]) -> Vec<u8> {
-    let body = base64(blob);
-    let mut out = String::from("-----BEGIN SSH SIGNATURE-----\n");
-    for line in body.as_bytes().chunks(70) {
-        out.push_str(std::str::from_utf8(line).expect("ascii"));
-        out.push('\n');
-    }
-    out.push_str("-----END SSH SIGNATURE-----\n");
-    out.into_bytes()
 }
 
 fn tampered() -> Vec<u8> {
