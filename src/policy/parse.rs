@@ -20,16 +20,17 @@ use super::span::LineIndex;
 use super::warnings::{self, RuleDraft};
 use super::{Diagnostic, Location, Policy, Principals, Revoked, Rule, Severity, User, UserKey};
 
-const TOP_FIELDS: &[&str] = &[
+/// The fields each table of roles.toml may hold (anything else is `unknown-field`).
+pub(super) const TOP_FIELDS: &[&str] = &[
     "version", "users", "roles", "policy", "trust", "revoked", "rule", "settings",
 ];
-const SETTINGS_FIELDS: &[&str] = &["require_signed_push"];
-const USER_FIELDS: &[&str] = &["keys", "names"];
-const KEY_FIELDS: &[&str] = &["key", "expires", "touch_required"];
-const POLICY_FIELDS: &[&str] = &["admins", "approvals"];
-const TRUST_FIELDS: &[&str] = &["baseline"];
-const REVOKED_FIELDS: &[&str] = &["key", "reason"];
-const RULE_FIELDS: &[&str] = &[
+pub(super) const SETTINGS_FIELDS: &[&str] = &["require_signed_push"];
+pub(super) const USER_FIELDS: &[&str] = &["keys", "names"];
+pub(super) const KEY_FIELDS: &[&str] = &["key", "expires", "touch_required"];
+pub(super) const POLICY_FIELDS: &[&str] = &["admins", "approvals"];
+pub(super) const TRUST_FIELDS: &[&str] = &["baseline"];
+pub(super) const REVOKED_FIELDS: &[&str] = &["key", "reason"];
+pub(super) const RULE_FIELDS: &[&str] = &[
     "refs",
     "push",
     "create",

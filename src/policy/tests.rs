@@ -1297,35 +1297,31 @@ mod proptests {
 
     /// A `field = value` line from the schema's vocabulary, right or wrong.
     fn field_line() -> impl Strategy<Value = String> {
-        let field = prop::sample::select(vec![
-            "version",
-            "keys",
-            "names",
-            "key",
-            "expires",
-            "touch_required",
-            "admins",
-            "approvals",
-            "baseline",
-            "reason",
-            "refs",
-            "push",
-            "create",
-            "delete",
-            "force_push",
-            "signers",
-            "merge",
-            "linear",
-            "signed_push",
-            "require_signed_push",
-            "devs",
-            "admins2",
-            "alice",
-            "Refs",
-            "sigers",
-            "\"\"",
-            "\"é\"",
+        use crate::policy::parse::{
+            KEY_FIELDS, POLICY_FIELDS, REVOKED_FIELDS, RULE_FIELDS, SETTINGS_FIELDS, TRUST_FIELDS,
+            USER_FIELDS,
+        };
+        // Every field the schema knows (from the parser's own lists), and near misses.
+        let mut fields: Vec<&'static str> = vec!["version"];
+        for list in [
+            USER_FIELDS,
+            KEY_FIELDS,
+            POLICY_FIELDS,
+            TRUST_FIELDS,
+            REVOKED_FIELDS,
+            RULE_FIELDS,
+            SETTINGS_FIELDS,
+        ] {
+            for &f in list {
+                if !fields.contains(&f) {
+                    fields.push(f);
+                }
+            }
+        }
+        fields.extend([
+            "devs", "admins2", "alice", "Refs", "sigers", "\"\"", "\"é\"",
         ]);
+        let field = prop::sample::select(fields);
         let value = prop::sample::select(vec![
             "[]".to_string(),
             "[\"alice\"]".to_string(),
