@@ -18,7 +18,7 @@
 mod fast;
 mod split;
 
-pub use split::{split_commit, split_tag};
+pub use split::{ObjectFormat, split_commit, split_commit_for, split_tag};
 
 use ssh_key::public::KeyData;
 use ssh_key::{Algorithm, HashAlg, PublicKey, SshSig};

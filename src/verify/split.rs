@@ -29,8 +29,24 @@ fn header_value<'a>(line: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
     line.strip_prefix(name)?.strip_prefix(b" ")
 }
 
+/// A repository's object format, which decides the header git reads a commit's signature
+/// from (git's `commit.c`, `gpg_sig_headers[]` indexed by the repository's hash algorithm).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ObjectFormat {
+    /// SHA-1 (the only format this libgit2 build opens): the signature is in `gpgsig`.
+    #[default]
+    Sha1,
+    /// SHA-256: the signature is in `gpgsig-sha256`.
+    Sha256,
+}
+
+/// [`split_commit_for`] in a SHA-1 repository.
+pub fn split_commit(raw: &[u8]) -> (Vec<u8>, Option<Vec<u8>>) {
+    split_commit_for(raw, ObjectFormat::Sha1)
+}
+
 /// Splits a raw commit object (the bytes after git's `commit <len>\0` prefix) into the payload
-/// git signed and the signature, if any.
+/// git signed and the signature that counts in a repository of `format`, if any.
 ///
 /// Like git's `parse_buffer_signed_by_header`, every `gpgsig` and `gpgsig-sha256` header is
 /// removed from the header section (which ends at the first empty line), together with its
@@ -38,11 +54,13 @@ fn header_value<'a>(line: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
 /// dual-hash commit's payload without either header, while libgit2's `extract_signature`
 /// strips only `gpgsig` and so would report a good signature as bad.
 ///
-/// The signature is the header's value with each continuation line's leading space removed,
-/// lines joined with `\n` as in the object. The `gpgsig` value is preferred; `gpgsig-sha256`
-/// is used only if there is no `gpgsig`. Repeated headers of one name are concatenated, as
-/// git does (such a signature does not parse, so it is reported as bad, never as good).
-pub fn split_commit(raw: &[u8]) -> (Vec<u8>, Option<Vec<u8>>) {
+/// The signature is the value of the one header git checks for `format` (`gpgsig` for SHA-1,
+/// `gpgsig-sha256` for SHA-256), each continuation line's leading space removed, lines joined
+/// with `\n` as in the object. The other header is ignored: a commit whose only signature is
+/// a `gpgsig-sha256` header is unsigned in a SHA-1 repository, as `git verify-commit` says.
+/// Repeated headers of one name are concatenated, as git does (such a signature does not
+/// parse, so it is reported as bad, never as good).
+pub fn split_commit_for(raw: &[u8], format: ObjectFormat) -> (Vec<u8>, Option<Vec<u8>>) {
     let mut payload = Vec::with_capacity(raw.len());
     let mut sha1: Option<Vec<u8>> = None;
     let mut sha256: Option<Vec<u8>> = None;
@@ -78,7 +96,11 @@ pub fn split_commit(raw: &[u8]) -> (Vec<u8>, Option<Vec<u8>>) {
         slot.get_or_insert_with(Vec::new).extend_from_slice(value);
     }
 
-    (payload, sha1.or(sha256))
+    let signature = match format {
+        ObjectFormat::Sha1 => sha1,
+        ObjectFormat::Sha256 => sha256,
+    };
+    (payload, signature)
 }
 
 /// Splits a raw tag object into the payload git signed and the signature, if any.

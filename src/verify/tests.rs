@@ -239,15 +239,22 @@ fn gpgsig_header_and_continuations_are_removed() {
 }
 
 #[test]
-fn both_signature_headers_are_removed_and_gpgsig_preferred() {
+fn both_signature_headers_are_removed_and_the_repositorys_own_counts() {
     let raw = format!("{TREE}{IDENT}gpgsig-sha256 B\n b2\ngpgsig A\n a2\n\nmsg\n");
     let (payload, sig) = split_commit(raw.as_bytes());
     assert_eq!(payload, format!("{TREE}{IDENT}\nmsg\n").as_bytes());
     assert_eq!(sig.as_deref(), Some(&b"A\na2\n"[..]));
+    let (payload, sig) = split_commit_for(raw.as_bytes(), ObjectFormat::Sha256);
+    assert_eq!(payload, format!("{TREE}{IDENT}\nmsg\n").as_bytes());
+    assert_eq!(sig.as_deref(), Some(&b"B\nb2\n"[..]));
 
+    // git verify-commit in a SHA-1 repository: only `gpgsig` counts, so a commit signed only
+    // in `gpgsig-sha256` is unsigned (spec §3.3, v2).
     let only_sha256 = format!("{TREE}{IDENT}gpgsig-sha256 B\n b2\n\nmsg\n");
     let (payload, sig) = split_commit(only_sha256.as_bytes());
     assert_eq!(payload, format!("{TREE}{IDENT}\nmsg\n").as_bytes());
+    assert_eq!(sig, None);
+    let (_, sig) = split_commit_for(only_sha256.as_bytes(), ObjectFormat::Sha256);
     assert_eq!(sig.as_deref(), Some(&b"B\nb2\n"[..]));
 }
 
