@@ -4,6 +4,7 @@
 use thiserror::Error;
 
 use crate::engine::{ObjectId, RefUpdate};
+use crate::text;
 
 /// Malformed hook input. The hook rejects the whole push with this message.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -31,23 +32,85 @@ pub fn parse_pre_receive(input: &[u8]) -> Result<Vec<RefUpdate>, InputError> {
     if input.is_empty() {
         return Err(InputError::Empty);
     }
-    let body = input.strip_suffix(b"\n").unwrap_or(input);
-    body.split(|&b| b == b'\n')
+    parse_pre_receive_lines(input)
+        .into_iter()
         .enumerate()
-        .map(|(i, raw)| {
-            let line = i + 1;
-            let err = |problem: String| InputError::Line { line, problem };
-            let text = std::str::from_utf8(raw).map_err(|_| err("not UTF-8".into()))?;
-            let fields: Vec<&str> = text.split(' ').collect();
-            let [old, new, refname] = fields[..] else {
-                return Err(err(format!(
-                    "expected `<old> <new> <ref>` separated by single spaces, got {:?}",
-                    text
-                )));
-            };
-            update(refname, old, new).map_err(err)
+        .map(|(i, line)| {
+            line.map_err(|bad| InputError::Line {
+                line: i + 1,
+                problem: bad.problem,
+            })
         })
         .collect()
+}
+
+/// A line of hook input (or the update hook's arguments) that is not a valid ref update:
+/// what is wrong, and as much of the update as can be told, for the audit record (spec §6,
+/// v2: every decision is logged, also a rejection of input that names no valid ref).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadInput {
+    /// The ref field as given, hidden characters and invalid UTF-8 escaped (`\xff`); empty
+    /// when the input has no ref field.
+    pub refname: String,
+    /// The old id when that field is a valid id, else zero.
+    pub old: ObjectId,
+    /// The new id when that field is a valid id, else zero.
+    pub new: ObjectId,
+    /// What is wrong, in one line.
+    pub problem: String,
+}
+
+/// Parses pre-receive's standard input line by line (see [`parse_pre_receive`]): each line
+/// is a ref update or a [`BadInput`] (the n-th result is line n). Empty input is one
+/// [`BadInput`] naming no ref.
+pub fn parse_pre_receive_lines(input: &[u8]) -> Vec<Result<RefUpdate, BadInput>> {
+    if input.is_empty() {
+        return vec![Err(BadInput {
+            refname: String::new(),
+            old: ObjectId::zero(),
+            new: ObjectId::zero(),
+            problem: InputError::Empty.to_string(),
+        })];
+    }
+    let body = input.strip_suffix(b"\n").unwrap_or(input);
+    body.split(|&b| b == b'\n')
+        .map(|raw| {
+            let fields: Vec<&[u8]> = raw.split(|&b| b == b' ').collect();
+            let [old, new, refname] = fields[..] else {
+                return Err(bad_input(
+                    b"",
+                    b"",
+                    b"",
+                    format!(
+                        "expected `<old> <new> <ref>` separated by single spaces, got \"{}\"",
+                        text::escape_bytes(raw)
+                    ),
+                ));
+            };
+            parse_raw(refname, old, new)
+        })
+        .collect()
+}
+
+/// Parses the update hook's arguments `<ref> <old> <new>` given as bytes (git passes the ref
+/// name as it is, which need not be UTF-8).
+pub fn parse_update_raw(args: &[&[u8]]) -> Result<RefUpdate, BadInput> {
+    let [refname, old, new] = args else {
+        let refname = args.first().copied().unwrap_or_default();
+        return Err(bad_input(
+            refname,
+            b"",
+            b"",
+            format!(
+                "malformed update hook arguments: expected 3 arguments `<ref> <old> <new>`, got {}",
+                args.len()
+            ),
+        ));
+    };
+    parse_raw(refname, old, new).map_err(|bad| BadInput {
+        problem: format!("malformed update hook arguments: {}", bad.problem),
+        ..bad
+    })
 }
 
 /// Parses the update hook's arguments `<ref> <old> <new>` (after the program name).
@@ -59,6 +122,44 @@ pub fn parse_update_args(args: &[String]) -> Result<RefUpdate, InputError> {
         )));
     };
     update(refname, old, new).map_err(InputError::Args)
+}
+
+/// One update from raw fields; a [`BadInput`] with the fields' best reading otherwise.
+fn parse_raw(refname: &[u8], old: &[u8], new: &[u8]) -> Result<RefUpdate, BadInput> {
+    let text = (
+        std::str::from_utf8(refname),
+        std::str::from_utf8(old),
+        std::str::from_utf8(new),
+    );
+    let (Ok(r), Ok(o), Ok(n)) = text else {
+        let what = if text.0.is_err() {
+            "ref name"
+        } else {
+            "object id"
+        };
+        return Err(bad_input(
+            refname,
+            old,
+            new,
+            format!("{what} is not UTF-8: {}", text::escape_bytes(refname)),
+        ));
+    };
+    update(r, o, n).map_err(|problem| bad_input(refname, old, new, problem))
+}
+
+fn bad_input(refname: &[u8], old: &[u8], new: &[u8], problem: String) -> BadInput {
+    let id = |raw: &[u8]| {
+        std::str::from_utf8(raw)
+            .ok()
+            .and_then(ObjectId::parse)
+            .unwrap_or_else(ObjectId::zero)
+    };
+    BadInput {
+        refname: text::escape_bytes(refname),
+        old: id(old),
+        new: id(new),
+        problem,
+    }
 }
 
 fn update(refname: &str, old: &str, new: &str) -> Result<RefUpdate, String> {
@@ -187,7 +288,7 @@ mod tests {
                 1,
                 "control",
             ),
-            (b"\xff\xfe\n".to_vec(), 1, "not UTF-8"),
+            (b"\xff\xfe\n".to_vec(), 1, "got \"\\xff\\xfe\""),
             (
                 format!("{} {B} refs/heads/a\n", &A[..39]).into_bytes(),
                 1,
@@ -213,6 +314,40 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn bad_lines_keep_what_can_be_told_for_the_audit_log() {
+        let mut input = format!("{A} {B} refs/heads/main\n{Z} {B} refs/heads/").into_bytes();
+        input.extend_from_slice(b"caf\xe9\xe2\x80\xae\n");
+        input.extend_from_slice(b"garbage\n");
+        let lines = parse_pre_receive_lines(&input);
+        assert_eq!(lines.len(), 3);
+        assert_eq!(
+            lines[0].as_ref().map(|u| u.refname.as_str()),
+            Ok("refs/heads/main")
+        );
+        let bad = lines[1].as_ref().expect_err("non-UTF-8 ref name");
+        assert_eq!(bad.refname, "refs/heads/caf\\xe9\\u{202e}");
+        assert!(bad.old.is_zero());
+        assert_eq!(bad.new.as_str(), B);
+        assert!(
+            bad.problem.contains("ref name is not UTF-8"),
+            "{}",
+            bad.problem
+        );
+        let bad = lines[2].as_ref().expect_err("one field");
+        assert_eq!(bad.refname, "");
+        assert!(bad.problem.contains("expected `<old> <new> <ref>`"));
+
+        let empty = parse_pre_receive_lines(b"");
+        assert!(matches!(&empty[..], [Err(b)] if b.problem.contains("no ref updates")));
+
+        let raw = parse_update_raw(&[b"refs/heads/\xff", A.as_bytes(), B.as_bytes()])
+            .expect_err("non-UTF-8 ref name");
+        assert_eq!(raw.refname, "refs/heads/\\xff");
+        assert_eq!(raw.old.as_str(), A);
+        assert!(parse_update_raw(&[b"refs/heads/x"]).is_err());
     }
 
     #[test]

@@ -32,4 +32,5 @@ pub mod report;
 pub mod session;
 #[cfg(test)]
 pub(crate) mod testutil;
+pub mod text;
 pub mod verify;

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::engine::{ObjectId, Reason, Verdict};
+use crate::text::escape_line as shown;
 
 /// How many reasons are shown per ref before a count of the rest.
 pub const MAX_REASONS: usize = 20;
@@ -24,10 +25,10 @@ pub fn render(verdicts: &[Verdict], mode: Mode) -> Vec<String> {
     for v in verdicts {
         if v.accepted() {
             if rejected && mode == Mode::PreReceive {
-                out.push(format!(
+                out.push(shown(format!(
                     "refguard: {} would be accepted, but the push is all-or-nothing",
                     v.update.refname
-                ));
+                )));
             }
             continue;
         }
@@ -38,12 +39,12 @@ pub fn render(verdicts: &[Verdict], mode: Mode) -> Vec<String> {
 
 /// The lines for one rejected verdict: header, reasons with hints, a count of the rest.
 pub fn render_rejection(v: &Verdict) -> Vec<String> {
-    let mut out = vec![format!(
+    let mut out = vec![shown(format!(
         "refguard: rejected {} ({}..{})",
         v.update.refname,
         abbrev(&v.update.old),
         abbrev(&v.update.new)
-    )];
+    ))];
     let mut hinted = BTreeSet::new();
     let noun = if v.update.refname.starts_with("refs/tags/") {
         "tag"
@@ -51,7 +52,7 @@ pub fn render_rejection(v: &Verdict) -> Vec<String> {
         "commit"
     };
     for reason in v.reasons.iter().take(MAX_REASONS) {
-        out.push(format!("refguard:   {}", reason_line(reason, noun)));
+        out.push(shown(format!("refguard:   {}", reason_line(reason, noun))));
         if hinted.insert(reason.code) {
             out.push(format!("refguard:   hint: {}", reason.code.hint()));
         }
@@ -70,8 +71,10 @@ pub fn render_rejection(v: &Verdict) -> Vec<String> {
             None => "unknown pusher".to_string(),
         };
         match &v.rule {
-            Some(rule) => out.push(format!("refguard:   (rule {rule}; you are {pusher})")),
-            None => out.push(format!("refguard:   (you are {pusher})")),
+            Some(rule) => out.push(shown(format!(
+                "refguard:   (rule {rule}; you are {pusher})"
+            ))),
+            None => out.push(shown(format!("refguard:   (you are {pusher})"))),
         }
     }
     out

@@ -184,7 +184,7 @@ impl<'r> Session<'r> {
                     commit.short()
                 ),
             ),
-            PolicyState::Loaded { policy, .. } => match self.gather(policy, update) {
+            PolicyState::Loaded { policy, .. } => match self.gather(policy, update, ctx) {
                 Ok(facts) => engine::evaluate_signed(policy, ctx, cert, &facts),
                 Err(err) => Verdict::reject(
                     update.clone(),
@@ -197,7 +197,12 @@ impl<'r> Session<'r> {
 
     /// Gathers what the engine needs about `update`, walking history only when the rule
     /// checks commits (spec §3.2).
-    fn gather(&self, policy: &Policy, update: &RefUpdate) -> Result<UpdateFacts, git::Error> {
+    fn gather(
+        &self,
+        policy: &Policy,
+        update: &RefUpdate,
+        ctx: &PushContext,
+    ) -> Result<UpdateFacts, git::Error> {
         let kind = self.repo.kind(update)?;
         let mut facts = UpdateFacts {
             update: update.clone(),
@@ -206,6 +211,7 @@ impl<'r> Session<'r> {
             tag: None,
             candidate: None,
             approving: Vec::new(),
+            stale: Vec::new(),
         };
         if kind == UpdateKind::Delete {
             return Ok(facts);
@@ -214,11 +220,19 @@ impl<'r> Session<'r> {
             // The policy branch: every new commit is checked (no baseline, no other refs).
             let hide: Vec<ObjectId> = non_zero(&update.old).into_iter().collect();
             facts.commits = self.repo.new_commits(&update.new, &hide)?;
-            facts.candidate = Some(self.candidate(&update.new)?);
+            facts.candidate = Some(self.candidate(&update.new, ctx.now)?);
+            // An approval is an admin's signature on a new commit that carries the pushed
+            // roles.toml and descends from the current tip (spec §2, v2): a proposal signed
+            // before the policy last moved was given to another policy.
             if let Some(pushed) = self.repo.blob_id_at(&update.new, POLICY_FILE)? {
                 for commit in &facts.commits {
-                    if self.repo.blob_id_at(&commit.id, POLICY_FILE)?.as_ref() == Some(&pushed) {
+                    if self.repo.blob_id_at(&commit.id, POLICY_FILE)?.as_ref() != Some(&pushed) {
+                        continue;
+                    }
+                    if update.old.is_zero() || self.repo.descends_from(&commit.id, &update.old)? {
                         facts.approving.push(commit.id.clone());
+                    } else {
+                        facts.stale.push(commit.id.clone());
                     }
                 }
             }
@@ -276,7 +290,13 @@ impl<'r> Session<'r> {
         Ok(self.refs.get_or_init(|| refs))
     }
 
-    fn candidate(&self, commit: &ObjectId) -> Result<PolicyCandidate, git::Error> {
+    /// The pushed roles.toml, validated as a candidate at push time (an admin quorum that
+    /// cannot be reached with keys usable now makes it invalid, spec §2).
+    fn candidate(
+        &self,
+        commit: &ObjectId,
+        now: time::OffsetDateTime,
+    ) -> Result<PolicyCandidate, git::Error> {
         let Some(bytes) = self.repo.blob_at(commit, POLICY_FILE)? else {
             return Ok(PolicyCandidate::Missing);
         };
@@ -285,7 +305,7 @@ impl<'r> Session<'r> {
                 errors: vec![format!("{POLICY_FILE}: not UTF-8 text")],
             });
         };
-        Ok(match policy::parse(&text) {
+        Ok(match policy::parse_at(&text, now) {
             Ok(_) => PolicyCandidate::Valid,
             Err(diags) => PolicyCandidate::Invalid {
                 errors: diags.iter().map(|d| d.render(POLICY_FILE)).collect(),

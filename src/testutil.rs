@@ -144,6 +144,9 @@ pub fn rule(line: usize, refs: &[&str]) -> Rule {
         merge: None,
         linear: false,
         signed_push: false,
+        names_replace_refs: refs
+            .iter()
+            .any(|p| crate::policy::pattern_names_replace_refs(p)),
     }
 }
 
@@ -188,6 +191,7 @@ pub fn build_policy(
         role_members: role_members(roles),
         admins: principals(roles, &["policy-admins"]),
         approvals: 2,
+        quorum_location: Location::default(),
         baseline: Vec::new(),
         revoked,
         rules,

@@ -11,8 +11,15 @@ use time::OffsetDateTime;
 
 use crate::engine::{Code, ObjectId, Verdict};
 
-/// The format version written in every record's `v`.
-pub const VERSION: u32 = 1;
+/// The format version written in every new record's `v` (spec §6, v2). Records of version 1
+/// (without the v2 fields) are still read and verified in the same chain.
+pub const VERSION: u32 = 2;
+
+/// The oldest record version this refguard reads.
+pub const OLDEST_VERSION: u32 = 1;
+
+/// The fields a version-2 record must carry besides the version-1 ones.
+const V2_FIELDS: [&str; 4] = ["approvals", "grants", "evaluate", "org_policy"];
 
 /// Which refguard entry point made the decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -103,8 +110,48 @@ impl RecordReason {
     }
 }
 
-/// One line of the audit log.
+/// An approval that was counted for the update (spec §7).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordApproval {
+    /// The approving user.
+    pub user: String,
+    /// The approval tag object's id.
+    #[serde(with = "oid")]
+    pub tag: ObjectId,
+}
+
+/// A time-boxed grant the decision relied on (spec §8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordGrant {
+    /// The granted user.
+    pub user: String,
+    /// The role granted.
+    pub role: String,
+    /// When the grant ends (UTC, whole seconds).
+    #[serde(with = "utc_seconds")]
+    pub until: OffsetDateTime,
+}
+
+/// A finding of a rule in evaluate mode (spec §11): what it would have rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordFinding {
+    /// The kebab-case reason code.
+    pub code: String,
+    /// The commit or tag object it is about, if any.
+    #[serde(with = "oid_opt")]
+    pub commit: Option<ObjectId>,
+    /// What would be wrong, in one line.
+    pub detail: String,
+    /// The shadow rule, e.g. `roles.toml:30`.
+    pub rule: String,
+}
+
+/// One line of the audit log. Serialized by hand ([`Serialize`] below) so that a version-1
+/// record read back prints as it was written, without the version-2 fields.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Record {
     /// The format version, [`VERSION`].
@@ -136,6 +183,18 @@ pub struct Record {
     /// The policy commit the decision was made under, if there was one.
     #[serde(with = "oid_opt")]
     pub policy: Option<ObjectId>,
+    /// (v2) The approvals counted for the update (§7).
+    #[serde(default)]
+    pub approvals: Vec<RecordApproval>,
+    /// (v2) The grants the decision relied on (§8).
+    #[serde(default)]
+    pub grants: Vec<RecordGrant>,
+    /// (v2) What rules in evaluate mode would have rejected (§11).
+    #[serde(default)]
+    pub evaluate: Vec<RecordFinding>,
+    /// (v2) The organisation policy commit, when one is configured (§10).
+    #[serde(default, with = "oid_opt")]
+    pub org_policy: Option<ObjectId>,
     /// Hex SHA-256 of the previous line's bytes without its newline ([`super::GENESIS`] for
     /// the first line of a fresh chain). Filled in by [`super::append`].
     pub prev: String,
@@ -154,6 +213,8 @@ pub struct RecordContext {
     pub pusher: Option<String>,
     /// The policy commit, if there was one.
     pub policy: Option<ObjectId>,
+    /// The organisation policy commit, when one is configured.
+    pub org_policy: Option<ObjectId>,
 }
 
 impl Record {
@@ -185,6 +246,10 @@ impl Record {
                 })
                 .collect(),
             policy: cx.policy.clone(),
+            approvals: Vec::new(),
+            grants: Vec::new(),
+            evaluate: Vec::new(),
+            org_policy: cx.org_policy.clone(),
             prev: String::new(),
         }
     }
@@ -195,9 +260,9 @@ impl Record {
     }
 }
 
-/// Parses one line (without its newline) as a version-1 record; the error says what is wrong
-/// in one sentence, on one line: serde's messages quote the line's strings, so control
-/// characters a tampered line decodes to are replaced.
+/// Parses one line (without its newline) as a record of version 1 or 2; the error says what
+/// is wrong in one sentence, on one line: serde's messages quote the line's strings, so
+/// hidden characters a tampered line decodes to are escaped.
 pub(crate) fn parse_line(line: &[u8]) -> Result<Record, String> {
     parse_value(line).map_err(|e| super::printable(&e))
 }
@@ -205,16 +270,73 @@ pub(crate) fn parse_line(line: &[u8]) -> Result<Record, String> {
 fn parse_value(line: &[u8]) -> Result<Record, String> {
     let value: serde_json::Value =
         serde_json::from_slice(line).map_err(|e| format!("not valid JSON: {e}"))?;
-    match value.get("v") {
-        Some(v) if v.as_u64() == Some(u64::from(VERSION)) => {}
-        Some(v) => {
-            return Err(format!(
-                "unsupported record version {v} (expected {VERSION})"
-            ));
-        }
+    let version = match value.get("v") {
+        Some(v) => v
+            .as_u64()
+            .filter(|n| (u64::from(OLDEST_VERSION)..=u64::from(VERSION)).contains(n))
+            .ok_or_else(|| {
+                format!("unsupported record version {v} (expected {OLDEST_VERSION} to {VERSION})")
+            })?,
         None => return Err("not a record: no `v` field".into()),
+    };
+    // A v1 line must not carry v2 fields (a later edit), and a v2 line must carry them all
+    // (a v2 writer always writes them): either would be a line no refguard wrote.
+    for field in V2_FIELDS {
+        match (version, value.get(field).is_some()) {
+            (1, true) => {
+                return Err(format!(
+                    "not a valid record: a version 1 record has no `{field}`"
+                ));
+            }
+            (2, false) => return Err(format!("not a valid record: missing field `{field}`")),
+            _ => {}
+        }
     }
     Record::deserialize(value).map_err(|e| format!("not a valid record: {e}"))
+}
+
+impl Serialize for Record {
+    /// The fields in the format's order (spec §6): the version-1 fields, then (version 2)
+    /// `approvals`, `grants`, `evaluate`, `org_policy`, then `prev`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+
+        /// A field serialized through one of the `with` modules below.
+        struct With<'a, T>(
+            &'a T,
+            fn(&T, serde_json::value::Serializer) -> serde_json::Result<serde_json::Value>,
+        );
+        impl<T> Serialize for With<'_, T> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                (self.1)(self.0, serde_json::value::Serializer)
+                    .map_err(serde::ser::Error::custom)?
+                    .serialize(s)
+            }
+        }
+
+        let v2 = self.v >= 2;
+        let mut st = s.serialize_struct("Record", if v2 { 17 } else { 13 })?;
+        st.serialize_field("v", &self.v)?;
+        st.serialize_field("time", &With(&self.time, utc_seconds::serialize))?;
+        st.serialize_field("repo", &self.repo)?;
+        st.serialize_field("hook", &self.hook)?;
+        st.serialize_field("pusher", &self.pusher)?;
+        st.serialize_field("user", &self.user)?;
+        st.serialize_field("ref", &self.refname)?;
+        st.serialize_field("old", &With(&self.old, oid::serialize))?;
+        st.serialize_field("new", &With(&self.new, oid::serialize))?;
+        st.serialize_field("decision", &self.decision)?;
+        st.serialize_field("reasons", &self.reasons)?;
+        st.serialize_field("policy", &With(&self.policy, oid_opt::serialize))?;
+        if v2 {
+            st.serialize_field("approvals", &self.approvals)?;
+            st.serialize_field("grants", &self.grants)?;
+            st.serialize_field("evaluate", &self.evaluate)?;
+            st.serialize_field("org_policy", &With(&self.org_policy, oid_opt::serialize))?;
+        }
+        st.serialize_field("prev", &self.prev)?;
+        st.end()
+    }
 }
 
 /// `time` as RFC 3339 UTC with whole seconds and a `Z`.
@@ -306,6 +428,7 @@ mod tests {
             hook: Hook::PreReceive,
             pusher: Some("alice@example.com".into()),
             policy: Some(oid('f')),
+            org_policy: None,
         }
     }
 
@@ -326,11 +449,12 @@ mod tests {
         let record = Record::from_verdict(&verdict, &context());
         let line = record.to_line().expect("serializes");
         let expected = format!(
-            "{{\"v\":1,\"time\":\"2026-11-30T12:04:05Z\",\"repo\":\"/srv/git/project.git\",\
+            "{{\"v\":2,\"time\":\"2026-11-30T12:04:05Z\",\"repo\":\"/srv/git/project.git\",\
              \"hook\":\"pre-receive\",\"pusher\":\"alice@example.com\",\"user\":\"alice\",\
              \"ref\":\"refs/heads/main\",\"old\":\"{a}\",\"new\":\"{b}\",\"decision\":\"reject\",\
              \"reasons\":[{{\"code\":\"unsigned\",\"commit\":\"{b}\",\"detail\":\"not signed\"}}],\
-             \"policy\":\"{f}\",\"prev\":\"\"}}",
+             \"policy\":\"{f}\",\"approvals\":[],\"grants\":[],\"evaluate\":[],\
+             \"org_policy\":null,\"prev\":\"\"}}",
             a = "a".repeat(40),
             b = "b".repeat(40),
             f = "f".repeat(40),
@@ -388,7 +512,7 @@ mod tests {
         let line = Record::from_verdict(&verdict, &context())
             .to_line()
             .expect("serializes");
-        let extra = line.replacen("{\"v\":1,", "{\"v\":1,\"x\":2,", 1);
+        let extra = line.replacen("{\"v\":2,", "{\"v\":2,\"x\":2,", 1);
         assert!(serde_json::from_str::<Record>(&extra).is_err());
         let bad_id = line.replacen(&"a".repeat(40), "xyz", 1);
         assert!(serde_json::from_str::<Record>(&bad_id).is_err());
@@ -400,9 +524,33 @@ mod tests {
     fn parse_errors_stay_on_one_line() {
         let err = parse_line(br#"{"v":1,"hook":"a\nb\u001b[2J"}"#).expect_err("bad hook");
         assert!(
-            err.starts_with("not a valid record: unknown variant `a?b?[2J`"),
+            err.starts_with("not a valid record: unknown variant `a\\nb\\u{1b}[2J`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn version_one_records_still_read_and_v2_fields_are_checked() {
+        let v1 = format!(
+            "{{\"v\":1,\"time\":\"2026-11-30T12:04:05Z\",\"repo\":\"/r.git\",\"hook\":\"update\",\
+             \"pusher\":null,\"user\":null,\"ref\":\"refs/heads/main\",\"old\":\"{a}\",\
+             \"new\":\"{b}\",\"decision\":\"accept\",\"reasons\":[],\"policy\":null,\"prev\":\"\"}}",
+            a = "a".repeat(40),
+            b = "b".repeat(40),
+        );
+        let record = parse_line(v1.as_bytes()).expect("v1 parses");
+        assert_eq!(record.v, 1);
+        assert!(record.approvals.is_empty() && record.org_policy.is_none());
+        // Printed back (`audit log --format json`) exactly as it was written.
+        assert_eq!(record.to_line().expect("serializes"), v1);
+        let v1_with_v2_field = v1.replacen("\"prev\"", "\"grants\":[],\"prev\"", 1);
+        let err = parse_line(v1_with_v2_field.as_bytes()).expect_err("v1 with a v2 field");
+        assert!(err.contains("a version 1 record has no `grants`"), "{err}");
+        let v2_missing = v1.replacen("\"v\":1", "\"v\":2", 1);
+        let err = parse_line(v2_missing.as_bytes()).expect_err("v2 without its fields");
+        assert!(err.contains("missing field `approvals`"), "{err}");
+        let v3 = v1.replacen("\"v\":1", "\"v\":3", 1);
+        assert!(parse_line(v3.as_bytes()).is_err());
     }
 
     #[test]

@@ -9,8 +9,8 @@ const HEADERS: [&str; 6] = ["TIME", "DECISION", "PUSHER", "REF", "OLD..NEW", "CO
 
 /// The records as table lines (a header, then one line per record), columns
 /// `time  decision  pusher  ref  old..new  codes` separated by two spaces and padded to the
-/// widest cell; no trailing spaces. Control characters (which a pusher name taken from the
-/// environment might carry) are shown as `?`.
+/// widest cell; no trailing spaces. Control characters and other hidden code points (which a
+/// pusher name or a ref name might carry) are shown escaped.
 pub fn table(records: &[Record]) -> Vec<String> {
     let rows: Vec<[String; 6]> = records.iter().map(row).collect();
     let mut widths = HEADERS.map(|h| h.chars().count());
@@ -54,9 +54,8 @@ fn row(record: &Record) -> [String; 6] {
     ]
 }
 
-/// `text` with control characters replaced, so a cell stays on one line.
+/// `text` with control characters and other hidden code points escaped
+/// ([`crate::text::escape`]), so a cell stays on one line and shows what it holds.
 pub fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+    crate::text::escape(text).into_owned()
 }

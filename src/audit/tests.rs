@@ -46,6 +46,7 @@ fn record(n: u32) -> Record {
             hook: Hook::PreReceive,
             pusher: Some("alice".into()),
             policy: Some(oid(999)),
+            org_policy: None,
         },
     )
 }
@@ -100,7 +101,7 @@ fn append_then_verify_round_trips() {
     assert_eq!(report.last_time, Some(T0 + time::Duration::seconds(3)));
     let text = lines(&path);
     assert_eq!(report.last_hash, line_hash(text[2].as_bytes()));
-    assert!(text[0].starts_with("{\"v\":1,\"time\":\"2026-11-30T12:00:01Z\","));
+    assert!(text[0].starts_with("{\"v\":2,\"time\":\"2026-11-30T12:00:01Z\","));
     assert!(text[0].ends_with(&format!(",\"prev\":\"{GENESIS}\"}}")));
 
     let back: Vec<Record> = read(&path, &Filter::default())
@@ -197,8 +198,8 @@ fn tampering_is_found_at_the_right_line() {
             2,
         ),
         (
-            "version 2 in line 2",
-            |l| l[1] = l[1].replacen("{\"v\":1,", "{\"v\":2,", 1),
+            "version 1 in line 2",
+            |l| l[1] = l[1].replacen("{\"v\":2,", "{\"v\":1,", 1),
             2,
         ),
         ("empty line inserted", |l| l.insert(2, String::new()), 3),
@@ -219,7 +220,7 @@ fn bad_line_reasons_say_what_is_wrong() {
     let dir = temp();
     let path = log_of(dir.path(), 3);
     let mut text = lines(&path);
-    text[1] = text[1].replacen("{\"v\":1,", "{\"v\":7,", 1);
+    text[1] = text[1].replacen("{\"v\":2,", "{\"v\":7,", 1);
     write_lines(&path, &text);
     let bad = verify(&path).expect("verify").first_bad.expect("bad");
     assert!(
@@ -504,9 +505,9 @@ fn table_lines_are_aligned() {
     r2.refname = "refs/heads/feature/\u{1b}[31mred".into();
     let got = table(&[r1, r2]);
     let want = [
-        "TIME                  DECISION  PUSHER  REF                          OLD..NEW          CODES",
-        "2026-11-30T12:00:01Z  reject    alice   refs/heads/r1                3f1c2aa..9be04d1  unsigned,merge-denied",
-        "2026-11-30T12:00:02Z  accept    -       refs/heads/feature/?[31mred  0000000..0000000  -",
+        "TIME                  DECISION  PUSHER  REF                               OLD..NEW          CODES",
+        "2026-11-30T12:00:01Z  reject    alice   refs/heads/r1                     3f1c2aa..9be04d1  unsigned,merge-denied",
+        "2026-11-30T12:00:02Z  accept    -       refs/heads/feature/\\u{1b}[31mred  0000000..0000000  -",
     ];
     assert_eq!(got, want);
 }
@@ -540,6 +541,7 @@ fn from_verdict_keeps_reason_commits() {
             hook: Hook::Update,
             pusher: None,
             policy: None,
+            org_policy: None,
         },
     );
     assert_eq!(r.reasons[0].commit, None);

@@ -35,7 +35,7 @@ pub fn open_repo(repo: Option<PathBuf>) -> Result<Repo> {
 /// `refguard policy lint FILE`.
 pub fn lint(file: &Path) -> Result<u8> {
     let text = read_text(file)?;
-    let diags = policy::lint(&text);
+    let diags = policy::lint_at(&text, OffsetDateTime::now_utc());
     let name = file.display().to_string();
     // The one-line form always; on a terminal, also the source line and a caret.
     let on_terminal = std::io::stdout().is_terminal();
@@ -66,7 +66,7 @@ pub fn lint(file: &Path) -> Result<u8> {
 pub fn init(repo: Option<PathBuf>, file: &Path) -> Result<u8> {
     let text = read_text(file)?;
     let name = file.display().to_string();
-    let diags = policy::lint(&text);
+    let diags = policy::lint_at(&text, OffsetDateTime::now_utc());
     for d in &diags {
         eprintln!("{}", d.render(&name));
     }
@@ -153,6 +153,12 @@ pub fn install(repo: Option<PathBuf>, choice: HookChoice, force: bool) -> Result
         fs::rename(&tmp, &path).with_context(|| format!("cannot install {}", path.display()))?;
         println!("refguard: installed {}", path.display());
     }
+    // git on the server honours replace refs (`git log`, `git archive --remote`, web views):
+    // the hook guards refs/replace/, and this keeps server-side git from following any that
+    // exist (spec §14).
+    repo.set_config_bool("core.useReplaceRefs", false)
+        .context("cannot set core.useReplaceRefs")?;
+    println!("refguard: set core.useReplaceRefs = false (git on the server ignores replace refs)");
     let policy_ref = repo
         .config_string("refguard.policyRef")?
         .unwrap_or_else(|| DEFAULT_POLICY_REF.to_string());
@@ -215,7 +221,7 @@ pub fn check(
             if verdict.accepted() {
                 println!(
                     "refguard: accepted {} ({}..{}) as {}",
-                    update.refname,
+                    crate::text::escape(&update.refname),
                     update.old.short(),
                     update.new.short(),
                     verdict

@@ -1,81 +1,121 @@
-//! `refguard hook pre-receive|update`: read git's input, judge every ref update, print the
-//! rejections, exit 1 on any. Fails closed: malformed input, repository errors and panics
-//! all reject.
+//! `refguard hook pre-receive|update`: read git's input, judge every ref update, log every
+//! decision, print the rejections, exit 1 on any. Fails closed: malformed input, repository
+//! errors, a log that cannot be written and panics all reject — and every one of those
+//! rejections is logged too (spec §6, v2), as far as a log can be found at all.
 
 use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
 use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use time::OffsetDateTime;
 
 use super::{EXIT_OK, EXIT_REJECT, HookCommand};
 use crate::audit::{self, Decision, Hook, Record, RecordContext};
 use crate::engine::{Code, PushContext, RefUpdate, Verdict};
-use crate::git::Repo;
-use crate::hook::{parse_pre_receive, parse_update_args};
+use crate::git::{self, Repo};
+use crate::hook::{BadInput, parse_pre_receive_lines, parse_update_raw};
 use crate::pushcert::Coverage;
 use crate::report::{self, Mode};
 use crate::session::{Session, push_cert, pusher_from};
+use crate::text;
 
-/// Runs a hook; a panic anywhere inside is a rejection, never an accept.
+/// The message of the last panic on any thread, kept by the panic hook so that the
+/// rejection and its audit record can say what broke (instead of git showing a raw panic).
+static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
+
+/// Runs a hook; a panic anywhere inside is a rejection, never an accept, and is logged.
 pub fn run(cmd: HookCommand) -> u8 {
     panic::set_hook(Box::new(|info| {
-        eprintln!("refguard: internal error: {info}");
+        if let Ok(mut last) = LAST_PANIC.lock() {
+            *last = Some(info.to_string());
+        }
     }));
-    match panic::catch_unwind(AssertUnwindSafe(|| judge(cmd))) {
-        Ok(code) => code,
-        Err(_) => {
-            eprintln!(
-                "refguard: rejected the push: [{}] refguard crashed; the push was refused to stay safe",
-                Code::InternalError
-            );
-            eprintln!("refguard:   hint: {}", Code::InternalError.hint());
-            EXIT_REJECT
-        }
-    }
-}
+    let (hook, mode) = match cmd {
+        HookCommand::PreReceive => (Hook::PreReceive, Mode::PreReceive),
+        HookCommand::Update { .. } => (Hook::Update, Mode::PerRef),
+    };
+    let input = read_input(cmd);
+    let now = OffsetDateTime::now_utc();
+    let pusher = pusher_from(|k| std::env::var(k).ok());
 
-fn judge(cmd: HookCommand) -> u8 {
-    let hook = match cmd {
-        HookCommand::PreReceive => Hook::PreReceive,
-        HookCommand::Update { .. } => Hook::Update,
+    // The log is located before anything is judged, so that whatever happens next (an
+    // error, a panic) can still be recorded.
+    let located = guarded(locate_log).unwrap_or_else(|crash| Located {
+        repo: None,
+        log: fallback_log_path(),
+        repo_name: fallback_repo_name(),
+        problem: Some(format!(
+            "refguard crashed while opening the repository: {crash}"
+        )),
+    });
+    let judged = match &located.repo {
+        Some(repo) => guarded(|| judge(repo, &input, mode, now, pusher.clone())),
+        None => Ok(Judged::failed(
+            &input,
+            located
+                .problem
+                .as_deref()
+                .unwrap_or("cannot open the repository"),
+        )),
     };
-    let (mode, parsed) = match cmd {
-        HookCommand::PreReceive => {
-            let mut input = Vec::new();
-            let parsed = match std::io::stdin().lock().read_to_end(&mut input) {
-                Ok(_) => parse_pre_receive(&input).map_err(|e| e.to_string()),
-                Err(e) => Err(format!("cannot read standard input: {e}")),
-            };
-            (Mode::PreReceive, parsed)
-        }
-        HookCommand::Update { refname, old, new } => (
-            Mode::PerRef,
-            parse_update_args(&[refname, old, new])
-                .map(|u| vec![u])
-                .map_err(|e| e.to_string()),
-        ),
+    let mut judged = judged.unwrap_or_else(|crash| {
+        Judged::failed(
+            &input,
+            &format!("refguard crashed; the push was refused to stay safe: {crash}"),
+        )
+    });
+
+    let cx = RecordContext {
+        time: now,
+        repo: located.repo_name.clone(),
+        hook,
+        pusher,
+        policy: judged.policy.clone(),
+        org_policy: None,
     };
-    let updates = match parsed {
-        Ok(updates) => updates,
-        Err(problem) => {
-            eprintln!(
-                "refguard: rejected the push: [{}] {problem}",
-                Code::InternalError
-            );
-            eprintln!("refguard:   hint: {}", Code::InternalError.hint());
-            return EXIT_REJECT;
-        }
-    };
-    let verdicts = decide_all(&updates, hook, mode);
-    for line in report::render(&verdicts, mode) {
+    let all_or_nothing_rejected =
+        mode == Mode::PreReceive && judged.verdicts.iter().any(|v| !v.accepted());
+    let records: Vec<Record> = judged
+        .verdicts
+        .iter()
+        .map(|v| {
+            let mut record = Record::from_verdict(v, &cx);
+            // pre-receive is all-or-nothing: a ref that was fine on its own is refused with
+            // the rest (its `reasons` stay empty; the rejected refs carry the why).
+            if all_or_nothing_rejected {
+                record.decision = Decision::Reject;
+            }
+            record
+        })
+        .collect();
+    let logged = guarded(|| audit::append(&located.log, &records).map_err(|e| e.to_string()));
+    if let Some(problem) = match logged {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e),
+        Err(crash) => Some(format!("refguard crashed: {crash}")),
+    } {
+        let what = format!(
+            "the audit log {} cannot be written, so nothing is accepted: {problem}",
+            located.log.display()
+        );
+        judged.verdicts = judged
+            .verdicts
+            .iter()
+            .map(|v| Verdict::reject(v.update.clone(), Code::InternalError, what.clone()))
+            .collect();
+    }
+
+    for line in report::render(&judged.verdicts, mode) {
         eprintln!("{line}");
     }
-    if verdicts.iter().all(Verdict::accepted) {
+    if judged.verdicts.iter().all(Verdict::accepted) {
         if std::env::var_os("REFGUARD_LOG").is_some_and(|v| !v.is_empty()) {
-            for v in &verdicts {
+            for v in &judged.verdicts {
                 eprintln!(
                     "refguard: accepted {} ({}..{}) {} user={} rule={}",
-                    v.update.refname,
+                    text::escape(&v.update.refname),
                     v.update.old.short(),
                     v.update.new.short(),
                     v.kind.map(|k| k.as_str()).unwrap_or("-"),
@@ -90,88 +130,207 @@ fn judge(cmd: HookCommand) -> u8 {
     }
 }
 
-/// Opens the repository from the hook environment (so quarantined objects are visible),
-/// judges every update and records the decisions in the audit log. Operational errors,
-/// including an audit log that cannot be written, reject every update.
-fn decide_all(updates: &[RefUpdate], hook: Hook, mode: Mode) -> Vec<Verdict> {
-    let fail = |what: String| -> Vec<Verdict> {
-        updates
-            .iter()
-            .map(|u| Verdict::reject(u.clone(), Code::InternalError, what.clone()))
-            .collect()
-    };
+/// Runs `f`, turning a panic (on this thread, or re-raised from a worker) into an `Err` with
+/// its message.
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
+        let recorded = LAST_PANIC.lock().ok().and_then(|mut last| last.take());
+        recorded
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".to_string())
+    })
+}
+
+/// The hook's input: one entry per ref update git announced, each well-formed or not.
+type Input = Vec<Result<RefUpdate, BadInput>>;
+
+/// Reads pre-receive's stdin or the update hook's arguments, line by line: a malformed line
+/// does not hide the well-formed ones (they are judged and logged with their own reasons).
+fn read_input(cmd: HookCommand) -> Input {
+    match cmd {
+        HookCommand::PreReceive => {
+            let mut input = Vec::new();
+            match std::io::stdin().lock().read_to_end(&mut input) {
+                Ok(_) => parse_pre_receive_lines(&input),
+                Err(e) => vec![Err(BadInput {
+                    refname: String::new(),
+                    old: crate::engine::ObjectId::zero(),
+                    new: crate::engine::ObjectId::zero(),
+                    problem: format!("cannot read standard input: {e}"),
+                })],
+            }
+        }
+        HookCommand::Update { refname, old, new } => {
+            let args: [&[u8]; 3] = [refname.as_bytes(), old.as_bytes(), new.as_bytes()];
+            vec![parse_update_raw(&args)]
+        }
+    }
+}
+
+/// The repository and where its decisions are logged.
+struct Located {
+    /// The repository, when it could be opened.
+    repo: Option<Repo>,
+    /// The audit log: the configured one, else `<GIT_DIR>/refguard/audit.jsonl`.
+    log: PathBuf,
+    /// The `repo` field of the records.
+    repo_name: String,
+    /// Why the repository could not be used, if it could not.
+    problem: Option<String>,
+}
+
+fn locate_log() -> Located {
     let repo = match Repo::open_from_env() {
         Ok(repo) => repo,
-        Err(e) => return fail(format!("cannot open the repository: {e}")),
+        Err(e) => {
+            return Located {
+                repo: None,
+                log: fallback_log_path(),
+                repo_name: fallback_repo_name(),
+                problem: Some(format!("cannot open the repository: {e}")),
+            };
+        }
     };
-    let session = match Session::load(&repo) {
+    match audit_log_path(&repo) {
+        Ok(log) => Located {
+            repo_name: repo_name(&repo),
+            log,
+            repo: Some(repo),
+            problem: None,
+        },
+        Err(e) => Located {
+            repo_name: repo_name(&repo),
+            log: fallback_log_path(),
+            repo: None,
+            problem: Some(format!("cannot locate the audit log: {e}")),
+        },
+    }
+}
+
+/// `$GIT_DIR` as git hands it to a hook (the hook's working directory when unset).
+fn hook_git_dir() -> PathBuf {
+    std::env::var_os("GIT_DIR").map_or_else(|| PathBuf::from("."), PathBuf::from)
+}
+
+/// Where a decision is logged when the repository cannot be opened: the log that
+/// `refguard.auditLog` names in the repository's own config file (or the global and system
+/// ones), else the default `<GIT_DIR>/refguard/audit.jsonl`.
+fn fallback_log_path() -> PathBuf {
+    let dir = hook_git_dir();
+    match git::audit_log_setting(&dir) {
+        Some(p) => resolve(&dir, PathBuf::from(p)),
+        None => dir.join("refguard").join("audit.jsonl"),
+    }
+}
+
+fn fallback_repo_name() -> String {
+    let dir = hook_git_dir();
+    dir.canonicalize().unwrap_or(dir).display().to_string()
+}
+
+fn resolve(git_dir: &Path, p: PathBuf) -> PathBuf {
+    if p.is_absolute() { p } else { git_dir.join(p) }
+}
+
+/// What the engine decided for the push, and under which policy.
+struct Judged {
+    verdicts: Vec<Verdict>,
+    policy: Option<crate::engine::ObjectId>,
+}
+
+impl Judged {
+    /// Every update rejected for one reason that has nothing to do with it (the repository
+    /// cannot be opened, refguard crashed): malformed input keeps its own problem.
+    fn failed(input: &Input, what: &str) -> Judged {
+        let verdicts = input
+            .iter()
+            .map(|line| match line {
+                Ok(update) => Verdict::reject(update.clone(), Code::InternalError, what),
+                Err(bad) => bad_input_verdict(bad),
+            })
+            .collect();
+        Judged {
+            verdicts,
+            policy: None,
+        }
+    }
+}
+
+/// The rejection of a malformed input line.
+fn bad_input_verdict(bad: &BadInput) -> Verdict {
+    Verdict::reject(
+        RefUpdate {
+            refname: bad.refname.clone(),
+            old: bad.old.clone(),
+            new: bad.new.clone(),
+        },
+        Code::InternalError,
+        format!("malformed hook input: {}", bad.problem),
+    )
+}
+
+/// Judges every update against the policy before the push, with the repository opened from
+/// the hook environment (so quarantined objects are visible). Operational errors reject
+/// every update.
+fn judge(
+    repo: &Repo,
+    input: &Input,
+    mode: Mode,
+    now: OffsetDateTime,
+    pusher: Option<String>,
+) -> Judged {
+    // The fail-closed path for a crash, exercised for real by the integration tests. Debug
+    // builds only: the release binary has no such switch.
+    #[cfg(debug_assertions)]
+    if std::env::var_os("REFGUARD_TEST_PANIC").is_some() {
+        panic!("REFGUARD_TEST_PANIC is set");
+    }
+    let session = match Session::load(repo) {
         Ok(s) => s,
-        Err(e) => return fail(format!("cannot read the policy: {e}")),
+        Err(e) => return Judged::failed(input, &format!("cannot read the policy: {e}")),
     };
     let ctx = PushContext {
-        pusher: pusher_from(|k| std::env::var(k).ok()),
-        now: OffsetDateTime::now_utc(),
+        pusher,
+        now,
         policy_ref: session.policy_ref().to_string(),
     };
+    let updates: Vec<RefUpdate> = input
+        .iter()
+        .filter_map(|l| l.as_ref().ok().cloned())
+        .collect();
     // pre-receive sees the whole push, which the certificate must sign exactly; the update
     // hook sees one ref (and git gives it no GIT_PUSH_CERT, so a signed push needs pre-receive).
     let coverage = match mode {
         Mode::PreReceive => Coverage::Exact,
         Mode::PerRef => Coverage::Contains,
     };
-    let cert = match push_cert(&repo, |k| std::env::var(k).ok(), updates, coverage) {
+    let cert = match push_cert(repo, |k| std::env::var(k).ok(), &updates, coverage) {
         Ok(cert) => cert,
-        Err(e) => return fail(format!("cannot read the push certificate: {e}")),
+        Err(e) => {
+            let mut judged =
+                Judged::failed(input, &format!("cannot read the push certificate: {e}"));
+            judged.policy = session.policy_commit().cloned();
+            return judged;
+        }
     };
-    let verdicts: Vec<Verdict> = updates
+    let verdicts = input
         .iter()
-        .map(|u| session.decide_signed(u, &ctx, &cert))
-        .collect();
-    let log = match audit_log_path(&repo) {
-        Ok(path) => path,
-        Err(e) => return fail(format!("cannot locate the audit log: {e}")),
-    };
-    let cx = RecordContext {
-        time: ctx.now,
-        repo: repo_name(&repo),
-        hook,
-        pusher: ctx.pusher.clone(),
-        policy: session.policy_commit().cloned(),
-    };
-    let all_or_nothing_rejected =
-        mode == Mode::PreReceive && verdicts.iter().any(|v| !v.accepted());
-    let records: Vec<Record> = verdicts
-        .iter()
-        .map(|v| {
-            let mut record = Record::from_verdict(v, &cx);
-            // pre-receive is all-or-nothing: a ref that was fine on its own is refused with
-            // the rest (its `reasons` stay empty; the rejected refs carry the why).
-            if all_or_nothing_rejected {
-                record.decision = Decision::Reject;
-            }
-            record
+        .map(|line| match line {
+            Ok(update) => session.decide_signed(update, &ctx, &cert),
+            Err(bad) => bad_input_verdict(bad),
         })
         .collect();
-    if let Err(e) = audit::append(&log, &records) {
-        return fail(format!(
-            "the audit log {} cannot be written, so nothing is accepted: {e}",
-            log.display()
-        ));
+    Judged {
+        verdicts,
+        policy: session.policy_commit().cloned(),
     }
-    verdicts
 }
 
 /// `git config refguard.auditLog`, else `<GIT_DIR>/refguard/audit.jsonl` (spec §6).
-pub fn audit_log_path(repo: &Repo) -> Result<std::path::PathBuf, crate::git::Error> {
+pub fn audit_log_path(repo: &Repo) -> Result<PathBuf, crate::git::Error> {
     Ok(match repo.config_string("refguard.auditLog")? {
-        Some(p) => {
-            let p = std::path::PathBuf::from(p);
-            if p.is_absolute() {
-                p
-            } else {
-                repo.git_dir().join(p)
-            }
-        }
+        Some(p) => resolve(repo.git_dir(), PathBuf::from(p)),
         None => repo.git_dir().join("refguard").join("audit.jsonl"),
     })
 }

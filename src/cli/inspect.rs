@@ -15,7 +15,7 @@ use super::{EXIT_ERROR, EXIT_OK, EXIT_REJECT, Format};
 use crate::audit::{self, Decision, Hook, Record, record};
 use crate::engine::ObjectId;
 use crate::git::Repo;
-use crate::inspect::{self, KeyStatus, WhoCanAction};
+use crate::inspect::{self, WhoCanAction};
 use crate::policy::{self, Policy, Severity};
 use crate::session::{PolicyState, Session};
 
@@ -160,7 +160,8 @@ pub fn reset(repo: Option<PathBuf>, file: &Path, confirmed: bool) -> Result<u8> 
     let text =
         fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let name = file.display().to_string();
-    let diags = policy::lint(&text);
+    let now = OffsetDateTime::now_utc();
+    let diags = policy::lint_at(&text, now);
     for d in &diags {
         eprintln!("{}", d.render(&name));
     }
@@ -168,24 +169,20 @@ pub fn reset(repo: Option<PathBuf>, file: &Path, confirmed: bool) -> Result<u8> 
         eprintln!("refguard: {name} is invalid; the policy was not reset");
         return Ok(EXIT_REJECT);
     }
-    let new_policy = match policy::parse(&text) {
-        Ok(p) => p,
-        Err(diags) => {
-            // lint and parse agree; this only guards against a disagreement.
-            for d in &diags {
-                eprintln!("{}", d.render(&name));
-            }
-            eprintln!("refguard: {name} is invalid; the policy was not reset");
-            return Ok(EXIT_REJECT);
+    if let Err(diags) = policy::parse_at(&text, now) {
+        // lint and parse agree; this only guards against a disagreement.
+        for d in &diags {
+            eprintln!("{}", d.render(&name));
         }
-    };
+        eprintln!("refguard: {name} is invalid; the policy was not reset");
+        return Ok(EXIT_REJECT);
+    }
 
     let repo = open_repo(repo)?;
     let session = Session::load(&repo)?;
     let policy_ref = session.policy_ref().to_string();
     let old = repo.resolve_ref(&policy_ref)?;
     let who = local_user();
-    let now = OffsetDateTime::now_utc();
     let stamp = record::utc_seconds::format(now)?;
     let message = format!("refguard policy reset by {who} at {stamp}\n");
     let log = audit_log_path(&repo)?;
@@ -204,6 +201,10 @@ pub fn reset(repo: Option<PathBuf>, file: &Path, confirmed: bool) -> Result<u8> 
         decision: Decision::Accept,
         reasons: Vec::new(),
         policy: old.clone(),
+        approvals: Vec::new(),
+        grants: Vec::new(),
+        evaluate: Vec::new(),
+        org_policy: None,
         prev: String::new(),
     };
     let from = old.as_ref().map_or("(none)", ObjectId::short);
@@ -219,27 +220,6 @@ pub fn reset(repo: Option<PathBuf>, file: &Path, confirmed: bool) -> Result<u8> 
         return Ok(EXIT_ERROR);
     }
     eprintln!("refguard: recorded in {}", log.display());
-    let now_admins: Vec<&str> = new_policy
-        .admins
-        .users
-        .iter()
-        .filter(|id| {
-            new_policy.users.get(*id).is_some_and(|u| {
-                u.keys
-                    .iter()
-                    .any(|k| inspect::key_status(&new_policy, k, now) == KeyStatus::Active)
-            })
-        })
-        .map(String::as_str)
-        .collect();
-    if now_admins.len() < new_policy.approvals as usize {
-        eprintln!(
-            "refguard: warning: only {} policy admin(s) have an active key, fewer than approvals = {}; \
-             the policy cannot be changed by a push until that is fixed",
-            now_admins.len(),
-            new_policy.approvals
-        );
-    }
     Ok(EXIT_OK)
 }
 

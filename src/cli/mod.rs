@@ -131,12 +131,12 @@ enum HookCommand {
     PreReceive,
     /// Judge one ref update; the push's other refs go on.
     Update {
-        /// The ref being updated.
-        refname: String,
+        /// The ref being updated (as git passes it: not necessarily UTF-8).
+        refname: std::ffi::OsString,
         /// Its old id.
-        old: String,
+        old: std::ffi::OsString,
         /// Its new id.
-        new: String,
+        new: std::ffi::OsString,
     },
 }
 
@@ -269,7 +269,11 @@ fn run(cli: Cli) -> u8 {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("refguard: error: {err:#}");
+            // Errors may quote a ref name or a path given by someone else (spec §14).
+            eprintln!(
+                "refguard: error: {}",
+                crate::text::escape(&format!("{err:#}"))
+            );
             EXIT_ERROR
         }
     }

@@ -4,7 +4,7 @@
 use super::facts::{PushCert, PushContext, UpdateFacts, UpdateKind};
 use super::verdict::{Code, Reason, Verdict};
 use super::{certificate, commits, policy_branch, tag};
-use crate::policy::{Action, Policy, Rule, User};
+use crate::policy::{Action, Policy, REPLACE_PREFIX, Rule, User, is_replace_ref};
 
 /// Judges one ref update under `policy`: every reason to reject, or none. Push certificates
 /// are not judged ([`PushCert::NotChecked`]): the hook uses [`evaluate_signed`].
@@ -49,7 +49,10 @@ pub fn evaluate_signed(
         return verdict;
     }
     let Some(rule) = policy.rule_for(&facts.update.refname) else {
-        // Unprotected ref: anything goes.
+        if is_replace_ref(refname) {
+            verdict.reasons.push(replace_denied(&pusher, facts));
+        }
+        // Otherwise an unprotected ref: anything goes.
         return verdict;
     };
     verdict.rule = Some(rule.defined_at());
@@ -64,6 +67,26 @@ pub fn evaluate_signed(
         }
     }
     verdict
+}
+
+/// A replace ref that no rule names explicitly: nobody may create, move or delete it
+/// (spec §14).
+fn replace_denied(pusher: &Pusher<'_>, facts: &UpdateFacts) -> Reason {
+    Reason::on_ref(
+        Code::PushDenied,
+        format!(
+            "{} may not {} {}: replace refs make git on the server show another tree under a \
+             commit id, and no rule names {REPLACE_PREFIX} explicitly, so nobody may create, \
+             move or delete them",
+            pusher.describe(),
+            match facts.kind {
+                UpdateKind::Create => "create",
+                UpdateKind::Delete => "delete",
+                UpdateKind::FastForward | UpdateKind::NonFastForward => "move",
+            },
+            facts.update.refname
+        ),
+    )
 }
 
 /// Whether a ref is a tag: tags get the tag check instead of the commit checks (spec §3.5).

@@ -155,9 +155,15 @@ pub struct UpdateFacts {
     /// For an update of the policy branch with a non-zero `new`: the pushed roles.toml.
     pub candidate: Option<PolicyCandidate>,
     /// For an update of the policy branch: the new commits whose tree holds the pushed
-    /// roles.toml byte for byte. Only their signers count as approvals: a signature on any
-    /// other commit (another project's, an earlier draft) approves something else.
+    /// roles.toml byte for byte and that descend from the current policy tip (spec §2, v2).
+    /// Only their signers count as approvals: a signature on any other commit (another
+    /// project's, an earlier draft) approves something else.
     pub approving: Vec<ObjectId>,
+    /// For an update of the policy branch: the new commits whose tree holds the pushed
+    /// roles.toml but that do not descend from the current policy tip (a proposal signed
+    /// before the policy last moved): their signatures approve nothing, and the message
+    /// says so.
+    pub stale: Vec<ObjectId>,
 }
 
 /// The roles.toml at the tip of a pushed policy branch, as validated by the shell.

@@ -95,6 +95,7 @@ pub fn judge_commit(
         // Not under judgement here; `Valid` keeps the policy-branch check from reporting it.
         candidate: Some(PolicyCandidate::Valid),
         approving: vec![commit.id.clone()],
+        stale: Vec::new(),
     };
     judged(policy, ctx, &facts, &commit.id, &commit.signature)
 }
@@ -119,6 +120,7 @@ pub fn judge_tag(
         tag: Some(target.clone()),
         candidate: None,
         approving: Vec::new(),
+        stale: Vec::new(),
     };
     let signature = match target {
         TagTarget::Lightweight => &SignatureCheck::Unsigned,

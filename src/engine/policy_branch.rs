@@ -61,13 +61,19 @@ pub(super) fn check(
     let mut approvers = BTreeSet::new();
     // Admins who signed only commits whose roles.toml differs from the pushed one.
     let mut elsewhere = BTreeSet::new();
+    // Admins who signed the pushed roles.toml only on commits that do not descend from the
+    // current tip (given before the policy last moved).
+    let mut stale = BTreeSet::new();
     for commit in &facts.commits {
         let signer = signer::identify(policy, ctx.now, &commit.signature);
         let (code, detail) = match signer::judge(&signer, admins) {
             Judged::Member(user) => {
-                // An approval is a signature on a commit carrying the pushed roles.toml.
+                // An approval is a signature on a commit carrying the pushed roles.toml that
+                // descends from the current policy tip.
                 if facts.approving.contains(&commit.id) {
                     approvers.insert(user.id.as_str());
+                } else if facts.stale.contains(&commit.id) {
+                    stale.insert(user.id.as_str());
                 } else {
                     elsewhere.insert(user.id.as_str());
                 }
@@ -100,12 +106,27 @@ pub(super) fn check(
             let names: Vec<&str> = approvers.iter().copied().collect();
             format!("signed by {}", names.join(", "))
         };
-        let others: Vec<&str> = elsewhere.difference(&approvers).copied().collect();
+        let stale: Vec<&str> = stale.difference(&approvers).copied().collect();
+        let others: Vec<&str> = elsewhere
+            .difference(&approvers)
+            .copied()
+            .filter(|u| !stale.contains(u))
+            .collect();
+        if approvers.is_empty() && !(others.is_empty() && stale.is_empty()) {
+            who = "no new commit carrying the pushed roles.toml on top of the current policy is \
+                   signed by a policy admin"
+                .to_string();
+        }
+        if !stale.is_empty() {
+            who.push_str(&format!(
+                "; {} signed it only on commits that do not descend from the current policy \
+                 tip {}, which approve nothing (a signature approves a proposal until the \
+                 policy moves on)",
+                stale.join(", "),
+                facts.update.old.short()
+            ));
+        }
         if !others.is_empty() {
-            if approvers.is_empty() {
-                who = "no new commit carrying the pushed roles.toml is signed by a policy admin"
-                    .to_string();
-            }
             who.push_str(&format!(
                 "; {} signed only commits with another roles.toml, which approve nothing",
                 others.join(", ")

@@ -123,6 +123,19 @@ impl Repo {
         }
     }
 
+    /// Sets a boolean in the repository's own config file (`git config NAME true|false`).
+    pub fn set_config_bool(&self, name: &str, value: bool) -> Result<()> {
+        let config_error = |cause| Error::Config {
+            name: name.to_owned(),
+            cause,
+        };
+        let config = self.repo.config().map_err(config_error)?;
+        let mut local = config
+            .open_level(git2::ConfigLevel::Local)
+            .map_err(config_error)?;
+        local.set_bool(name, value).map_err(config_error)
+    }
+
     /// The object id a ref points at (following symbolic refs), or `None` if the ref does
     /// not exist.
     pub fn resolve_ref(&self, name: &str) -> Result<Option<ObjectId>> {
@@ -423,6 +436,22 @@ impl Repo {
         Ok(visited)
     }
 
+    /// Whether commit `commit` has `ancestor` in its history (a commit is not its own
+    /// descendant). Both must be (or peel to) commits.
+    pub fn descends_from(&self, commit: &ObjectId, ancestor: &ObjectId) -> Result<bool> {
+        let peel = |id: &ObjectId| {
+            self.peel_to_commit(id)?
+                .ok_or_else(|| Error::NotACommit { id: id.clone() })
+        };
+        let (one, two) = (peel(commit)?, peel(ancestor)?);
+        self.repo
+            .graph_descendant_of(one, two)
+            .map_err(|cause| Error::Walk {
+                id: commit.clone(),
+                cause,
+            })
+    }
+
     /// Every best common ancestor of `a` and `b` (none if they share no history), so that
     /// the commits reachable from both are exactly those reachable from one of these.
     /// Both must be (or peel to) commits.
@@ -550,6 +579,23 @@ impl Repo {
             Err(_) => Ok(None),
         }
     }
+}
+
+/// `refguard.auditLog` as set for the repository whose git directory is `git_dir`, read
+/// without opening the repository: from its own `config` file, then the global and system
+/// config. For a hook whose repository cannot be opened, so its rejection can still be
+/// logged where the admin wants it. `None` when unset or unreadable.
+pub fn audit_log_setting(git_dir: &Path) -> Option<String> {
+    let mut config = git2::Config::open_default()
+        .or_else(|_| git2::Config::new())
+        .ok()?;
+    let local = git_dir.join("config");
+    if local.is_file() {
+        config
+            .add_file(&local, git2::ConfigLevel::Local, false)
+            .ok()?;
+    }
+    config.get_string("refguard.auditLog").ok()
 }
 
 /// The pre-push object store: the given object directories (and their own alternates);

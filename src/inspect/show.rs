@@ -4,7 +4,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::{KeyStatus, ListView, key_status, rule_lists, users_or_nobody, utc};
-use crate::policy::Policy;
+use crate::policy::{Policy, REPLACE_PREFIX};
 
 /// The effective policy at one policy commit, judged at one instant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -30,6 +30,9 @@ pub struct PolicyView {
     /// `[settings] require_signed_push`: every protected ref and the policy branch need a
     /// push certificate.
     pub require_signed_push: bool,
+    /// The rules (1-based numbers) that name replace refs explicitly and so govern them;
+    /// empty: nobody may create, move or delete a replace ref.
+    pub replace_rules: Vec<usize>,
 }
 
 /// One user.
@@ -202,6 +205,12 @@ pub fn policy_view(
         })
         .collect();
     PolicyView {
+        replace_rules: policy
+            .rules
+            .iter()
+            .filter(|r| r.names_replace_refs)
+            .map(|r| r.index + 1)
+            .collect(),
         policy_ref: policy_ref.to_string(),
         policy_commit: policy_commit.map(str::to_string),
         require_signed_push: policy.require_signed_push,
@@ -344,6 +353,22 @@ impl PolicyView {
                 ));
             }
         }
-        out
+        out.push(match self.replace_rules.as_slice() {
+            [] => format!(
+                "  {REPLACE_PREFIX}**: nobody may create, move or delete (no rule names \
+                 {REPLACE_PREFIX} explicitly)"
+            ),
+            rules => format!(
+                "  {REPLACE_PREFIX}**: only rules that name {REPLACE_PREFIX} explicitly govern \
+                 them (rule {})",
+                rules
+                    .iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
+        // Names, comments and patterns come from the roles file (spec §14).
+        out.into_iter().map(crate::text::escape_line).collect()
     }
 }

@@ -63,6 +63,8 @@ pub enum Governor {
     },
     /// No rule matches: the ref is unprotected.
     NoRule,
+    /// A replace ref that no rule names explicitly: nobody may create, move or delete it.
+    ReplaceGuard,
 }
 
 /// One user who may, with the keys that count for signing actions.
@@ -175,6 +177,12 @@ pub fn who_can(
             },
             list,
         )
+    } else if crate::policy::is_replace_ref(refname) {
+        notes.push(format!(
+            "replace refs are never unprotected: add a rule that names {} explicitly to allow them",
+            crate::policy::REPLACE_PREFIX
+        ));
+        (Governor::ReplaceGuard, ListView::nobody())
     } else {
         let list = if action.signs() {
             ListView::effect(Effect::Unsigned, "no signature required")
@@ -276,6 +284,9 @@ impl WhoCan {
                 refs,
             } => format!("rule {number} ({location}): {}", refs.join(", ")),
             Governor::NoRule => "no rule: unprotected, anyone".to_string(),
+            Governor::ReplaceGuard => {
+                "a replace ref that no rule names: nobody may create, move or delete it".to_string()
+            }
         };
         out.push(format!("{}: {governed}", self.refname));
         out.push(format!("{}: {}", self.action.as_str(), self.list.summary));
@@ -306,6 +317,7 @@ impl WhoCan {
         for n in &self.notes {
             out.push(format!("note: {n}"));
         }
-        out
+        // Names, comments and patterns come from the roles file (spec §14).
+        out.into_iter().map(crate::text::escape_line).collect()
     }
 }

@@ -50,7 +50,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("invalid-approvals", "`approvals` below 1"),
     (
         "approvals-unreachable",
-        "`approvals` larger than the number of admins who could sign",
+        "`approvals` larger than the number of admins who could sign: admins with a key that is not revoked, and (for `policy lint`, `init` and a pushed policy) not expired now",
     ),
     (
         "invalid-commit-id",
@@ -89,6 +89,18 @@ pub const CODES: &[(&str, &str)] = &[
     (
         "ineffective-touch-required",
         "`touch_required` on a key that is not a FIDO (`sk-...@openssh.com`) key",
+    ),
+    (
+        "admin-key-expiring",
+        "a policy admin's key expires within 30 days (the message says whether the quorum goes with it)",
+    ),
+    (
+        "writable-replace-refs",
+        "a rule that names refs/replace/ explicitly and lets someone write replace refs",
+    ),
+    (
+        "delete-recreate",
+        "a rule that lets someone delete and re-create refs but not force-push them",
     ),
     (
         "rule-matches-policy-ref",

@@ -150,6 +150,15 @@ pub(crate) fn parse_toml_expiry(value: &toml::value::Datetime) -> Result<OffsetD
     }
 }
 
+/// `2027-06-30T00:00:00Z`: an instant in UTC, whole seconds, for messages and views.
+pub fn utc(at: OffsetDateTime) -> String {
+    let at = at.to_offset(UtcOffset::UTC);
+    at.format(time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+    ))
+    .unwrap_or_else(|_| at.to_string())
+}
+
 /// Checks a `[[revoked]] key` fingerprint: `SHA256:` and 43 unpadded base64 characters, as
 /// `ssh-keygen -lf` prints it.
 pub(crate) fn valid_fingerprint(text: &str) -> bool {

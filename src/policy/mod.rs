@@ -6,6 +6,7 @@ mod keys;
 mod model;
 mod node;
 mod parse;
+mod quorum;
 mod span;
 mod warnings;
 
@@ -14,8 +15,46 @@ mod tests;
 
 pub use codes::CODES;
 pub use keys::key_blob;
-pub use model::{Action, Location, Policy, Principals, Revoked, Rule, User, UserKey};
+pub use keys::utc;
+pub use model::{
+    Action, Location, Policy, Principals, REPLACE_PREFIX, Revoked, Rule, User, UserKey,
+    is_replace_ref, pattern_names_replace_refs,
+};
 pub use parse::{lint, parse};
+pub use quorum::{EXPIRY_WARNING, check_at};
+
+/// Every error and warning for a roles file as a candidate at `now` (what `policy lint`,
+/// `init` and `policy reset` report): [`lint`], then, if the file parses, the time-dependent
+/// checks of [`check_at`] (an admin quorum that cannot be reached at `now` is an error).
+pub fn lint_at(text: &str, now: time::OffsetDateTime) -> Vec<Diagnostic> {
+    let mut diags = lint(text);
+    if !diags.iter().any(|d| d.severity == Severity::Error)
+        && let Ok(policy) = parse(text)
+    {
+        diags.extend(check_at(&policy, now));
+        diags.sort_by(|a, b| {
+            (a.location, a.severity, &a.message).cmp(&(b.location, b.severity, &b.message))
+        });
+    }
+    diags
+}
+
+/// A roles file validated as a candidate at `now`: [`parse`], then the errors of
+/// [`check_at`] (spec §2, v2: a policy whose admins cannot reach the quorum with keys usable
+/// at the time of the push is invalid). The policy in force is loaded with [`parse`] alone:
+/// it must keep governing pushes even when its admins' keys have expired.
+pub fn parse_at(text: &str, now: time::OffsetDateTime) -> Result<Policy, Vec<Diagnostic>> {
+    let policy = parse(text)?;
+    let errors: Vec<Diagnostic> = check_at(&policy, now)
+        .into_iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
+    if errors.is_empty() {
+        Ok(policy)
+    } else {
+        Err(errors)
+    }
+}
 
 /// How serious a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -39,22 +78,12 @@ pub struct Diagnostic {
     pub message: String,
 }
 
-/// `message` with its control characters escaped (a newline becomes `\n`), so that a
-/// diagnostic stays one line: messages quote names and values from the roles file, and a
-/// TOML string may hold any character (`"a\nb"`, `"\u001b[2J"`).
+/// `message` with its control characters and other hidden code points escaped (a newline
+/// becomes `\n`, a bidi override `\u{202e}`), so that a diagnostic stays one line and shows
+/// what the file holds: messages quote names and values from the roles file, and a TOML
+/// string may hold any character (`"a\nb"`, `"\u001b[2J"`).
 pub(crate) fn one_line(message: String) -> String {
-    if !message.contains(char::is_control) {
-        return message;
-    }
-    let mut out = String::with_capacity(message.len() + 8);
-    for c in message.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::text::escape_line(message)
 }
 
 impl Diagnostic {
@@ -71,20 +100,22 @@ impl Diagnostic {
     }
 
     /// [`Diagnostic::render`] followed by the source line and a caret under the column, in
-    /// the style of rustc, for a terminal. Control characters in the source line are shown
-    /// as spaces so the caret stays aligned and the terminal stays clean.
+    /// the style of rustc, for a terminal. Hidden characters in the source line are shown
+    /// escaped ([`crate::text::escape`]), and the caret moves with the escapes so it stays
+    /// under the character the column names.
     pub fn render_with_source(&self, file: &str, text: &str) -> Vec<String> {
         let mut out = vec![self.render(file)];
         let Some(line) = text.lines().nth(self.location.line.saturating_sub(1)) else {
             return out;
         };
-        let shown: String = line
+        let shown = crate::text::escape(line);
+        let before: String = line
             .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
+            .take(self.location.col.saturating_sub(1))
             .collect();
+        let caret = " ".repeat(crate::text::escape(&before).chars().count());
         let number = self.location.line.to_string();
         let gutter = " ".repeat(number.len());
-        let caret = " ".repeat(self.location.col.saturating_sub(1));
         out.push(format!(" {number} | {shown}"));
         out.push(format!(" {gutter} | {caret}^"));
         out

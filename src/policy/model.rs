@@ -27,6 +27,9 @@ pub struct Policy {
     pub admins: Principals,
     /// How many distinct admins must sign new commits on the policy branch.
     pub approvals: u32,
+    /// Where `approvals` (else `admins`, else the top of the file) is written: where a
+    /// quorum that cannot be reached is reported.
+    pub quorum_location: Location,
     /// `[trust] baseline` commit ids (lowercase hex), as written.
     pub baseline: Vec<String>,
     /// `[[revoked]]` keys.
@@ -185,6 +188,29 @@ pub struct Rule {
     pub linear: bool,
     /// `signed_push = true`: updates need a push certificate (`git push --signed`).
     pub signed_push: bool,
+    /// One of `refs` names replace refs explicitly (its literal part starts with
+    /// [`REPLACE_PREFIX`]): only such a rule can govern a replace ref (spec §14).
+    pub names_replace_refs: bool,
+}
+
+/// Where git keeps replace refs. git on the server honours them (`git log`, `git show`,
+/// `git archive --remote`, mirrors and web views show the replacement's tree under the
+/// original commit id), so they are never unprotected: only a rule that names them
+/// explicitly governs them, and without one nobody may create, move or delete them.
+pub const REPLACE_PREFIX: &str = "refs/replace/";
+
+/// Whether a `refs` pattern names replace refs explicitly: its literal part (up to the first
+/// glob character) starts with [`REPLACE_PREFIX`].
+pub fn pattern_names_replace_refs(pattern: &str) -> bool {
+    let literal = pattern
+        .find(['*', '?', '[', '{', '\\'])
+        .map_or(pattern, |at| &pattern[..at]);
+    literal.starts_with(REPLACE_PREFIX)
+}
+
+/// Whether `refname` is a replace ref.
+pub fn is_replace_ref(refname: &str) -> bool {
+    refname.starts_with(REPLACE_PREFIX)
 }
 
 impl Rule {
@@ -224,8 +250,16 @@ impl Rule {
 }
 
 impl Policy {
-    /// The first rule (in file order) whose patterns match `refname`.
+    /// The first rule (in file order) whose patterns match `refname`. A replace ref is
+    /// governed only by a rule that names replace refs explicitly ([`REPLACE_PREFIX`]): a
+    /// broad pattern such as `refs/**` never opens them.
     pub fn rule_for(&self, refname: &str) -> Option<&Rule> {
+        if is_replace_ref(refname) {
+            return self
+                .rules
+                .iter()
+                .find(|r| r.names_replace_refs && r.matches(refname));
+        }
         self.rules.iter().find(|r| r.matches(refname))
     }
 

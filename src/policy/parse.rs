@@ -15,6 +15,7 @@ use globset::{GlobBuilder, GlobSetBuilder};
 use toml::de::DeTable;
 
 use super::keys;
+use super::model;
 use super::node::{Node, fields};
 use super::span::LineIndex;
 use super::warnings::{self, RuleDraft};
@@ -338,7 +339,8 @@ impl Checker<'_> {
             Some(field) => self.revoked(field),
             None => Vec::new(),
         };
-        let (admins, approvals) = self.policy_section(top.get("policy"), &names, &users, &revoked);
+        let (admins, approvals, quorum_location) =
+            self.policy_section(top.get("policy"), &names, &users, &revoked);
         let baseline = match top.get("trust") {
             Some(field) => self.trust(field),
             None => Vec::new(),
@@ -357,6 +359,8 @@ impl Checker<'_> {
         }
         if mode == Mode::Lint {
             self.diags.extend(warnings::rule_warnings(&drafts));
+            self.diags
+                .extend(warnings::permission_warnings(&rules, &names.all_users));
         }
         if self.has_errors() {
             return None;
@@ -375,6 +379,7 @@ impl Checker<'_> {
             role_members,
             admins,
             approvals,
+            quorum_location,
             baseline,
             revoked,
             rules,
@@ -854,7 +859,7 @@ impl Checker<'_> {
         names: &Names<'_>,
         users: &[User],
         revoked: &[Revoked],
-    ) -> (Principals, u32) {
+    ) -> (Principals, u32, Location) {
         let mut admins = Principals::default();
         let mut approvals = 1;
         let (mut admins_at, mut approvals_at) = (TOP, None);
@@ -895,7 +900,7 @@ impl Checker<'_> {
                 "no `[policy] admins`: no push can ever change the policy branch; only someone \
                  with filesystem access to the server can",
             );
-            return (admins, approvals);
+            return (admins, approvals, approvals_at.unwrap_or(admins_at));
         }
         let at = approvals_at.unwrap_or(admins_at);
         let count = admins.users.len();
@@ -941,7 +946,7 @@ impl Checker<'_> {
                 ),
             );
         }
-        (admins, approvals)
+        (admins, approvals, at)
     }
 
     /// `[trust] baseline`, lowercased.
@@ -1103,7 +1108,9 @@ impl Checker<'_> {
                 location: at,
                 patterns,
             });
+            let names_replace_refs = refs.iter().any(|p| model::pattern_names_replace_refs(p));
             rules.push(Rule {
+                names_replace_refs,
                 index: rules.len(),
                 location: at,
                 refs,

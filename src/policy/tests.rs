@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 
 use time::macros::datetime;
 
-use super::{Action, CODES, Diagnostic, Policy, Severity, key_blob, lint, parse};
+use super::{
+    Action, CODES, Diagnostic, Policy, Severity, key_blob, lint, lint_at, parse, parse_at,
+};
 
 // Public keys generated with `ssh-keygen -t ... -N ''` for these tests (private halves discarded).
 const ALICE: &str =
@@ -607,6 +609,14 @@ fn error_cases() -> Vec<Case> {
             "wrong-type",
             "`settings` must be a table, not a boolean",
         ),
+        case(
+            "version = 1\n[users.a]\nkeys = [{ key = \"{A}\", expires = \"2025-12-01\" }]\n\
+             [users.b]\nkeys = [\"{C}\"]\n[policy]\nadmins = [\"a\", \"b\"]\napprovals = 2\n",
+            8,
+            13,
+            "approvals-unreachable",
+            "approvals = 2 but only 1 admin (b) holds a key that is usable at 2026-01-01T00:00:00Z",
+        ),
     ]
 }
 
@@ -696,11 +706,44 @@ fn warning_cases() -> Vec<Case> {
             "rule-matches-policy-ref",
             "pattern `refs/meta/*` matches the policy branch refs/meta/policy",
         ),
+        base_case(
+            "[[rule]]\nrefs = [\"refs/replace/*\"]\npush = [\"alice\"]\n",
+            1,
+            1,
+            "writable-replace-refs",
+            "this rule lets people write replace refs (push, create): git on the server shows",
+        ),
+        base_case(
+            "[[rule]]\nrefs = [\"refs/heads/*\"]\ndelete = [\"devs\"]\n",
+            1,
+            1,
+            "delete-recreate",
+            "this rule lets bob, carol delete and re-create its refs but not force-push them",
+        ),
+        case(
+            "version = 1\n[users.a]\nkeys = [{ key = \"{A}\", expires = \"2026-01-15\" }, \"{B}\"]\n\
+             [users.b]\nkeys = [\"{C}\"]\n[policy]\nadmins = [\"a\", \"b\"]\napprovals = 2\n",
+            3,
+            17,
+            "admin-key-expiring",
+            "expires at 2026-01-15T00:00:00Z, within 30 days; the quorum holds without it",
+        ),
+        case(
+            "version = 1\n[users.a]\nkeys = [{ key = \"{A}\", expires = \"2026-01-15\" }]\n\
+             [users.b]\nkeys = [\"{C}\"]\n[policy]\nadmins = [\"a\", \"b\"]\napprovals = 2\n",
+            3,
+            17,
+            "admin-key-expiring",
+            "only 1 admin (b) can sign by 2026-01-31T00:00:00Z and approvals = 2 can no longer",
+        ),
     ]
 }
 
+/// The time the cases are linted at (what `policy lint` reads from the clock).
+const LINT_NOW: time::OffsetDateTime = time::macros::datetime!(2026-01-01 00:00:00 UTC);
+
 fn check_case(c: &Case, severity: Severity) -> Result<(), String> {
-    let diags = lint(&c.text);
+    let diags = lint_at(&c.text, LINT_NOW);
     let found = diags.iter().any(|d| {
         d.severity == severity
             && d.code == c.code
@@ -718,7 +761,7 @@ fn check_case(c: &Case, severity: Severity) -> Result<(), String> {
             c.text
         ));
     }
-    let parsed = parse(&c.text);
+    let parsed = parse_at(&c.text, LINT_NOW);
     match severity {
         Severity::Error => {
             let errors = parsed.expect_err("an invalid file must not parse");

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 
 use globset::{GlobBuilder, GlobSetBuilder};
 
-use super::{Diagnostic, Location, Severity};
+use std::collections::BTreeSet;
+
+use super::{Action, Diagnostic, Location, Principals, Rule, Severity};
 
 /// The default policy branch (spec §1); rules never guard it.
 pub(crate) const POLICY_REF: &str = "refs/meta/policy";
@@ -134,4 +136,86 @@ pub(crate) fn rule_warnings(rules: &[RuleDraft]) -> Vec<Diagnostic> {
         ));
     }
     out
+}
+
+/// Warnings about what a rule's lists allow: replace refs made writable (spec §14), and
+/// delete plus create without force-push, which rewrites history in two pushes (spec §14).
+/// `all_users` is every user id of the file (what an absent `push` or `"*"` lets through).
+pub(crate) fn permission_warnings(rules: &[Rule], all_users: &BTreeSet<String>) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for rule in rules {
+        let who = |action: Action| -> BTreeSet<&str> {
+            match rule.list_for(action) {
+                Some(p) => members(p, all_users),
+                None if rule.allows(action, None) => all_users.iter().map(String::as_str).collect(),
+                None => BTreeSet::new(),
+            }
+        };
+        if rule.names_replace_refs {
+            let writers: Vec<&str> = [
+                Action::Push,
+                Action::Create,
+                Action::Delete,
+                Action::ForcePush,
+            ]
+            .into_iter()
+            .filter(|&a| rule.allows(a, None) || !who(a).is_empty())
+            .map(Action::field)
+            .collect();
+            if !writers.is_empty() {
+                out.push(warning(
+                    rule.location,
+                    "writable-replace-refs",
+                    format!(
+                        "this rule lets people write replace refs ({}): git on the server shows \
+                         a replace ref's tree under the original commit id (git log, git show, \
+                         git archive --remote, mirrors, web views); refguard install turns \
+                         core.useReplaceRefs off in the repository, but clones and mirrors that \
+                         fetch refs/replace/* still honour them",
+                        writers.join(", ")
+                    ),
+                ));
+            }
+        }
+        let (delete, create, force) = (
+            who(Action::Delete),
+            who(Action::Create),
+            who(Action::ForcePush),
+        );
+        let rewriters: Vec<&str> = delete
+            .intersection(&create)
+            .filter(|u| !force.contains(*u))
+            .copied()
+            .collect();
+        if !rewriters.is_empty() {
+            out.push(warning(
+                rule.location,
+                "delete-recreate",
+                format!(
+                    "this rule lets {} delete and re-create its refs but not force-push them: \
+                     deleting and re-creating rewrites history in two pushes; add them to \
+                     force_push if that is meant, or take delete away",
+                    some(&rewriters)
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// The user ids a list lets through (`"*"`: every user of the file).
+fn members<'a>(p: &'a Principals, all_users: &'a BTreeSet<String>) -> BTreeSet<&'a str> {
+    if p.any_user {
+        all_users.iter().map(String::as_str).collect()
+    } else {
+        p.users.iter().map(String::as_str).collect()
+    }
+}
+
+/// `alice, bob and 3 others`: up to three names.
+fn some(names: &[&str]) -> String {
+    match names.len() {
+        0..=3 => names.join(", "),
+        n => format!("{} and {} others", names[..3].join(", "), n - 3),
+    }
 }

@@ -574,6 +574,7 @@ fn untouched_signature_is_rejected_unless_the_key_allows_it() {
                     tag: None,
                     candidate: None,
                     approving: Vec::new(),
+                    stale: Vec::new(),
                 };
                 let ctx = PushContext {
                     pusher: Some("alice".into()),

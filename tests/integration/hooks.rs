@@ -146,7 +146,11 @@ fn hook_decisions_are_audited_and_the_chain_verifies() {
         .collect();
     assert_eq!(records.len(), 2, "{text}");
     let (rejected, accepted) = (&records[0], &records[1]);
-    assert_eq!(rejected["v"], 1);
+    assert_eq!(rejected["v"], 2);
+    for field in ["approvals", "grants", "evaluate"] {
+        assert_eq!(rejected[field], serde_json::json!([]), "{field}");
+    }
+    assert_eq!(rejected["org_policy"], serde_json::Value::Null);
     assert_eq!(rejected["decision"], "reject");
     assert_eq!(rejected["ref"], "refs/heads/main");
     assert_eq!(rejected["new"], bad.as_str());

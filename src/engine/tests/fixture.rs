@@ -40,7 +40,7 @@ pub fn list(written: &[&str]) -> Principals {
 }
 
 /// The rules of the base policy, in file order.
-fn base_rules() -> Vec<Rule> {
+pub fn base_rules() -> Vec<Rule> {
     let mut main = rule(10, &["refs/heads/main", "refs/heads/release/*"]);
     main.push = Some(list(&["maintainers"]));
     main.delete = Some(list(&[]));
@@ -145,6 +145,7 @@ pub fn update(refname: &str, kind: UpdateKind) -> UpdateFacts {
         tag: None,
         candidate: None,
         approving: Vec::new(),
+        stale: Vec::new(),
     }
 }
 

@@ -1154,6 +1154,83 @@ fn policy_branch_approvals_count_only_commits_carrying_the_pushed_file() {
 }
 
 #[test]
+fn policy_branch_approvals_count_only_commits_on_top_of_the_current_tip() {
+    // erin signed the pushed roles.toml, but on a commit that does not descend from the
+    // current policy tip (a proposal signed before the policy moved): no approval (§2, v2).
+    let policy = policy();
+    let mut facts = policy_push(
+        FastForward,
+        vec![
+            commit('1', "Merge proposal", 2, valid(ALICE)),
+            commit('2', "Old proposal", 1, valid(ERIN)),
+        ],
+    );
+    facts.approving.retain(|id| *id == oid('1'));
+    facts.stale = vec![oid('2')];
+    let v = evaluate(&policy, &ctx(Some("alice")), &facts);
+    assert_reasons(
+        "stale approval",
+        &v,
+        &[(
+            ApprovalsMissing,
+            None,
+            &[
+                "1 of 2 required",
+                "signed by alice",
+                "erin signed it only on commits that do not descend from the current policy \
+                 tip aaaaaaa",
+            ],
+        )],
+    );
+    assert!(!v.reasons[0].detail.contains("another roles.toml"), "{v:?}");
+}
+
+#[test]
+fn replace_refs_are_governed_only_by_rules_that_name_them() {
+    // The base policy has `refs/meta/**` and `refs/heads/team/**` but nothing for
+    // refs/replace/: nobody may create, move or delete a replace ref (§14).
+    let replace = "refs/replace/1111111111111111111111111111111111111111";
+    for kind in [Create, FastForward, NonFastForward, Delete] {
+        let v = evaluate(&policy(), &ctx(Some("alice")), &update(replace, kind));
+        assert_reasons(
+            kind.as_str(),
+            &v,
+            &[(
+                PushDenied,
+                None,
+                &["no rule names refs/replace/ explicitly"],
+            )],
+        );
+        assert_eq!(v.rule, None);
+    }
+    // A catch-all rule does not open them...
+    let mut rules = base_rules();
+    let mut all = rule(200, &["refs/**"]);
+    all.push = Some(list(&["*"]));
+    rules.push(all);
+    let v = evaluate(
+        &policy_with_rules(rules.clone()),
+        &ctx(Some("bob")),
+        &update(replace, Create),
+    );
+    assert_reasons("catch-all", &v, &[(PushDenied, None, &["replace ref"])]);
+    // ...an explicit one governs them, even after a broader rule.
+    let mut explicit = rule(210, &["refs/replace/*"]);
+    explicit.push = Some(list(&["maintainers"]));
+    rules.push(explicit);
+    let policy = policy_with_rules(rules);
+    let v = evaluate(&policy, &ctx(Some("alice")), &update(replace, Create));
+    assert_reasons("explicit, maintainer", &v, &[]);
+    assert_eq!(v.rule.as_deref(), Some("roles.toml:210"));
+    let v = evaluate(&policy, &ctx(Some("bob")), &update(replace, Create));
+    assert_reasons(
+        "explicit, developer",
+        &v,
+        &[(CreateDenied, None, &["maintainers"])],
+    );
+}
+
+#[test]
 fn policy_branch_expired_admin_key() {
     let policy = policy();
     let commits = vec![
