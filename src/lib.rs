@@ -1,36 +1,74 @@
-//! refguard: a server-side git hook that enforces branch protection with SSH signatures.
+//! refguard: a server-side git hook that enforces branch protection with cryptography.
 //!
-//! The shape is *gather, then decide*:
+//! # One push, end to end
 //!
 //! ```text
-//! stdin/argv ─► hook::parse ─► policy::parse (roles.toml text ─► validated Policy)
+//! stdin/argv ─► hook::parse_pre_receive_lines ─► RefUpdate (or BadInput, rejected + logged)
+//! policy branch tip ─► policy::parse ─► Policy            (session::Session::load)
 //!                                   │
-//! repository (git::Repo, from env) ─► session::gather: kind, new commits, signatures, pusher
+//! RefUpdate + kind (git) ─► requirements::for_update ─► Requirements  (pure: what applies,
+//!                                   │                     with origin file:line and level)
+//!               Requirements::needs() ─► Needs ─► session::gather (git, verify) ─► UpdateFacts
 //!                                   │
-//!                       engine::evaluate(&Policy, &PushContext, &UpdateFacts) -> Verdict   (pure)
-//!                                   │
-//!                         report::render ─► stderr ─► exit code
+//!               engine::judge(&Policy, &Requirements, ctx, cert, &UpdateFacts) ─► Verdict
+//!                                   │                                          (pure)
+//!               audit::Record (log, fsync) ─► report::render ─► stderr ─► exit code
 //! ```
 //!
-//! `inspect` turns a validated policy into views for people (`policy show`, `who-can`,
-//! `keys allowed-signers`).
+//! # Layers
 //!
-//! Dependency rule (checked by a grep in `.ci/run`): `engine`, `policy`, `inspect`, `hook`,
-//! `pushcert` and `report` never touch the filesystem, environment, processes, git2 or
-//! stdout. `git` and `verify` do I/O or crypto and know nothing of the policy. `session`
-//! composes them; `cli` is the only place that prints.
+//! - **Vocabulary** (pure): `update` (object ids, ref updates, kinds), `code` (reason codes
+//!   and hints), `text` (escaping what pushers and policy files wrote).
+//! - **Policy** (pure): `policy` parses and validates roles.toml with spans (one submodule
+//!   per section under `policy/parse/`), owns the table of rule lists (`policy::LISTS`: field,
+//!   what absence means, code, verb), the one membership function (`Policy::member`, which
+//!   takes a time) and key status (`Policy::key_status`).
+//! - **Requirements** (pure): `requirements` turns policy + ref + kind of update into typed
+//!   requirements (permission, commit checks, tag signature, policy-branch guard, replace
+//!   guard, signed push), each with its origin and level, and says what facts they need.
+//! - **Engine** (pure): `engine` judges requirements against facts, one module per check
+//!   (`permission`, `commits`, `tag`, `policy_branch`, `certificate`); findings carry a level,
+//!   and a verdict rejects when any finding is deny-level. `engine::history` judges objects
+//!   already in history with the same checks.
+//! - **Views** (pure): `inspect` (`policy show`, `who-can`, allowed signers) and `report`
+//!   (the `remote:` lines) render the same requirements and verdicts for people.
+//! - **Shell**: `git` (all repository access, quarantine), `verify` (signature crypto),
+//!   `pushcert`, `session` (loads the policy, gathers what requirements need), `history` (the
+//!   history audit's walk), `audit` (the hash-chained log) and `cli` (the only module that
+//!   prints).
+//!
+//! # Where a new check goes
+//!
+//! A new kind of check is: its policy section (a file under `policy/parse/` and a field of
+//! `Policy`), a `requirements::Check` variant that `for_update` emits (with what it needs in
+//! `Needs`), an engine module that judges it, and the fact the shell gathers for it in
+//! `session::Session::gather`. `who-can`, `policy show` and the history audit read the same
+//! requirements.
+//!
+//! # Dependency rule
+//!
+//! Checked by a grep in `.ci/run`: `update`, `code`, `text`, `policy`, `requirements`,
+//! `engine`, `inspect`, `hook`, `pushcert` and `report` never touch the filesystem,
+//! environment, processes, git2 or stdout. `git` and `verify` do I/O or crypto and know
+//! nothing of the policy. `session` and `history` compose them; `cli` is the only place that
+//! prints. Modules form an acyclic graph: vocabulary ← policy ← requirements ← engine ←
+//! views/shell.
 
 pub mod audit;
 pub mod cli;
+pub mod code;
 pub mod engine;
 pub mod git;
+pub mod history;
 pub mod hook;
 pub mod inspect;
 pub mod policy;
 pub mod pushcert;
 pub mod report;
+pub mod requirements;
 pub mod session;
 #[cfg(test)]
 pub(crate) mod testutil;
 pub mod text;
+pub mod update;
 pub mod verify;

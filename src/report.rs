@@ -51,16 +51,17 @@ pub fn render_rejection(v: &Verdict) -> Vec<String> {
     } else {
         "commit"
     };
-    for reason in v.reasons.iter().take(MAX_REASONS) {
+    let denials: Vec<&Reason> = v.denials().collect();
+    for reason in denials.iter().take(MAX_REASONS) {
         out.push(shown(format!("refguard:   {}", reason_line(reason, noun))));
         if hinted.insert(reason.code) {
             out.push(format!("refguard:   hint: {}", reason.code.hint()));
         }
     }
-    if v.reasons.len() > MAX_REASONS {
+    if denials.len() > MAX_REASONS {
         out.push(format!(
             "refguard:   ... and {} more reasons not shown",
-            v.reasons.len() - MAX_REASONS
+            denials.len() - MAX_REASONS
         ));
     }
     // Only a decision the engine made knows who the pusher was taken for; a rejection made
@@ -119,6 +120,8 @@ fn truncate(s: &str, max: usize) -> String {
 mod tests {
     use super::*;
     use crate::engine::{Code, RefUpdate, UpdateKind};
+    use crate::policy::{Location, PolicyFile};
+    use crate::requirements::{RuleId, RuleRef};
 
     fn id(c: char) -> ObjectId {
         ObjectId::parse(&c.to_string().repeat(40)).expect("hex")
@@ -133,18 +136,24 @@ mod tests {
             },
             kind: Some(UpdateKind::FastForward),
             user: Some("bob".into()),
-            rule: Some("roles.toml:14".into()),
+            rule: Some(RuleRef {
+                id: RuleId {
+                    file: PolicyFile::Repo,
+                    index: 0,
+                },
+                location: Location::new(14, 1),
+            }),
             reasons,
         }
     }
 
     fn unsigned(c: char) -> Reason {
-        Reason {
-            code: Code::Unsigned,
-            commit: Some(id(c)),
-            subject: Some("Fix typo".into()),
-            detail: "not signed; refs/heads/main needs a signature by developers".into(),
-        }
+        Reason::on_object(
+            Code::Unsigned,
+            id(c),
+            "Fix typo",
+            "not signed; refs/heads/main needs a signature by developers",
+        )
     }
 
     #[test]

@@ -5,12 +5,13 @@
 use std::cell::OnceCell;
 
 use crate::engine::{
-    self, Code, ObjectId, PolicyCandidate, PushCert, PushContext, RefUpdate, UpdateFacts,
-    UpdateKind, Verdict,
+    self, Code, CommitFacts, ObjectId, PolicyCandidate, PolicyChange, PushCert, PushContext,
+    RefUpdate, UpdateFacts, Verdict,
 };
 use crate::git::{self, Repo};
-use crate::policy::{self, Policy, Rule};
+use crate::policy::{self, Policy};
 use crate::pushcert::{self, Coverage, NonceStatus, Presented};
+use crate::requirements::{self, CommitScope, Requirements};
 
 /// The policy branch when `refguard.policyRef` is not set.
 pub const DEFAULT_POLICY_REF: &str = "refs/meta/policy";
@@ -184,102 +185,113 @@ impl<'r> Session<'r> {
                     commit.short()
                 ),
             ),
-            PolicyState::Loaded { policy, .. } => match self.gather(policy, update, ctx) {
-                Ok(facts) => engine::evaluate_signed(policy, ctx, cert, &facts),
-                Err(err) => Verdict::reject(
-                    update.clone(),
-                    Code::InternalError,
-                    format!("cannot inspect {}: {err}", update.refname),
-                ),
-            },
+            PolicyState::Loaded { policy, .. } => {
+                let inspected = self.repo.kind(update).and_then(|kind| {
+                    let reqs =
+                        requirements::for_update(policy, &self.policy_ref, &update.refname, kind);
+                    let facts = self.gather(policy, &reqs, update, ctx)?;
+                    Ok(engine::judge(policy, &reqs, ctx, cert, &facts))
+                });
+                inspected.unwrap_or_else(|err| {
+                    Verdict::reject(
+                        update.clone(),
+                        Code::InternalError,
+                        format!("cannot inspect {}: {err}", update.refname),
+                    )
+                })
+            }
         }
     }
 
-    /// Gathers what the engine needs about `update`, walking history only when the rule
-    /// checks commits (spec §3.2).
+    /// Gathers what the requirements of `update` need (their [`requirements::Needs`]), and
+    /// nothing else: history is walked only for the commit scopes asked for (spec §3.2).
     fn gather(
         &self,
         policy: &Policy,
+        reqs: &Requirements<'_>,
         update: &RefUpdate,
         ctx: &PushContext,
     ) -> Result<UpdateFacts, git::Error> {
-        let kind = self.repo.kind(update)?;
-        let mut facts = UpdateFacts {
-            update: update.clone(),
-            kind,
-            commits: Vec::new(),
-            tag: None,
-            candidate: None,
-            approving: Vec::new(),
-            stale: Vec::new(),
-        };
-        if kind == UpdateKind::Delete {
-            return Ok(facts);
+        let mut facts = UpdateFacts::new(update.clone(), reqs.kind);
+        let needs = reqs.needs();
+        for scope in &needs.commits {
+            let commits = self.new_commits(policy, *scope, update)?;
+            facts.set_commits(*scope, commits);
         }
-        if update.refname == self.policy_ref {
-            // The policy branch: every new commit is checked (no baseline, no other refs).
-            let hide: Vec<ObjectId> = non_zero(&update.old).into_iter().collect();
-            facts.commits = self.repo.new_commits(&update.new, &hide)?;
-            facts.candidate = Some(self.candidate(&update.new, ctx.now)?);
-            // An approval is an admin's signature on a new commit that carries the pushed
-            // roles.toml and descends from the current tip (spec §2, v2): a proposal signed
-            // before the policy last moved was given to another policy.
-            if let Some(pushed) = self.repo.blob_id_at(&update.new, POLICY_FILE)? {
-                for commit in &facts.commits {
-                    if self.repo.blob_id_at(&commit.id, POLICY_FILE)?.as_ref() != Some(&pushed) {
-                        continue;
-                    }
-                    if update.old.is_zero() || self.repo.descends_from(&commit.id, &update.old)? {
-                        facts.approving.push(commit.id.clone());
-                    } else {
-                        facts.stale.push(commit.id.clone());
-                    }
-                }
-            }
-            return Ok(facts);
-        }
-        let Some(rule) = policy.rule_for(&update.refname) else {
-            return Ok(facts);
-        };
-        if update.refname.starts_with("refs/tags/") {
+        if needs.tag {
             facts.tag = Some(self.repo.tag_target(&update.new)?);
-        } else if rule.checks_commits() {
-            // The old tip and the baseline always hide. In pre-receive, when the pushed range
-            // meets no older commit except through those, no other ref can reach into it, so
-            // the (possibly thousands of) other refs need not even be listed.
-            facts.commits =
-                self.repo
-                    .new_commits_beyond(&update.new, &known_hides(policy, update), || {
-                        self.other_tips(policy, rule, update)
-                    })?;
+        }
+        if needs.policy_change {
+            let commits = facts
+                .commits_in(CommitScope::PolicyBranch)
+                .unwrap_or_default();
+            facts.policy_change = Some(self.policy_change(update, commits, ctx.now)?);
         }
         Ok(facts)
     }
 
-    /// The pre-push tips of the other refs governed by the same rule: with the old tip and
-    /// the baseline ([`known_hides`]), what new commits are measured against.
-    ///
-    /// Tags under the same rule are left out: a tag update gets the tag check only (spec
-    /// §3.5), so the commits behind a tag were never checked and must not count as known.
-    /// Otherwise one signed tag over unsigned history would let anyone push that history
-    /// to every branch of the rule (e.g. a catch-all `refs/**`).
-    fn other_tips(
+    /// The new commits of `scope` for `update`: reachable from `new`, not from `old`, nor
+    /// from what the scope says hides them (other refs' tips, the baseline).
+    fn new_commits(
         &self,
         policy: &Policy,
-        rule: &Rule,
+        scope: CommitScope,
         update: &RefUpdate,
-    ) -> Result<Vec<ObjectId>, git::Error> {
-        let mut hide = Vec::new();
-        for (name, id) in self.refs()? {
-            if *name != update.refname
-                && *name != self.policy_ref
-                && !name.starts_with("refs/tags/")
-                && policy.rule_for(name).map(|r| r.index) == Some(rule.index)
-            {
-                hide.push(id.clone());
+    ) -> Result<Vec<CommitFacts>, git::Error> {
+        let mut known: Vec<ObjectId> = non_zero(&update.old).into_iter().collect();
+        if scope.uses_baseline() {
+            known.extend(
+                policy
+                    .baseline
+                    .iter()
+                    .filter_map(|hex| ObjectId::parse(hex)),
+            );
+        }
+        // In pre-receive, when the pushed range meets no older commit except through the
+        // known hides, no other ref can reach into it, so the (possibly thousands of) other
+        // refs need not even be listed.
+        self.repo.new_commits_beyond(&update.new, &known, || {
+            let mut hide = Vec::new();
+            for (name, id) in self.refs()? {
+                if scope.hidden_by(policy, &self.policy_ref, &update.refname, name) {
+                    hide.push(id.clone());
+                }
+            }
+            Ok(hide)
+        })
+    }
+
+    /// The pushed policy: its roles.toml validated as a candidate at push time (an admin
+    /// quorum that cannot be reached with keys usable now makes it invalid, spec §2), and
+    /// which new commits approve it.
+    fn policy_change(
+        &self,
+        update: &RefUpdate,
+        commits: &[CommitFacts],
+        now: time::OffsetDateTime,
+    ) -> Result<PolicyChange, git::Error> {
+        let mut change = PolicyChange {
+            candidate: self.candidate(&update.new, now)?,
+            approving: Vec::new(),
+            stale: Vec::new(),
+        };
+        // An approval is an admin's signature on a new commit that carries the pushed
+        // roles.toml and descends from the current tip (spec §2, v2): a proposal signed
+        // before the policy last moved was given to another policy.
+        let Some(pushed) = self.repo.blob_id_at(&update.new, POLICY_FILE)? else {
+            return Ok(change);
+        };
+        for commit in commits {
+            if self.repo.blob_id_at(&commit.id, POLICY_FILE)?.as_ref() != Some(&pushed) {
+                continue;
+            }
+            if update.old.is_zero() || self.repo.descends_from(&commit.id, &update.old)? {
+                change.approving.push(commit.id.clone());
+            } else {
+                change.stale.push(commit.id.clone());
             }
         }
-        Ok(hide)
+        Ok(change)
     }
 
     fn refs(&self) -> Result<&Vec<(String, ObjectId)>, git::Error> {
@@ -290,8 +302,7 @@ impl<'r> Session<'r> {
         Ok(self.refs.get_or_init(|| refs))
     }
 
-    /// The pushed roles.toml, validated as a candidate at push time (an admin quorum that
-    /// cannot be reached with keys usable now makes it invalid, spec §2).
+    /// The pushed roles.toml, validated as a candidate at `now`.
     fn candidate(
         &self,
         commit: &ObjectId,
@@ -329,19 +340,6 @@ pub fn read_policy(repo: &Repo, commit: &ObjectId) -> Result<Result<Policy, Stri
             .unwrap_or_default();
         format!("{POLICY_FILE} does not validate: {first}")
     }))
-}
-
-/// What hides commits whatever other refs exist: the old tip and the baseline.
-fn known_hides(policy: &Policy, update: &RefUpdate) -> Vec<ObjectId> {
-    non_zero(&update.old)
-        .into_iter()
-        .chain(
-            policy
-                .baseline
-                .iter()
-                .filter_map(|hex| ObjectId::parse(hex)),
-        )
-        .collect()
 }
 
 fn non_zero(id: &ObjectId) -> Option<ObjectId> {

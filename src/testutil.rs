@@ -95,6 +95,14 @@ fn expand(roles: Roles, name: &str, out: &mut BTreeSet<String>) {
     }
 }
 
+/// The role `name` (if it is one) and every role it includes, transitively.
+fn included_roles(roles: Roles, name: &str, out: &mut BTreeSet<String>) {
+    if let Some((role, members)) = roles.iter().find(|(role, _)| *role == name) {
+        out.insert(role.to_string());
+        members.iter().for_each(|m| included_roles(roles, m, out));
+    }
+}
+
 /// Every role expanded transitively into user ids.
 pub fn role_members(roles: Roles) -> BTreeMap<String, BTreeSet<String>> {
     roles
@@ -110,13 +118,16 @@ pub fn role_members(roles: Roles) -> BTreeMap<String, BTreeSet<String>> {
 /// A principals list as the parser would build it from `written` under `roles`.
 pub fn principals(roles: Roles, written: &[&str]) -> Principals {
     let mut users = BTreeSet::new();
+    let mut included = BTreeSet::new();
     for name in written.iter().filter(|w| **w != "*") {
         expand(roles, name, &mut users);
+        included_roles(roles, name, &mut included);
     }
     Principals {
         written: written.iter().map(|w| w.to_string()).collect(),
         any_user: written.contains(&"*"),
         users,
+        roles: included,
     }
 }
 
@@ -133,15 +144,10 @@ pub fn rule(line: usize, refs: &[&str]) -> Rule {
     }
     Rule {
         index: 0,
-        location: Location { line, col: 1 },
+        location: Location::new(line, 1),
         refs: refs.iter().map(|r| r.to_string()).collect(),
         matcher: set.build().expect("test globset builds"),
-        push: None,
-        create: None,
-        delete: None,
-        force_push: None,
-        signers: None,
-        merge: None,
+        lists: Default::default(),
         linear: false,
         signed_push: false,
         names_replace_refs: refs

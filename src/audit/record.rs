@@ -237,8 +237,7 @@ impl Record {
             new: verdict.update.new.clone(),
             decision,
             reasons: verdict
-                .reasons
-                .iter()
+                .denials()
                 .map(|r| RecordReason {
                     code: r.code.as_str().to_owned(),
                     commit: r.commit.clone(),
@@ -248,7 +247,15 @@ impl Record {
             policy: cx.policy.clone(),
             approvals: Vec::new(),
             grants: Vec::new(),
-            evaluate: Vec::new(),
+            evaluate: verdict
+                .warnings()
+                .map(|r| RecordFinding {
+                    code: r.code.as_str().to_owned(),
+                    commit: r.commit.clone(),
+                    detail: r.detail.clone(),
+                    rule: r.origin.map(|o| o.to_string()).unwrap_or_default(),
+                })
+                .collect(),
             org_policy: cx.org_policy.clone(),
             prev: String::new(),
         }

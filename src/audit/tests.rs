@@ -525,12 +525,7 @@ fn from_verdict_keeps_reason_commits() {
         rule: None,
         reasons: vec![
             Reason::on_ref(Code::PushDenied, "alice may not push"),
-            Reason {
-                code: Code::Unsigned,
-                commit: Some(oid(2)),
-                subject: Some("Fix".into()),
-                detail: "not signed".into(),
-            },
+            Reason::on_object(Code::Unsigned, oid(2), "Fix", "not signed"),
         ],
     };
     let r = Record::from_verdict(

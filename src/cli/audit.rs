@@ -18,9 +18,8 @@ use super::admin::open_repo;
 use super::hook::audit_log_path;
 use super::{EXIT_OK, EXIT_REJECT};
 use crate::audit::{self, AuditError, ChainStart, Decision, Filter, Record, printable};
-use crate::engine::{self, CommitFacts, Judgement, ObjectId, PushContext, SignedBy};
-use crate::git::{self, Repo, WalkedCommit};
-use crate::policy::Policy;
+use crate::engine::PushContext;
+use crate::history::{Outcome, Row};
 use crate::session::{PolicyState, Session};
 
 /// The `refguard audit` subcommands.
@@ -282,45 +281,6 @@ fn rfc3339(t: OffsetDateTime) -> String {
 
 // ---- history -------------------------------------------------------------------------------
 
-/// What the history audit concluded about one object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
-    /// Passes the current policy.
-    Ok,
-    /// Would be rejected now.
-    Violation,
-    /// Reachable from a `[trust] baseline` commit: not judged.
-    Baseline,
-    /// An unsigned commit on the policy branch written by refguard itself on the server
-    /// (`refguard init` or `refguard policy reset`): only someone with filesystem access can write those.
-    Server,
-}
-
-impl Outcome {
-    fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Ok => "ok",
-            Outcome::Violation => "violation",
-            Outcome::Baseline => "baseline",
-            Outcome::Server => "server",
-        }
-    }
-}
-
-/// One row of the history audit.
-struct Row<'a> {
-    kind: &'static str,
-    id: &'a ObjectId,
-    refname: &'a str,
-    time: Option<i64>,
-    committer: &'a str,
-    summary: &'a str,
-    parents: Option<usize>,
-    signed_by: &'a SignedBy,
-    outcome: Outcome,
-    reasons: &'a [engine::Reason],
-}
-
 /// Counts for the summary.
 #[derive(Debug, Default)]
 struct Summary {
@@ -349,7 +309,8 @@ struct Printer<W: Write> {
 const PROGRESS_EVERY: u64 = 1000;
 
 impl<W: Write> Printer<W> {
-    fn row(&mut self, row: &Row<'_>, allowed_signer: bool) -> Result<ControlFlow<()>> {
+    fn row(&mut self, row: &Row<'_>) -> Result<ControlFlow<()>> {
+        let allowed_signer = row.allowed_signer;
         let s = &mut self.summary;
         match row.kind {
             "tag" => s.tags += 1,
@@ -437,7 +398,6 @@ fn history(repo: Option<PathBuf>, only: Option<String>, format: ListFormat) -> R
         now: OffsetDateTime::now_utc(),
         policy_ref: session.policy_ref().to_owned(),
     };
-    let targets = targets(&repo, policy, &ctx.policy_ref, only.as_deref())?;
     let mut printer = Printer {
         out: io::stdout().lock(),
         format,
@@ -448,245 +408,27 @@ fn history(repo: Option<PathBuf>, only: Option<String>, format: ListFormat) -> R
     if format == ListFormat::Table {
         printer.closed = write_line(&mut printer.out, &table_header())?.is_break();
     }
-    Audit {
-        repo: &repo,
-        policy,
-        ctx: &ctx,
-        printer: &mut printer,
+    if !printer.closed {
+        let mut failed = None;
+        crate::history::audit(&repo, policy, &ctx, only.as_deref(), |row| {
+            match printer.row(row) {
+                Ok(flow) => flow,
+                Err(e) => {
+                    failed = Some(e);
+                    ControlFlow::Break(())
+                }
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
     }
-    .run(&targets)?;
     let summary = printer.finish()?;
     Ok(if summary.violations == 0 {
         EXIT_OK
     } else {
         EXIT_REJECT
     })
-}
-
-/// The refs the history audit walks, in the order that decides which ref a shared commit is
-/// listed under.
-struct Targets {
-    /// Branch-like refs (and the policy branch, last), each with its tip.
-    branches: Vec<(String, ObjectId)>,
-    /// Tag refs under a rule with `signers`.
-    tags: Vec<(String, ObjectId)>,
-    /// The baseline ids that name objects in the repository.
-    baseline: Vec<ObjectId>,
-}
-
-fn targets(repo: &Repo, policy: &Policy, policy_ref: &str, only: Option<&str>) -> Result<Targets> {
-    let refs = match only {
-        Some(name) => match repo.resolve_ref(name)? {
-            Some(id) => vec![(name.to_owned(), id)],
-            None => bail!("no ref {name} in {}", repo.git_dir().display()),
-        },
-        None => repo.refs()?,
-    };
-    let mut branches = Vec::new();
-    let mut tags = Vec::new();
-    let mut policy_branch = None;
-    for (name, id) in refs {
-        if name == policy_ref {
-            policy_branch = Some((name, id));
-            continue;
-        }
-        let rule = policy.rule_for(&name);
-        if name.starts_with("refs/tags/") {
-            if only.is_some() || rule.is_some_and(|r| r.signers.is_some()) {
-                tags.push((name, id));
-            }
-        } else if only.is_some() || rule.is_some_and(|r| r.checks_commits()) {
-            branches.push((rule.map_or(usize::MAX, |r| r.index), name, id));
-        }
-    }
-    branches.sort();
-    let mut branches: Vec<(String, ObjectId)> =
-        branches.into_iter().map(|(_, n, id)| (n, id)).collect();
-    branches.extend(policy_branch);
-    let baseline = policy
-        .baseline
-        .iter()
-        .filter_map(|hex| ObjectId::parse(hex))
-        .collect();
-    Ok(Targets {
-        branches,
-        tags,
-        baseline,
-    })
-}
-
-/// One run of the history audit.
-struct Audit<'a, W: Write> {
-    repo: &'a Repo,
-    policy: &'a Policy,
-    ctx: &'a PushContext,
-    printer: &'a mut Printer<W>,
-}
-
-impl<W: Write> Audit<'_, W> {
-    fn run(&mut self, targets: &Targets) -> Result<()> {
-        // Each ref's walk hides the refs before it and the baseline, so every commit comes
-        // out once, under the first ref that reaches it. The policy branch is judged without
-        // the baseline, as the hook does.
-        let mut walked: Vec<ObjectId> = Vec::new();
-        for (refname, tip) in &targets.branches {
-            let mut hide = walked.clone();
-            if *refname != self.ctx.policy_ref {
-                hide.extend(targets.baseline.iter().cloned());
-            }
-            let mut failed = None;
-            self.repo
-                .walk(std::slice::from_ref(tip), &hide, |c| {
-                    match self.commit(refname, &c) {
-                        Ok(flow) => flow,
-                        Err(e) => {
-                            failed = Some(e);
-                            ControlFlow::Break(())
-                        }
-                    }
-                })
-                .with_context(|| format!("cannot walk the history of {refname}"))?;
-            if let Some(e) = failed {
-                return Err(e);
-            }
-            if self.printer.closed {
-                return Ok(());
-            }
-            walked.push(tip.clone());
-        }
-        self.baseline(targets)?;
-        for (refname, id) in &targets.tags {
-            if self.printer.closed {
-                break;
-            }
-            let target = self
-                .repo
-                .tag_target(id)
-                .with_context(|| format!("cannot read the tag {refname}"))?;
-            let judgement = engine::judge_tag(self.policy, self.ctx, refname, id, &target);
-            let summary = match &target {
-                engine::TagTarget::Annotated { name, .. } => name.as_str(),
-                engine::TagTarget::Lightweight => "(lightweight tag)",
-            };
-            let row = Row {
-                kind: "tag",
-                id,
-                refname,
-                time: None,
-                committer: "",
-                summary,
-                parents: None,
-                signed_by: &judgement.signed_by,
-                outcome: outcome(&judgement),
-                reasons: &judgement.reasons,
-            };
-            if self.printer.row(&row, judgement.allowed_signer)?.is_break() {
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    /// The commits reachable both from a walked branch (not the policy branch) and from a
-    /// baseline id: walked from their merge bases, listed as `baseline`.
-    fn baseline(&mut self, targets: &Targets) -> Result<()> {
-        if targets.baseline.is_empty() || self.printer.closed {
-            return Ok(());
-        }
-        let mut starts: Vec<ObjectId> = Vec::new();
-        for (refname, tip) in &targets.branches {
-            if *refname == self.ctx.policy_ref {
-                continue;
-            }
-            for base in &targets.baseline {
-                // A baseline id that is missing or no commit trusts nothing here.
-                let Ok(bases) = self.repo.merge_bases(base, tip) else {
-                    continue;
-                };
-                for id in bases {
-                    if !starts.contains(&id) {
-                        starts.push(id);
-                    }
-                }
-            }
-        }
-        let mut failed = None;
-        self.repo
-            .walk(&starts, &[], |c| {
-                let signed_by = engine::signed_by(self.policy, self.ctx, &c.facts.signature);
-                let row = commit_row(&c, "-", &signed_by, Outcome::Baseline, &[]);
-                match self.printer.row(&row, false) {
-                    Ok(flow) => flow,
-                    Err(e) => {
-                        failed = Some(e);
-                        ControlFlow::Break(())
-                    }
-                }
-            })
-            .context("cannot walk the baseline history")?;
-        failed.map_or(Ok(()), Err)
-    }
-
-    fn commit(&mut self, refname: &str, c: &WalkedCommit) -> Result<ControlFlow<()>> {
-        let mut judgement = engine::judge_commit(self.policy, self.ctx, refname, &c.facts);
-        let mut outcome = outcome(&judgement);
-        if *refname == self.ctx.policy_ref && is_server_written(c) {
-            // Not judged: its `unsigned` is expected, not a finding.
-            outcome = Outcome::Server;
-            judgement.reasons.clear();
-        }
-        let row = commit_row(
-            c,
-            refname,
-            &judgement.signed_by,
-            outcome,
-            &judgement.reasons,
-        );
-        self.printer.row(&row, judgement.allowed_signer)
-    }
-}
-
-/// Whether an unsigned policy-branch commit was written by refguard on the server
-/// (`refguard init` or `policy reset`). A push can never bring one: the hook requires admin signatures on
-/// every new policy commit, so only filesystem access (the same trust as init) can.
-fn is_server_written(c: &WalkedCommit) -> bool {
-    c.facts.signature == engine::SignatureCheck::Unsigned
-        && c.committer == format!("{} <{}>", git::IDENT_NAME, git::IDENT_EMAIL)
-}
-
-fn outcome(judgement: &Judgement) -> Outcome {
-    if judgement.reasons.is_empty() {
-        Outcome::Ok
-    } else {
-        Outcome::Violation
-    }
-}
-
-fn commit_row<'a>(
-    c: &'a WalkedCommit,
-    refname: &'a str,
-    signed_by: &'a SignedBy,
-    outcome: Outcome,
-    reasons: &'a [engine::Reason],
-) -> Row<'a> {
-    let CommitFacts {
-        id,
-        summary,
-        parent_count,
-        ..
-    } = &c.facts;
-    Row {
-        kind: "commit",
-        id,
-        refname,
-        time: Some(c.time),
-        committer: &c.committer,
-        summary,
-        parents: Some(*parent_count),
-        signed_by,
-        outcome,
-        reasons,
-    }
 }
 
 /// The table's header, in the rows' widths (a `SHA256:` fingerprint is 50 characters; longer

@@ -120,7 +120,7 @@ pub fn run(cmd: HookCommand) -> u8 {
                     v.update.new.short(),
                     v.kind.map(|k| k.as_str()).unwrap_or("-"),
                     v.user.as_deref().unwrap_or("-"),
-                    v.rule.as_deref().unwrap_or("none")
+                    v.rule.map_or_else(|| "none".to_string(), |r| r.to_string())
                 );
             }
         }

@@ -59,18 +59,12 @@ pub(super) fn judge<'a>(
     }
 }
 
-/// `[signed-push-required]` when `refname` needs a signed push and the push carries no
-/// certificate. A certificate that is present but refused is reported by [`judge`] alone.
-pub(super) fn required(
-    policy: &Policy,
-    cert: &PushCert,
-    refname: &str,
-    policy_ref: &str,
-) -> Option<Reason> {
+/// `[signed-push-required]` when the push carries no certificate (a refused certificate is
+/// reported by [`judge`] alone); `why` names what asks for one.
+pub(super) fn required(cert: &PushCert, refname: &str, why: &str) -> Option<Reason> {
     if *cert != PushCert::Absent {
         return None;
     }
-    let why = policy.signed_push_requirement(refname, policy_ref)?;
     Some(Reason::on_ref(
         Code::SignedPushRequired,
         format!("{refname} needs a signed push (git push --signed) ({why})"),

@@ -1,82 +1,9 @@
 //! What the shell gathered about one ref update before the decision: plain data, no git2.
 
-use std::fmt;
-
 use time::OffsetDateTime;
 
-/// A git object id as lowercase hex (40 digits for SHA-1, 64 for SHA-256).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ObjectId(String);
-
-impl ObjectId {
-    /// Parses a hex object id (40 or 64 hex digits, case-insensitive).
-    pub fn parse(hex: &str) -> Option<ObjectId> {
-        let ok = matches!(hex.len(), 40 | 64) && hex.bytes().all(|b| b.is_ascii_hexdigit());
-        ok.then(|| ObjectId(hex.to_ascii_lowercase()))
-    }
-
-    /// The all-zero id of SHA-1 length (git's "no object").
-    pub fn zero() -> ObjectId {
-        ObjectId("0".repeat(40))
-    }
-
-    /// Whether this is the all-zero id (create when old, delete when new).
-    pub fn is_zero(&self) -> bool {
-        self.0.bytes().all(|b| b == b'0')
-    }
-
-    /// The full hex string.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The id abbreviated to 7 hex digits, for messages.
-    pub fn short(&self) -> &str {
-        &self.0[..7]
-    }
-}
-
-impl fmt::Display for ObjectId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// One `<old> <new> <ref>` command of a push.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefUpdate {
-    /// The full ref name, e.g. `refs/heads/main`.
-    pub refname: String,
-    /// The ref's value before the push (zero: create).
-    pub old: ObjectId,
-    /// The ref's value after the push (zero: delete).
-    pub new: ObjectId,
-}
-
-/// The kind of a ref update (spec §3.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UpdateKind {
-    /// `old` is zero.
-    Create,
-    /// `new` is zero.
-    Delete,
-    /// `old` is an ancestor of `new` (never for tags).
-    FastForward,
-    /// Anything else, including moving an existing tag.
-    NonFastForward,
-}
-
-impl UpdateKind {
-    /// A lowercase word for messages and the audit log.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UpdateKind::Create => "create",
-            UpdateKind::Delete => "delete",
-            UpdateKind::FastForward => "fast-forward",
-            UpdateKind::NonFastForward => "non-fast-forward",
-        }
-    }
-}
+use crate::requirements::CommitScope;
+pub use crate::update::{ObjectId, RefUpdate, UpdateKind};
 
 /// The identity of a public key that produced a cryptographically valid signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,28 +68,63 @@ pub enum TagTarget {
     },
 }
 
-/// Everything the decision needs about one ref update.
+/// Everything the decision needs about one ref update: what the shell gathered because the
+/// requirements asked for it ([`crate::requirements::Needs`]). Anything not asked for stays
+/// empty; a requirement whose facts are missing fails closed in the engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpdateFacts {
     /// The command.
     pub update: RefUpdate,
     /// Its kind.
     pub kind: UpdateKind,
-    /// New commits, newest first; empty for deletes, tags and refs whose rule checks no commits.
-    pub commits: Vec<CommitFacts>,
-    /// For `refs/tags/*` with a non-zero `new`: what it points at.
+    /// The new commits of each commit scope asked for, newest first.
+    pub commits: Vec<(CommitScope, Vec<CommitFacts>)>,
+    /// For a tag ref with a non-zero `new`, when asked for: what it points at.
     pub tag: Option<TagTarget>,
-    /// For an update of the policy branch with a non-zero `new`: the pushed roles.toml.
-    pub candidate: Option<PolicyCandidate>,
-    /// For an update of the policy branch: the new commits whose tree holds the pushed
-    /// roles.toml byte for byte and that descend from the current policy tip (spec §2, v2).
-    /// Only their signers count as approvals: a signature on any other commit (another
-    /// project's, an earlier draft) approves something else.
+    /// For an update of the policy branch, when asked for: the pushed policy.
+    pub policy_change: Option<PolicyChange>,
+}
+
+impl UpdateFacts {
+    /// The facts of `update` of `kind` with nothing gathered yet.
+    pub fn new(update: RefUpdate, kind: UpdateKind) -> UpdateFacts {
+        UpdateFacts {
+            update,
+            kind,
+            commits: Vec::new(),
+            tag: None,
+            policy_change: None,
+        }
+    }
+
+    /// The new commits of `scope`, if they were gathered.
+    pub fn commits_in(&self, scope: CommitScope) -> Option<&[CommitFacts]> {
+        self.commits
+            .iter()
+            .find(|(s, _)| *s == scope)
+            .map(|(_, commits)| commits.as_slice())
+    }
+
+    /// Records the new commits of `scope` (replacing any gathered before).
+    pub fn set_commits(&mut self, scope: CommitScope, commits: Vec<CommitFacts>) {
+        self.commits.retain(|(s, _)| *s != scope);
+        self.commits.push((scope, commits));
+    }
+}
+
+/// A push to the policy branch: the pushed roles.toml and which new commits approve it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyChange {
+    /// The pushed roles.toml, validated at push time.
+    pub candidate: PolicyCandidate,
+    /// The new commits whose tree holds the pushed roles.toml byte for byte and that descend
+    /// from the current policy tip (spec §2, v2). Only their signers count as approvals: a
+    /// signature on any other commit (another project's, an earlier draft) approves
+    /// something else.
     pub approving: Vec<ObjectId>,
-    /// For an update of the policy branch: the new commits whose tree holds the pushed
-    /// roles.toml but that do not descend from the current policy tip (a proposal signed
-    /// before the policy last moved): their signatures approve nothing, and the message
-    /// says so.
+    /// The new commits whose tree holds the pushed roles.toml but that do not descend from
+    /// the current policy tip (a proposal signed before the policy last moved): their
+    /// signatures approve nothing, and the message says so.
     pub stale: Vec<ObjectId>,
 }
 

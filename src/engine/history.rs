@@ -1,15 +1,18 @@
 //! Judging objects already in history under the current policy, for `refguard audit history`:
-//! one commit or tag at a time, as though it were new on its ref now. Built on [`evaluate`],
-//! so the history audit and the hook can never disagree about a signature. Pure.
+//! one commit or tag at a time, as though it were new on its ref now. Built on the same
+//! requirements and the same checks as the hook, so the history audit and the hook can
+//! never disagree about a signature. Pure.
 
-use super::evaluate::evaluate;
+use super::commits::{self, CommitRules};
 use super::facts::{
-    CommitFacts, ObjectId, PolicyCandidate, PushContext, RefUpdate, SignatureCheck, TagTarget,
-    UpdateFacts, UpdateKind,
+    CommitFacts, ObjectId, PushContext, RefUpdate, SignatureCheck, TagTarget, UpdateFacts,
+    UpdateKind,
 };
 use super::signer::{self, Signer};
 use super::verdict::Reason;
-use crate::policy::Policy;
+use super::{policy_branch, tag};
+use crate::policy::{Policy, Principals};
+use crate::requirements::{self, Check};
 
 /// What a signature amounts to under the policy, before any rule is applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -72,32 +75,57 @@ pub struct Judgement {
     pub reasons: Vec<Reason>,
 }
 
-/// Judges one commit as a new commit of `refname`, under `policy` at `ctx.now`.
-///
-/// This is [`evaluate`] of a one-commit fast-forward, keeping only the reasons about the
-/// commit: signer, merge and linearity checks of the ref's rule, or of `[policy]` when
-/// `refname` is `ctx.policy_ref`. A ref no rule governs yields no reasons.
+/// Judges one commit as a new commit of `refname`, under `policy` at `ctx.now`: the checks
+/// the requirements of a fast-forward of `refname` make on each new commit — the rule's
+/// signer, merge and linearity checks, or `[policy]`'s admin signature on the policy branch.
+/// Who pushes is not part of history. A ref no rule governs yields no reasons.
 pub fn judge_commit(
     policy: &Policy,
     ctx: &PushContext,
     refname: &str,
     commit: &CommitFacts,
 ) -> Judgement {
-    let facts = UpdateFacts {
-        update: RefUpdate {
-            refname: refname.to_owned(),
-            old: commit.id.clone(),
-            new: commit.id.clone(),
-        },
-        kind: UpdateKind::FastForward,
-        commits: vec![commit.clone()],
-        tag: None,
-        // Not under judgement here; `Valid` keeps the policy-branch check from reporting it.
-        candidate: Some(PolicyCandidate::Valid),
-        approving: vec![commit.id.clone()],
-        stale: Vec::new(),
-    };
-    judged(policy, ctx, &facts, &commit.id, &commit.signature)
+    let reqs = requirements::for_update(policy, &ctx.policy_ref, refname, UpdateKind::FastForward);
+    let mut reasons = Vec::new();
+    // Who may sign here: `None` while no requirement names a list (any user of the policy).
+    let mut signers: Option<&Principals> = None;
+    for req in &reqs.items {
+        let found = match &req.check {
+            Check::Commits {
+                signers: list,
+                merge,
+                linear,
+                ..
+            } => {
+                signers = *list;
+                let rules = CommitRules {
+                    signers: *list,
+                    merge: *merge,
+                    linear: *linear,
+                };
+                let need = list.map(|l| format!("{refname} needs a signature by {}", l.describe()));
+                commits::check_commit(policy, ctx.now, rules, refname, need.as_deref(), commit)
+            }
+            Check::PolicyBranch { admins, .. } => {
+                signers = Some(admins);
+                policy_branch::admin_signature(policy, ctx.now, admins, refname, commit)
+                    .err()
+                    .into_iter()
+                    .collect()
+            }
+            // Who pushed, and how, is not part of history; tags are judged by judge_tag.
+            Check::SignedPush
+            | Check::Permission { .. }
+            | Check::ReplaceRef
+            | Check::Tag { .. } => Vec::new(),
+        };
+        reasons.extend(
+            found
+                .into_iter()
+                .map(|r| r.from_requirement(req.origin, req.level)),
+        );
+    }
+    judged(policy, ctx, signers, &commit.signature, reasons)
 }
 
 /// Judges the tag object (or lightweight tag) `id` at the tag ref `refname` as though it
@@ -109,24 +137,32 @@ pub fn judge_tag(
     id: &ObjectId,
     target: &TagTarget,
 ) -> Judgement {
-    let facts = UpdateFacts {
-        update: RefUpdate {
+    let reqs = requirements::for_update(policy, &ctx.policy_ref, refname, UpdateKind::Create);
+    let mut facts = UpdateFacts::new(
+        RefUpdate {
             refname: refname.to_owned(),
             old: ObjectId::zero(),
             new: id.clone(),
         },
-        kind: UpdateKind::Create,
-        commits: Vec::new(),
-        tag: Some(target.clone()),
-        candidate: None,
-        approving: Vec::new(),
-        stale: Vec::new(),
-    };
+        UpdateKind::Create,
+    );
+    facts.tag = Some(target.clone());
+    let mut reasons = Vec::new();
+    let mut signers = None;
+    for req in &reqs.items {
+        if let Check::Tag { signers: list } = &req.check {
+            signers = Some(*list);
+            reasons.extend(
+                tag::check(policy, ctx.now, list, &facts)
+                    .map(|r| r.from_requirement(req.origin, req.level)),
+            );
+        }
+    }
     let signature = match target {
         TagTarget::Lightweight => &SignatureCheck::Unsigned,
         TagTarget::Annotated { signature, .. } => signature,
     };
-    judged(policy, ctx, &facts, id, signature)
+    judged(policy, ctx, signers, signature, reasons)
 }
 
 /// Who signed, under the policy's keys at `ctx.now` (for objects judged by no rule, such as
@@ -135,29 +171,19 @@ pub fn signed_by(policy: &Policy, ctx: &PushContext, signature: &SignatureCheck)
     describe(&signer::identify(policy, ctx.now, signature), signature)
 }
 
+/// The judgement of an object whose requirements found `reasons`; `signers` is the list of
+/// who may sign it (`None`: any user of the policy).
 fn judged(
     policy: &Policy,
     ctx: &PushContext,
-    facts: &UpdateFacts,
-    id: &ObjectId,
+    signers: Option<&Principals>,
     signature: &SignatureCheck,
+    reasons: Vec<Reason>,
 ) -> Judgement {
-    let verdict = evaluate(policy, ctx, facts);
-    let reasons = verdict
-        .reasons
-        .into_iter()
-        .filter(|r| r.commit.as_ref() == Some(id))
-        .collect();
     let signer = signer::identify(policy, ctx.now, signature);
     let allowed_signer = match signer {
         Signer::Known { owner } => {
-            let refname = &facts.update.refname;
-            let allowed = if *refname == ctx.policy_ref {
-                Some(&policy.admins)
-            } else {
-                policy.rule_for(refname).and_then(|r| r.signers.as_ref())
-            };
-            allowed.is_none_or(|list| list.contains(Some(&owner.id)))
+            signers.is_none_or(|list| policy.member(list, Some(&owner.id), ctx.now))
         }
         _ => false,
     };

@@ -28,10 +28,12 @@
 
 mod certificate;
 mod commits;
-mod evaluate;
 mod facts;
 mod history;
+mod judge;
+mod permission;
 mod policy_branch;
+mod pusher;
 mod signer;
 mod tag;
 mod verdict;
@@ -39,10 +41,10 @@ mod verdict;
 #[cfg(test)]
 mod tests;
 
-pub use evaluate::{evaluate, evaluate_signed};
 pub use facts::{
-    CommitFacts, KeyId, ObjectId, PolicyCandidate, PushCert, PushContext, RefUpdate,
+    CommitFacts, KeyId, ObjectId, PolicyCandidate, PolicyChange, PushCert, PushContext, RefUpdate,
     SignatureCheck, TagTarget, UpdateFacts, UpdateKind,
 };
 pub use history::{Judgement, SignatureStatus, SignedBy, judge_commit, judge_tag, signed_by};
+pub use judge::{evaluate, evaluate_signed, judge};
 pub use verdict::{Code, Reason, Verdict};

@@ -6,22 +6,35 @@
 
 use std::collections::BTreeSet;
 
-use super::evaluate::Pusher;
-use super::facts::{PolicyCandidate, PushContext, UpdateFacts, UpdateKind};
+use time::OffsetDateTime;
+
+use super::facts::{CommitFacts, PolicyCandidate, UpdateFacts, UpdateKind};
+use super::pusher::Pusher;
 use super::signer::{self, Judged};
 use super::verdict::{Code, Reason};
-use crate::policy::Policy;
+use crate::policy::{Policy, Principals, User};
+use crate::requirements::CommitScope;
+
+/// The guard as the requirement states it: `[policy] admins` and `approvals`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Guard<'p> {
+    /// `[policy] admins`.
+    pub(super) admins: &'p Principals,
+    /// `[policy] approvals`.
+    pub(super) approvals: u32,
+}
 
 /// Every reason a push to the policy branch is rejected, ref-level first, then per commit,
 /// then approvals, then the candidate roles.toml.
 pub(super) fn check(
     policy: &Policy,
-    ctx: &PushContext,
+    now: OffsetDateTime,
+    guard: Guard<'_>,
     pusher: &Pusher<'_>,
     facts: &UpdateFacts,
 ) -> Vec<Reason> {
     let refname = &facts.update.refname;
-    let admins = &policy.admins;
+    let admins = guard.admins;
     let mut reasons = Vec::new();
     match facts.kind {
         // Nothing else to judge for a delete: there is no new tree or commit.
@@ -43,7 +56,7 @@ pub(super) fn check(
         )),
         UpdateKind::FastForward => {}
     }
-    if !admins.contains(pusher.id()) {
+    if !policy.member(admins, pusher.id(), now) {
         reasons.push(Reason::on_ref(
             Code::PolicyDenied,
             format!(
@@ -54,50 +67,45 @@ pub(super) fn check(
         ));
     }
 
-    let need = format!(
-        "{refname} needs signatures by policy admins ({})",
-        admins.describe()
-    );
+    let Some(change) = &facts.policy_change else {
+        // Fail closed: the shell must always examine the pushed policy.
+        reasons.push(Reason::on_ref(
+            Code::InternalError,
+            "the pushed roles.toml was not examined",
+        ));
+        return reasons;
+    };
+    let Some(commits) = facts.commits_in(CommitScope::PolicyBranch) else {
+        reasons.push(Reason::on_ref(
+            Code::InternalError,
+            "the new commits of the policy branch were not examined",
+        ));
+        return reasons;
+    };
     let mut approvers = BTreeSet::new();
     // Admins who signed only commits whose roles.toml differs from the pushed one.
     let mut elsewhere = BTreeSet::new();
     // Admins who signed the pushed roles.toml only on commits that do not descend from the
     // current tip (given before the policy last moved).
     let mut stale = BTreeSet::new();
-    for commit in &facts.commits {
-        let signer = signer::identify(policy, ctx.now, &commit.signature);
-        let (code, detail) = match signer::judge(&signer, admins) {
-            Judged::Member(user) => {
+    for commit in commits {
+        match admin_signature(policy, now, admins, refname, commit) {
+            Ok(user) => {
                 // An approval is a signature on a commit carrying the pushed roles.toml that
                 // descends from the current policy tip.
-                if facts.approving.contains(&commit.id) {
+                if change.approving.contains(&commit.id) {
                     approvers.insert(user.id.as_str());
-                } else if facts.stale.contains(&commit.id) {
+                } else if change.stale.contains(&commit.id) {
                     stale.insert(user.id.as_str());
                 } else {
                     elsewhere.insert(user.id.as_str());
                 }
-                continue;
             }
-            Judged::Outsider => (
-                Code::PolicyDenied,
-                format!(
-                    "{}, who is not a policy admin (admins: {})",
-                    signer.predicate(),
-                    admins.describe()
-                ),
-            ),
-            Judged::Fault(code) => (code, signer::with_need(&signer, &need)),
-        };
-        reasons.push(Reason {
-            code,
-            commit: Some(commit.id.clone()),
-            subject: Some(commit.summary.clone()),
-            detail,
-        });
+            Err(reason) => reasons.push(reason),
+        }
     }
 
-    let required = policy.approvals as usize;
+    let required = guard.approvals as usize;
     let approved = approvers.len();
     if approved < required {
         let mut who = if approvers.is_empty() {
@@ -142,30 +150,63 @@ pub(super) fn check(
         ));
     }
 
-    match &facts.candidate {
-        Some(PolicyCandidate::Valid) => {}
-        Some(PolicyCandidate::Invalid { errors }) if errors.is_empty() => {
+    match &change.candidate {
+        PolicyCandidate::Valid => {}
+        PolicyCandidate::Invalid { errors } if errors.is_empty() => {
             reasons.push(Reason::on_ref(
                 Code::PolicyInvalid,
                 "the pushed roles.toml does not validate",
             ));
         }
-        Some(PolicyCandidate::Invalid { errors }) => {
+        PolicyCandidate::Invalid { errors } => {
             reasons.extend(
                 errors
                     .iter()
                     .map(|e| Reason::on_ref(Code::PolicyInvalid, e.clone())),
             );
         }
-        Some(PolicyCandidate::Missing) => reasons.push(Reason::on_ref(
+        PolicyCandidate::Missing => reasons.push(Reason::on_ref(
             Code::PolicyInvalid,
             "no roles.toml at the root of the tree",
         )),
-        // Fail closed: the shell must always examine the pushed roles.toml.
-        None => reasons.push(Reason::on_ref(
-            Code::InternalError,
-            "the pushed roles.toml was not examined",
-        )),
     }
     reasons
+}
+
+/// The admin who validly signed `commit` (every new policy commit needs one), or the reason
+/// it fails: not signed by an admin, or a fault of its signature or key.
+pub(super) fn admin_signature<'p>(
+    policy: &'p Policy,
+    now: OffsetDateTime,
+    admins: &Principals,
+    refname: &str,
+    commit: &'p CommitFacts,
+) -> Result<&'p User, Reason> {
+    let signer = signer::identify(policy, now, &commit.signature);
+    let (code, detail) = match signer::judge(policy, now, &signer, admins) {
+        Judged::Member(user) => return Ok(user),
+        Judged::Outsider => (
+            Code::PolicyDenied,
+            format!(
+                "{}, who is not a policy admin (admins: {})",
+                signer.predicate(),
+                admins.describe()
+            ),
+        ),
+        Judged::Fault(code) => (code, signer::with_need(&signer, &need(refname, admins))),
+    };
+    Err(Reason::on_object(
+        code,
+        commit.id.clone(),
+        commit.summary.clone(),
+        detail,
+    ))
+}
+
+/// What every commit on the policy branch needs, in words.
+fn need(refname: &str, admins: &Principals) -> String {
+    format!(
+        "{refname} needs signatures by policy admins ({})",
+        admins.describe()
+    )
 }

@@ -7,7 +7,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::facts::{KeyId, SignatureCheck};
 use super::verdict::Code;
-use crate::policy::{Policy, Principals, Revoked, User};
+use crate::policy::{KeyStatus, Policy, Principals, Revoked, User};
 
 /// A signature after the policy lookup chain: revoked → unknown → expired → untouched →
 /// known signer. Membership in a rule's list is judged afterwards ([`judge`]), so every
@@ -70,9 +70,9 @@ pub(super) fn identify<'a>(
     let Some((owner, user_key)) = owner else {
         return Signer::Unknown { key };
     };
-    match user_key.expires {
+    match (policy.key_status(user_key, now), user_key.expires) {
         // Expiry is judged at push time (spec §3.3); the boundary instant is already expired.
-        Some(expires) if expires <= now => Signer::Expired {
+        (KeyStatus::Expired, Some(expires)) => Signer::Expired {
             key,
             owner,
             expires,
@@ -152,10 +152,15 @@ pub(super) enum Judged<'a> {
     Fault(Code),
 }
 
-/// Requires `signer` to be a known user in `allowed`.
-pub(super) fn judge<'a>(signer: &Signer<'a>, allowed: &Principals) -> Judged<'a> {
+/// Requires `signer` to be a known user who is a member of `allowed` at `now`.
+pub(super) fn judge<'a>(
+    policy: &Policy,
+    now: OffsetDateTime,
+    signer: &Signer<'a>,
+    allowed: &Principals,
+) -> Judged<'a> {
     let code = match signer {
-        Signer::Known { owner } if allowed.contains(Some(&owner.id)) => {
+        Signer::Known { owner } if policy.member(allowed, Some(&owner.id), now) => {
             return Judged::Member(owner);
         }
         Signer::Known { .. } => return Judged::Outsider,

@@ -2,30 +2,28 @@
 //! annotated tag whose own signature is by a member of `signers`, pushed under the name it
 //! was signed with. Pure.
 
-use super::facts::{PushContext, SignatureCheck, TagTarget, UpdateFacts};
+use time::OffsetDateTime;
+
+use super::facts::{SignatureCheck, TagTarget, UpdateFacts};
 use super::signer::{self, Judged};
 use super::verdict::{Code, Reason};
-use crate::policy::{Policy, Rule};
+use crate::policy::{Policy, Principals};
 
-/// The reason a (non-delete) tag update fails `rule`'s `signers`, if any.
+/// The reason a (non-delete) tag update fails `signers`, if any.
 pub(super) fn check(
     policy: &Policy,
-    ctx: &PushContext,
-    rule: &Rule,
+    now: OffsetDateTime,
+    signers: &Principals,
     facts: &UpdateFacts,
 ) -> Option<Reason> {
-    let signers = rule.signers.as_ref()?;
     let need = format!("needs an annotated tag signed by {}", signers.describe());
     let short_name = facts
         .update
         .refname
         .strip_prefix("refs/tags/")
         .unwrap_or(&facts.update.refname);
-    let reason = |subject: &str, code: Code, detail: String| Reason {
-        code,
-        commit: Some(facts.update.new.clone()),
-        subject: Some(subject.to_string()),
-        detail,
+    let reason = |subject: &str, code: Code, detail: String| {
+        Reason::on_object(code, facts.update.new.clone(), subject, detail)
     };
     // The shell leaves `tag` unset only if it could not tell: treat it as lightweight.
     let (name, signature) = match &facts.tag {
@@ -45,8 +43,8 @@ pub(super) fn check(
             format!("tag not signed; {need}"),
         ));
     }
-    let signer = signer::identify(policy, ctx.now, signature);
-    let code = match signer::judge(&signer, signers) {
+    let signer = signer::identify(policy, now, signature);
+    let code = match signer::judge(policy, now, &signer, signers) {
         // The signature covers the tag's own name: a tag signed as `v1.0` and pushed as
         // `refs/tags/v2.0` would replay someone's signature under a name they never signed.
         Judged::Member(_) if name != short_name => {

@@ -1,178 +1,11 @@
 //! The outcome of a decision: reasons with stable kebab-case codes and their hints.
 
 use super::facts::{ObjectId, RefUpdate, UpdateKind};
+pub use crate::code::Code;
+use crate::requirements::{Level, Origin, RuleRef};
 
-/// A stable reason code (spec §4). Each is documented in the README.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Code {
-    /// The pusher may not fast-forward this ref.
-    PushDenied,
-    /// The pusher may not create this ref.
-    CreateDenied,
-    /// The pusher may not delete this ref.
-    DeleteDenied,
-    /// The pusher may not make a non-fast-forward update.
-    ForcePushDenied,
-    /// A new commit carries no signature.
-    Unsigned,
-    /// A signature is malformed, in the wrong namespace, or does not verify; or a FIDO key
-    /// that requires a touch signed without one.
-    BadSignature,
-    /// A signature verifies, but with a key no user of the policy holds.
-    UnknownKey,
-    /// The signer is a known user but not in the rule's `signers`.
-    SignerNotAllowed,
-    /// The signing key is listed under `[[revoked]]`.
-    RevokedKey,
-    /// The signing key's `expires` is in the past at push time.
-    ExpiredKey,
-    /// A new merge commit is not signed by a member of `merge`.
-    MergeDenied,
-    /// A new merge commit under a `linear = true` rule.
-    Nonlinear,
-    /// A tag under a rule with `signers` is lightweight or unsigned.
-    UnsignedTag,
-    /// An OpenPGP or X.509 signature.
-    UnsupportedSignature,
-    /// The push certificate (`git push --signed`) does not verify, is signed with a key that
-    /// is unknown, revoked or expired, names another repository, has a bad nonce, or does
-    /// not match the pushed commands.
-    PushCertInvalid,
-    /// The ref needs a signed push (`signed_push` / `require_signed_push`) and the push
-    /// carries no certificate.
-    SignedPushRequired,
-    /// The push to the policy branch is not allowed.
-    PolicyDenied,
-    /// Not enough distinct admins signed a policy change.
-    ApprovalsMissing,
-    /// The pushed roles.toml does not validate.
-    PolicyInvalid,
-    /// The repository has no policy branch.
-    NoPolicy,
-    /// Something broke; refguard fails closed.
-    InternalError,
-}
-
-impl Code {
-    /// Every code, in documentation order.
-    pub const ALL: [Code; 21] = [
-        Code::PushDenied,
-        Code::CreateDenied,
-        Code::DeleteDenied,
-        Code::ForcePushDenied,
-        Code::Unsigned,
-        Code::BadSignature,
-        Code::UnknownKey,
-        Code::SignerNotAllowed,
-        Code::RevokedKey,
-        Code::ExpiredKey,
-        Code::MergeDenied,
-        Code::Nonlinear,
-        Code::UnsignedTag,
-        Code::UnsupportedSignature,
-        Code::PushCertInvalid,
-        Code::SignedPushRequired,
-        Code::PolicyDenied,
-        Code::ApprovalsMissing,
-        Code::PolicyInvalid,
-        Code::NoPolicy,
-        Code::InternalError,
-    ];
-
-    /// The kebab-case code shown in brackets.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Code::PushDenied => "push-denied",
-            Code::CreateDenied => "create-denied",
-            Code::DeleteDenied => "delete-denied",
-            Code::ForcePushDenied => "force-push-denied",
-            Code::Unsigned => "unsigned",
-            Code::BadSignature => "bad-signature",
-            Code::UnknownKey => "unknown-key",
-            Code::SignerNotAllowed => "signer-not-allowed",
-            Code::RevokedKey => "revoked-key",
-            Code::ExpiredKey => "expired-key",
-            Code::MergeDenied => "merge-denied",
-            Code::Nonlinear => "nonlinear",
-            Code::UnsignedTag => "unsigned-tag",
-            Code::UnsupportedSignature => "unsupported-signature",
-            Code::PushCertInvalid => "push-cert-invalid",
-            Code::SignedPushRequired => "signed-push-required",
-            Code::PolicyDenied => "policy-denied",
-            Code::ApprovalsMissing => "approvals-missing",
-            Code::PolicyInvalid => "policy-invalid",
-            Code::NoPolicy => "no-policy",
-            Code::InternalError => "internal-error",
-        }
-    }
-
-    /// A one-line hint on how to fix it, shown to the pusher.
-    pub fn hint(self) -> &'static str {
-        match self {
-            Code::PushDenied | Code::CreateDenied | Code::DeleteDenied => {
-                "ask an admin to add you to the rule's list, or push a branch you may write"
-            }
-            Code::ForcePushDenied => {
-                "git pull --rebase onto the server's tip, then push without --force"
-            }
-            Code::Unsigned => {
-                "git config gpg.format ssh; git config user.signingKey ~/.ssh/id_ed25519.pub; git commit --amend -S"
-            }
-            Code::BadSignature => {
-                "re-sign with git commit --amend -S (touch the security key when it blinks); nothing may rewrite a commit after it is signed"
-            }
-            Code::UnknownKey => {
-                "sign with your key listed in roles.toml, or ask an admin to add your public key"
-            }
-            Code::SignerNotAllowed => {
-                "have a member of the rule's signers sign it, or ask an admin to add you"
-            }
-            Code::RevokedKey => {
-                "this key is revoked: make a new key, have an admin add it, and re-sign with it"
-            }
-            Code::ExpiredKey => {
-                "this key has expired: have an admin extend it or add a new key, then re-sign"
-            }
-            Code::MergeDenied => {
-                "have a member of the rule's merge list merge and sign it, or rebase instead"
-            }
-            Code::Nonlinear => "this ref takes no merge commits: git rebase onto the tip instead",
-            Code::UnsignedTag => {
-                "git config gpg.format ssh; git tag -s NAME -m MESSAGE (an annotated, signed tag)"
-            }
-            Code::UnsupportedSignature => {
-                "refguard verifies SSH signatures only: git config gpg.format ssh, then re-sign"
-            }
-            Code::PushCertInvalid => {
-                "sign the push with your key listed in roles.toml (git config gpg.format ssh; git config user.signingKey KEY) and push again with git push --signed"
-            }
-            Code::SignedPushRequired => {
-                "git config gpg.format ssh; git config user.signingKey ~/.ssh/id_ed25519.pub; git push --signed (or git config push.gpgSign true)"
-            }
-            Code::PolicyDenied => {
-                "changes to the policy branch need an admin as pusher and admins' signatures"
-            }
-            Code::ApprovalsMissing => {
-                "another admin approves: git commit --allow-empty -S -m approve, then push"
-            }
-            Code::PolicyInvalid => "run refguard policy lint roles.toml and fix what it reports",
-            Code::NoPolicy => {
-                "the server admin must run: refguard init --repo DIR --policy roles.toml"
-            }
-            Code::InternalError => {
-                "refguard failed and rejected the push to stay safe: tell the server admin"
-            }
-        }
-    }
-}
-
-impl std::fmt::Display for Code {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One reason a ref update is rejected.
+/// One finding about a ref update: a reason to reject it, or (at [`Level::Warn`]) what a
+/// rule in evaluate mode would have rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reason {
     /// The stable code.
@@ -183,17 +16,55 @@ pub struct Reason {
     pub subject: Option<String>,
     /// What is wrong, in one line.
     pub detail: String,
+    /// Whether it rejects the update or only warns.
+    pub level: Level,
+    /// The requirement it comes from, when one does (not for push-level or fail-closed
+    /// reasons).
+    pub origin: Option<Origin>,
 }
 
 impl Reason {
-    /// A reason about the ref as a whole.
+    /// A deny-level reason about the ref as a whole.
     pub fn on_ref(code: Code, detail: impl Into<String>) -> Reason {
         Reason {
             code,
             commit: None,
             subject: None,
             detail: detail.into(),
+            level: Level::Deny,
+            origin: None,
         }
+    }
+
+    /// A deny-level reason about a commit or tag object.
+    pub fn on_object(
+        code: Code,
+        commit: ObjectId,
+        subject: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Reason {
+        Reason {
+            code,
+            commit: Some(commit),
+            subject: Some(subject.into()),
+            detail: detail.into(),
+            level: Level::Deny,
+            origin: None,
+        }
+    }
+
+    /// The same reason, attributed to `origin` at `level`.
+    pub fn from_requirement(self, origin: Origin, level: Level) -> Reason {
+        Reason {
+            origin: Some(origin),
+            level,
+            ..self
+        }
+    }
+
+    /// Whether it rejects the update.
+    pub fn denies(&self) -> bool {
+        self.level == Level::Deny
     }
 }
 
@@ -206,16 +77,26 @@ pub struct Verdict {
     pub kind: Option<UpdateKind>,
     /// The user the pusher resolved to, if any.
     pub user: Option<String>,
-    /// The governing rule as `roles.toml:LINE`, if any.
-    pub rule: Option<String>,
-    /// Every reason to reject; empty means accepted.
+    /// The governing rule, if any.
+    pub rule: Option<RuleRef>,
+    /// Every finding: reasons to reject, and warnings.
     pub reasons: Vec<Reason>,
 }
 
 impl Verdict {
-    /// Whether the update is allowed.
+    /// Whether the update is allowed: no finding rejects it.
     pub fn accepted(&self) -> bool {
-        self.reasons.is_empty()
+        !self.reasons.iter().any(Reason::denies)
+    }
+
+    /// The findings that reject the update.
+    pub fn denials(&self) -> impl Iterator<Item = &Reason> {
+        self.reasons.iter().filter(|r| r.denies())
+    }
+
+    /// The findings that only warn.
+    pub fn warnings(&self) -> impl Iterator<Item = &Reason> {
+        self.reasons.iter().filter(|r| !r.denies())
     }
 
     /// A rejection of `update` for one ref-level reason (no policy, internal error...).

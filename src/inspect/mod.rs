@@ -21,47 +21,16 @@ pub use show::{
 };
 pub use who_can::{Excluded, Governor, WhoCan, WhoCanAction, WhoUser, who_can};
 
-use std::collections::BTreeSet;
-
 use serde::Serialize;
 use time::OffsetDateTime;
-use time::macros::format_description;
 
-use crate::policy::{Policy, Principals, Rule, UserKey};
+pub use crate::policy::KeyStatus;
+use crate::policy::{Absent, Effective, LISTS, ListKind, Policy, Principals, Rule, UserKey};
 
-/// Whether a key may sign right now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum KeyStatus {
-    /// Neither revoked nor expired.
-    Active,
-    /// Its `expires` is at or before the time asked about (the boundary instant is expired,
-    /// as in the engine).
-    Expired,
-    /// Its fingerprint is under `[[revoked]]` (this wins over expired).
-    Revoked,
-}
-
-impl KeyStatus {
-    /// The word used in text output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KeyStatus::Active => "active",
-            KeyStatus::Expired => "expired",
-            KeyStatus::Revoked => "revoked",
-        }
-    }
-}
-
-/// The status of a user's key at `now`, judged in the engine's order: revoked, then expired.
+/// The status of a user's key at `now` ([`Policy::key_status`], the engine's order:
+/// revoked, then expired).
 pub fn key_status(policy: &Policy, key: &UserKey, now: OffsetDateTime) -> KeyStatus {
-    if policy.revocation(&key.fingerprint).is_some() {
-        KeyStatus::Revoked
-    } else if key.expires.is_some_and(|e| e <= now) {
-        KeyStatus::Expired
-    } else {
-        KeyStatus::Active
-    }
+    policy.key_status(key, now)
 }
 
 /// What a list lets through, once its absence and `"*"` are spelled out.
@@ -87,16 +56,16 @@ pub struct ListView {
     pub default: Option<String>,
     /// What the list lets through.
     pub effect: Effect,
-    /// With [`Effect::Users`]: the user ids, expanded through roles (`"*"`: every user).
+    /// With [`Effect::Users`]: the user ids who are members at the time judged.
     pub users: Vec<String>,
     /// One line for people: `maintainers → alice` or `absent: nobody`.
     pub summary: String,
 }
 
 impl ListView {
-    /// A present list.
-    fn present(policy: &Policy, p: &Principals) -> ListView {
-        let users = expand(policy, p);
+    /// A present list, its members judged at `now`.
+    pub(crate) fn present(policy: &Policy, p: &Principals, now: OffsetDateTime) -> ListView {
+        let users: Vec<String> = policy.members_at(p, now).into_iter().collect();
         let written = if p.written.is_empty() {
             "[]".to_string()
         } else {
@@ -115,8 +84,8 @@ impl ListView {
     fn absent(default: &str, like: ListView) -> ListView {
         let meaning = match like.effect {
             Effect::Users => users_or_nobody(&like.users),
-            Effect::Anyone => defaults::PUSH.to_string(),
-            Effect::Unsigned => defaults::SIGNERS.to_string(),
+            Effect::Anyone => Absent::Anyone.describe().to_string(),
+            Effect::Unsigned => Absent::Unsigned.describe().to_string(),
             Effect::NoMerges => "no merges".to_string(),
         };
         let summary = if meaning == default {
@@ -133,7 +102,7 @@ impl ListView {
     }
 
     /// A list that lets nobody through (the base of absent delete/force_push).
-    fn nobody() -> ListView {
+    pub(crate) fn nobody() -> ListView {
         ListView {
             written: None,
             default: None,
@@ -144,7 +113,7 @@ impl ListView {
     }
 
     /// A list with a fixed effect and no users (anyone, unsigned, no merges).
-    fn effect(effect: Effect, summary: &str) -> ListView {
+    pub(crate) fn effect(effect: Effect, summary: &str) -> ListView {
         ListView {
             written: None,
             default: None,
@@ -153,82 +122,52 @@ impl ListView {
             summary: summary.to_string(),
         }
     }
-}
 
-/// What each absent field of a rule means (spec §2).
-pub(crate) mod defaults {
-    /// Absent `push`.
-    pub const PUSH: &str = "anyone, including unknown pushers";
-    /// Absent `create`.
-    pub const CREATE: &str = "same as push";
-    /// Absent `delete` and `force_push`.
-    pub const NOBODY: &str = "nobody";
-    /// Absent `signers`.
-    pub const SIGNERS: &str = "unsigned commits allowed";
-    /// Absent `merge`.
-    pub const MERGE: &str = "any allowed signer";
-}
-
-/// The six lists of a rule as they work, in the order of the roles file.
-pub(crate) struct RuleLists {
-    pub push: ListView,
-    pub create: ListView,
-    pub delete: ListView,
-    pub force_push: ListView,
-    pub signers: ListView,
-    pub merge: ListView,
-}
-
-/// Spells out every list of `rule`, defaults included.
-pub(crate) fn rule_lists(policy: &Policy, rule: &Rule) -> RuleLists {
-    let present = |p: &Principals| ListView::present(policy, p);
-    let push = match &rule.push {
-        Some(p) => present(p),
-        None => ListView::absent(
-            defaults::PUSH,
-            ListView::effect(Effect::Anyone, defaults::PUSH),
-        ),
-    };
-    let create = match &rule.create {
-        Some(p) => present(p),
-        None => ListView::absent(defaults::CREATE, push.clone()),
-    };
-    let nobody = || ListView::absent(defaults::NOBODY, ListView::nobody());
-    let delete = rule.delete.as_ref().map_or_else(nobody, present);
-    let force_push = rule.force_push.as_ref().map_or_else(nobody, present);
-    let signers = match &rule.signers {
-        Some(p) => present(p),
-        None => ListView::absent(
-            defaults::SIGNERS,
-            ListView::effect(Effect::Unsigned, defaults::SIGNERS),
-        ),
-    };
-    let mut merge = match &rule.merge {
-        Some(p) => present(p),
-        None => ListView::absent(defaults::MERGE, signers.clone()),
-    };
-    if rule.linear {
-        merge.effect = Effect::NoMerges;
-        merge.users.clear();
-        merge.summary = format!("no merges: linear = true (as written: {})", merge.summary);
-    }
-    RuleLists {
-        push,
-        create,
-        delete,
-        force_push,
-        signers,
-        merge,
+    /// The list that decides `kind` of `rule`, as it works at `now`: [`Rule::effective`]
+    /// spelled out with the table's words for absence ([`crate::policy::LISTS`]).
+    pub(crate) fn of_rule(
+        policy: &Policy,
+        rule: &Rule,
+        kind: ListKind,
+        now: OffsetDateTime,
+    ) -> ListView {
+        let absent = kind.spec().absent;
+        let view = match rule.effective(kind) {
+            Effective::Listed { list, via } if via == kind => {
+                return ListView::present(policy, list, now);
+            }
+            Effective::Listed { list, .. } => ListView::present(policy, list, now),
+            Effective::Absent(Absent::Anyone) => {
+                ListView::effect(Effect::Anyone, Absent::Anyone.describe())
+            }
+            Effective::Absent(Absent::Unsigned) => {
+                ListView::effect(Effect::Unsigned, Absent::Unsigned.describe())
+            }
+            Effective::Absent(Absent::AnySigner) => {
+                ListView::of_rule(policy, rule, ListKind::Signers, now)
+            }
+            Effective::Absent(Absent::Nobody | Absent::SameAs(_)) => ListView::nobody(),
+        };
+        ListView::absent(absent.describe(), view)
     }
 }
 
-/// The user ids a list names, expanded; `"*"` is every user of the file.
-pub(crate) fn expand(policy: &Policy, p: &Principals) -> Vec<String> {
-    let mut users: BTreeSet<String> = p.users.clone();
-    if p.any_user {
-        users.extend(policy.users.keys().cloned());
-    }
-    users.into_iter().collect()
+/// Every list of a rule as it works at `now`, in the order of the table (and of the roles
+/// file): push, create, delete, force_push, signers, merge. Under `linear = true` the merge
+/// list lets no merge through.
+pub(crate) fn rule_lists(policy: &Policy, rule: &Rule, now: OffsetDateTime) -> Vec<ListView> {
+    LISTS
+        .iter()
+        .map(|spec| {
+            let mut view = ListView::of_rule(policy, rule, spec.kind, now);
+            if spec.kind == ListKind::Merge && rule.linear {
+                view.effect = Effect::NoMerges;
+                view.users.clear();
+                view.summary = format!("no merges: linear = true (as written: {})", view.summary);
+            }
+            view
+        })
+        .collect()
 }
 
 /// `alice, bob`, or `nobody` for no users.
@@ -242,9 +181,5 @@ pub(crate) fn users_or_nobody(users: &[String]) -> String {
 
 /// `2027-06-30T00:00:00Z`: an instant in UTC, whole seconds.
 pub(crate) fn utc(at: OffsetDateTime) -> String {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    at.format(format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
-    ))
-    .unwrap_or_else(|_| at.to_string())
+    crate::policy::utc(at)
 }

@@ -4,6 +4,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::{KeyStatus, ListView, key_status, rule_lists, users_or_nobody, utc};
+use crate::policy::ListKind;
 use crate::policy::{Policy, REPLACE_PREFIX};
 
 /// The effective policy at one policy commit, judged at one instant.
@@ -151,7 +152,7 @@ pub fn policy_view(
                     revoked_reason: policy
                         .revocation(&k.fingerprint)
                         .and_then(|r| r.reason.clone()),
-                    location: at(k.location.line),
+                    location: k.location.to_string(),
                 })
                 .collect(),
         })
@@ -180,7 +181,7 @@ pub fn policy_view(
                 .values()
                 .find(|u| u.keys.iter().any(|k| k.fingerprint == r.fingerprint))
                 .map(|u| u.id.clone()),
-            location: at(r.location.line),
+            location: r.location.to_string(),
         })
         .collect();
     let rules = policy
@@ -188,17 +189,18 @@ pub fn policy_view(
         .iter()
         .enumerate()
         .map(|(i, rule)| {
-            let lists = rule_lists(policy, rule);
+            let lists = rule_lists(policy, rule, now);
+            let list = |kind: ListKind| lists[kind as usize].clone();
             RuleView {
                 number: i + 1,
-                location: rule.defined_at(),
+                location: rule.location.to_string(),
                 refs: rule.refs.clone(),
-                push: lists.push,
-                create: lists.create,
-                delete: lists.delete,
-                force_push: lists.force_push,
-                signers: lists.signers,
-                merge: lists.merge,
+                push: list(ListKind::Push),
+                create: list(ListKind::Create),
+                delete: list(ListKind::Delete),
+                force_push: list(ListKind::ForcePush),
+                signers: list(ListKind::Signers),
+                merge: list(ListKind::Merge),
                 linear: rule.linear,
                 signed_push: rule.signed_push || policy.require_signed_push,
             }
@@ -218,17 +220,13 @@ pub fn policy_view(
         users,
         roles,
         admins: AdminsView {
-            admins: ListView::present(policy, &policy.admins),
+            admins: ListView::present(policy, &policy.admins, now),
             approvals: policy.approvals,
         },
         baseline: policy.baseline.clone(),
         revoked,
         rules,
     }
-}
-
-fn at(line: usize) -> String {
-    format!("roles.toml:{line}")
 }
 
 impl PolicyView {

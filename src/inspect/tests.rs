@@ -19,7 +19,7 @@ const POLICY_REF: &str = "refs/meta/policy";
 /// A policy key written at `roles.toml:<at>`.
 fn user_key(line: &str, expires: Option<OffsetDateTime>, at: usize) -> UserKey {
     UserKey {
-        location: Location { line: at, col: 3 },
+        location: Location::new(at, 3),
         ..crate::testutil::user_key(line, expires)
     }
 }
@@ -57,30 +57,26 @@ fn policy() -> Policy {
         user("dave", &[], vec![user_key(DAVE, None, 15)]),
     ];
     let mut main = rule(40, &["refs/heads/main", "refs/heads/release/*"]);
-    main.push = Some(list(&["maintainers"]));
-    main.create = Some(list(&["maintainers"]));
-    main.delete = Some(list(&[]));
-    main.signers = Some(list(&["developers"]));
-    main.merge = Some(list(&["maintainers", "dave"]));
+    main.set_list(ListKind::Push, Some(list(&["maintainers"])));
+    main.set_list(ListKind::Create, Some(list(&["maintainers"])));
+    main.set_list(ListKind::Delete, Some(list(&[])));
+    main.set_list(ListKind::Signers, Some(list(&["developers"])));
+    main.set_list(ListKind::Merge, Some(list(&["maintainers", "dave"])));
     let feature = rule(50, &["refs/heads/feature/**"]);
     let mut linear = rule(53, &["refs/heads/linear"]);
     linear.linear = true;
-    linear.signers = Some(list(&["developers"]));
-    linear.merge = Some(list(&["maintainers"]));
+    linear.set_list(ListKind::Signers, Some(list(&["developers"])));
+    linear.set_list(ListKind::Merge, Some(list(&["maintainers"])));
     let mut tags = rule(59, &["refs/tags/v*"]);
-    tags.create = Some(list(&["dave"]));
-    tags.signers = Some(list(&["dave"]));
+    tags.set_list(ListKind::Create, Some(list(&["dave"])));
+    tags.set_list(ListKind::Signers, Some(list(&["dave"])));
     let mut team = rule(64, &["refs/heads/team/*"]);
-    team.push = Some(list(&["*"]));
-    team.merge = Some(list(&["bob"]));
+    team.set_list(ListKind::Push, Some(list(&["*"])));
+    team.set_list(ListKind::Merge, Some(list(&["bob"])));
 
     let revocations = vec![
-        revoked(
-            BOB_REVOKED,
-            Some("laptop stolen"),
-            Location { line: 30, col: 1 },
-        ),
-        revoked(GONE, None, Location { line: 34, col: 1 }),
+        revoked(BOB_REVOKED, Some("laptop stolen"), Location::new(30, 1)),
+        revoked(GONE, None, Location::new(34, 1)),
     ];
     Policy {
         baseline: vec!["9fceb02d0ae598e95dc970b74767f19372d61af8".into()],

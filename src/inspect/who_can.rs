@@ -3,8 +3,10 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::{Effect, KeyStatus, ListView, key_status, rule_lists, users_or_nobody, utc};
-use crate::policy::Policy;
+use super::{Effect, KeyStatus, ListView, rule_lists, users_or_nobody, utc};
+use crate::policy::{Absent, ListKind, Policy, Principals, REPLACE_PREFIX};
+use crate::requirements::{self, Check, list_for};
+use crate::update::{UpdateKind, is_tag};
 
 /// What `who-can` is asked about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -113,7 +115,23 @@ pub struct WhoCan {
     pub answer: String,
 }
 
-/// Who may perform `action` on `refname`, with key status judged at `now`.
+impl WhoCanAction {
+    /// The kind of update whose requirements answer the question: a permission action asks
+    /// for its own kind; signing and merging are about the new commits of a fast-forward.
+    fn update_kind(self) -> UpdateKind {
+        match self {
+            WhoCanAction::Create => UpdateKind::Create,
+            WhoCanAction::Delete => UpdateKind::Delete,
+            WhoCanAction::ForcePush => UpdateKind::NonFastForward,
+            WhoCanAction::Push | WhoCanAction::Sign | WhoCanAction::Merge => {
+                UpdateKind::FastForward
+            }
+        }
+    }
+}
+
+/// Who may perform `action` on `refname`, with membership and key status judged at `now`:
+/// read off the same requirements the hook judges an update of that kind by.
 pub fn who_can(
     policy: &Policy,
     policy_ref: &str,
@@ -121,75 +139,100 @@ pub fn who_can(
     action: WhoCanAction,
     now: OffsetDateTime,
 ) -> WhoCan {
+    let reqs = requirements::for_update(policy, policy_ref, refname, action.update_kind());
+    let rule = policy.rule_for(refname).filter(|_| reqs.rule.is_some());
     let mut notes = Vec::new();
-    let (governed_by, list) = if refname == policy_ref {
-        (
-            Governor::PolicyBranch {
-                approvals: policy.approvals,
-            },
-            policy_branch_list(policy, action, &mut notes),
-        )
-    } else if let Some(rule) = policy.rule_for(refname) {
-        let lists = rule_lists(policy, rule);
-        let list = match action {
-            WhoCanAction::Push => lists.push,
-            WhoCanAction::Create => lists.create,
-            WhoCanAction::Delete => lists.delete,
-            WhoCanAction::ForcePush => lists.force_push,
-            WhoCanAction::Sign => lists.signers,
-            WhoCanAction::Merge => {
-                let mut merge = lists.merge;
+    let mut governed_by = Governor::NoRule;
+    let mut list = None;
+    for req in &reqs.items {
+        match (&req.check, action) {
+            (Check::PolicyBranch { admins, approvals }, _) => {
+                governed_by = Governor::PolicyBranch {
+                    approvals: *approvals,
+                };
+                list = Some(policy_branch_list(
+                    policy, admins, *approvals, action, now, &mut notes,
+                ));
+            }
+            (Check::ReplaceRef, _) => {
+                governed_by = Governor::ReplaceGuard;
+                notes.push(format!(
+                    "replace refs are never unprotected: add a rule that names {REPLACE_PREFIX} \
+                     explicitly to allow them"
+                ));
+                list = Some(ListView::nobody());
+            }
+            (Check::Permission { .. }, a) if !a.signs() => {
+                let Some(rule) = rule else { continue };
+                list = Some(ListView::of_rule(
+                    policy,
+                    rule,
+                    list_for(action.update_kind()),
+                    now,
+                ));
+            }
+            (
+                Check::Commits {
+                    signers, linear, ..
+                },
+                WhoCanAction::Merge,
+            ) => {
+                let Some(rule) = rule else { continue };
+                let mut merge = rule_lists(policy, rule, now).swap_remove(ListKind::Merge as usize);
                 // A merge commit passes the `signers` check first, so with both lists set
                 // only users in both can sign one (engine: signature reason, then merge).
-                if let (Some(_), Effect::Users, Effect::Users) =
-                    (&rule.merge, merge.effect, lists.signers.effect)
+                if let (Some(_), Some(signers), false) =
+                    (rule.list(ListKind::Merge), signers, linear)
                 {
                     let before = merge.users.len();
-                    merge.users.retain(|u| lists.signers.users.contains(u));
+                    let allowed = policy.members_at(signers, now);
+                    merge.users.retain(|u| allowed.contains(u));
                     if merge.users.len() < before {
+                        let signers = ListView::present(policy, signers, now);
                         notes.push(format!(
-                            "a merge commit must also satisfy signers ({}), so only users in both lists count",
-                            lists.signers.summary
+                            "a merge commit must also satisfy signers ({}), so only users in \
+                             both lists count",
+                            signers.summary
                         ));
                     }
                 }
-                merge
+                list = Some(merge);
             }
-        };
-        if refname.starts_with("refs/tags/") {
-            match action {
-                WhoCanAction::Sign => notes.push(
-                    "for a tag, the pushed annotated tag object itself must carry the signature"
-                        .to_string(),
-                ),
-                WhoCanAction::Merge => notes.push(
-                    "merge checks do not apply to tags; only the tag's own signature is checked"
-                        .to_string(),
-                ),
-                _ => {}
-            }
+            (Check::Tag { .. }, WhoCanAction::Sign) => notes.push(
+                "for a tag, the pushed annotated tag object itself must carry the signature"
+                    .to_string(),
+            ),
+            _ => {}
         }
-        (
-            Governor::Rule {
-                number: rule.index + 1,
-                location: rule.defined_at(),
-                refs: rule.refs.clone(),
-            },
-            list,
-        )
-    } else if crate::policy::is_replace_ref(refname) {
-        notes.push(format!(
-            "replace refs are never unprotected: add a rule that names {} explicitly to allow them",
-            crate::policy::REPLACE_PREFIX
-        ));
-        (Governor::ReplaceGuard, ListView::nobody())
-    } else {
-        let list = if action.signs() {
-            ListView::effect(Effect::Unsigned, "no signature required")
-        } else {
-            ListView::effect(Effect::Anyone, super::defaults::PUSH)
+    }
+    if rule.is_some() && is_tag(refname) && action == WhoCanAction::Merge {
+        notes.push(
+            "merge checks do not apply to tags; only the tag's own signature is checked"
+                .to_string(),
+        );
+    }
+    if let Some(rule) = rule {
+        governed_by = Governor::Rule {
+            number: rule.index + 1,
+            location: rule.location.to_string(),
+            refs: rule.refs.clone(),
         };
-        (Governor::NoRule, list)
+    }
+    let list = match (list, rule) {
+        (Some(list), _) => list,
+        // A rule whose requirements say nothing about signing: its absent lists say why.
+        (None, Some(rule)) => {
+            let kind = if action == WhoCanAction::Merge {
+                ListKind::Merge
+            } else {
+                ListKind::Signers
+            };
+            rule_lists(policy, rule, now).swap_remove(kind as usize)
+        }
+        (None, None) if action.signs() => {
+            ListView::effect(Effect::Unsigned, "no signature required")
+        }
+        (None, None) => ListView::effect(Effect::Anyone, Absent::Anyone.describe()),
     };
 
     let mut users = Vec::new();
@@ -208,7 +251,7 @@ pub fn who_can(
             };
             let mut active = Vec::new();
             for key in &user.keys {
-                match key_status(policy, key, now) {
+                match policy.key_status(key, now) {
                     KeyStatus::Active => active.push(key.fingerprint.clone()),
                     status => excluded.push(Excluded {
                         user: id.clone(),
@@ -229,7 +272,7 @@ pub fn who_can(
     }
 
     let answer = match list.effect {
-        Effect::Anyone => super::defaults::PUSH.to_string(),
+        Effect::Anyone => Absent::Anyone.describe().to_string(),
         Effect::Unsigned => "anyone: no signature is required".to_string(),
         Effect::NoMerges => "no merges: linear".to_string(),
         Effect::Users => users_or_nobody(&users.iter().map(|u| u.id.clone()).collect::<Vec<_>>()),
@@ -250,16 +293,21 @@ pub fn who_can(
 
 /// The lists of the policy branch: admins push and sign; nobody creates (only `refguard
 /// init` on the server), deletes or force-pushes.
-fn policy_branch_list(policy: &Policy, action: WhoCanAction, notes: &mut Vec<String>) -> ListView {
-    let admins = ListView::present(policy, &policy.admins);
-    let approvals = format!(
-        "every new commit must be signed by an admin, and at least {} distinct admin(s) must sign",
-        policy.approvals
-    );
+fn policy_branch_list(
+    policy: &Policy,
+    admins: &Principals,
+    approvals: u32,
+    action: WhoCanAction,
+    now: OffsetDateTime,
+    notes: &mut Vec<String>,
+) -> ListView {
     match action {
         WhoCanAction::Push | WhoCanAction::Sign | WhoCanAction::Merge => {
-            notes.push(approvals);
-            admins
+            notes.push(format!(
+                "every new commit must be signed by an admin, and at least {approvals} distinct \
+                 admin(s) must sign"
+            ));
+            ListView::present(policy, admins, now)
         }
         WhoCanAction::Create => {
             notes.push("only `refguard init` on the server creates the policy branch".to_string());

@@ -3,6 +3,7 @@
 
 mod codes;
 mod keys;
+mod lists;
 mod model;
 mod node;
 mod parse;
@@ -16,9 +17,10 @@ mod tests;
 pub use codes::CODES;
 pub use keys::key_blob;
 pub use keys::utc;
+pub use lists::{Absent, LIST_KINDS, LISTS, ListKind, ListSpec};
 pub use model::{
-    Action, Location, Policy, Principals, REPLACE_PREFIX, Revoked, Rule, User, UserKey,
-    is_replace_ref, pattern_names_replace_refs,
+    Effective, KeyStatus, Location, Policy, PolicyFile, Principals, REPLACE_PREFIX, Revoked, Rule,
+    User, UserKey, is_replace_ref, pattern_names_replace_refs,
 };
 pub use parse::{lint, parse};
 pub use quorum::{EXPIRY_WARNING, check_at};

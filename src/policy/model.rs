@@ -2,16 +2,67 @@
 //! [`crate::policy::parse`]; nothing here touches the filesystem, git or the environment.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
 
+use serde::Serialize;
 use time::OffsetDateTime;
 
-/// Where something is written in `roles.toml` (1-based line and column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+use super::lists::{Absent, LIST_KINDS, ListKind};
+
+/// Which roles file something is written in: the repository's own, or the organisation's
+/// (spec §10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum PolicyFile {
+    /// The repository's roles.toml.
+    #[default]
+    Repo,
+    /// The organisation's roles.toml.
+    Org,
+}
+
+impl PolicyFile {
+    /// How locations in this file are named: `roles.toml` or `org:roles.toml`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PolicyFile::Repo => "roles.toml",
+            PolicyFile::Org => "org:roles.toml",
+        }
+    }
+}
+
+/// Where something is written in a roles file (1-based line and column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Location {
+    /// Which roles file.
+    pub file: PolicyFile,
     /// 1-based line number.
     pub line: usize,
     /// 1-based column number (in characters).
     pub col: usize,
+}
+
+impl Location {
+    /// A location in the repository's roles.toml.
+    pub const fn new(line: usize, col: usize) -> Location {
+        Location {
+            file: PolicyFile::Repo,
+            line,
+            col,
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    /// `roles.toml:12` or `org:roles.toml:12`: file and line, as messages name rules.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file.name(), self.line)
+    }
+}
+
+impl Serialize for Location {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// A validated roles file (version 1).
@@ -95,6 +146,29 @@ impl UserKey {
     }
 }
 
+/// Whether a key may sign at a given time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyStatus {
+    /// Neither revoked nor expired.
+    Active,
+    /// Its `expires` is at or before the time asked about.
+    Expired,
+    /// Its fingerprint is under `[[revoked]]` (this wins over expired).
+    Revoked,
+}
+
+impl KeyStatus {
+    /// The word used in text output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "active",
+            KeyStatus::Expired => "expired",
+            KeyStatus::Revoked => "revoked",
+        }
+    }
+}
+
 /// A `[[revoked]]` entry.
 #[derive(Debug, Clone)]
 pub struct Revoked {
@@ -115,10 +189,14 @@ pub struct Principals {
     pub any_user: bool,
     /// Expanded user ids.
     pub users: BTreeSet<String>,
+    /// The roles listed, and the roles they include, transitively: a time-boxed grant of
+    /// any of them makes its user a member while it lasts (spec §8).
+    pub roles: BTreeSet<String>,
 }
 
 impl Principals {
-    /// Whether the (resolved) user is in this list. An unknown user (`None`) never is.
+    /// Whether the (resolved) user is in this list as written, whatever the time. An unknown
+    /// user (`None`) never is. Judging at a time goes through [`Policy::member`].
     pub fn contains(&self, user: Option<&str>) -> bool {
         match user {
             None => false,
@@ -136,31 +214,6 @@ impl Principals {
     }
 }
 
-/// What a pusher is trying to do to a ref.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
-    /// Fast-forward an existing ref.
-    Push,
-    /// Create a ref.
-    Create,
-    /// Delete a ref.
-    Delete,
-    /// Make a non-fast-forward update.
-    ForcePush,
-}
-
-impl Action {
-    /// The field name in a `[[rule]]`.
-    pub fn field(self) -> &'static str {
-        match self {
-            Action::Push => "push",
-            Action::Create => "create",
-            Action::Delete => "delete",
-            Action::ForcePush => "force_push",
-        }
-    }
-}
-
 /// One `[[rule]]`.
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -172,18 +225,9 @@ pub struct Rule {
     pub refs: Vec<String>,
     /// Compiled `refs` patterns (git-style: `*` within a component, `**` across).
     pub matcher: globset::GlobSet,
-    /// `push`: absent means anyone, including an unknown pusher.
-    pub push: Option<Principals>,
-    /// `create`: absent means the same as `push`.
-    pub create: Option<Principals>,
-    /// `delete`: absent means nobody.
-    pub delete: Option<Principals>,
-    /// `force_push`: absent means nobody.
-    pub force_push: Option<Principals>,
-    /// `signers`: absent means unsigned commits are allowed.
-    pub signers: Option<Principals>,
-    /// `merge`: absent means any allowed signer.
-    pub merge: Option<Principals>,
+    /// The lists as written (`None`: absent), indexed by [`ListKind`]; what absence means
+    /// is in [`super::LISTS`].
+    pub lists: [Option<Principals>; LIST_KINDS],
     /// `linear = true`: new merge commits are rejected.
     pub linear: bool,
     /// `signed_push = true`: updates need a push certificate (`git push --signed`).
@@ -213,39 +257,53 @@ pub fn is_replace_ref(refname: &str) -> bool {
     refname.starts_with(REPLACE_PREFIX)
 }
 
+/// The list that decides for one [`ListKind`] of a rule, once absence is spelled out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effective<'a> {
+    /// A list as written; `via` is the field it was written as (`Push` for an absent
+    /// `create`).
+    Listed {
+        /// The list.
+        list: &'a Principals,
+        /// The field it was written as.
+        via: ListKind,
+    },
+    /// No list applies: the field (and what it falls back to) is absent.
+    Absent(Absent),
+}
+
 impl Rule {
     /// Whether this rule's patterns match `refname`.
     pub fn matches(&self, refname: &str) -> bool {
         self.matcher.is_match(refname)
     }
 
-    /// Whether `user` (None: unknown pusher) may perform `action` under this rule.
-    pub fn allows(&self, action: Action, user: Option<&str>) -> bool {
-        match self.list_for(action) {
-            Some(p) => p.contains(user),
-            // Absent push/create: anyone. Absent delete/force_push: nobody.
-            None => matches!(action, Action::Push | Action::Create),
-        }
+    /// The list `kind` as written (`None`: absent).
+    pub fn list(&self, kind: ListKind) -> Option<&Principals> {
+        self.lists[kind as usize].as_ref()
     }
 
-    /// The effective list for `action` (None: absent, see [`Rule::allows`]).
-    pub fn list_for(&self, action: Action) -> Option<&Principals> {
-        match action {
-            Action::Push => self.push.as_ref(),
-            Action::Create => self.create.as_ref().or(self.push.as_ref()),
-            Action::Delete => self.delete.as_ref(),
-            Action::ForcePush => self.force_push.as_ref(),
+    /// Sets the list `kind`.
+    pub fn set_list(&mut self, kind: ListKind, list: Option<Principals>) {
+        self.lists[kind as usize] = list;
+    }
+
+    /// The list that decides `kind`, following [`Absent::SameAs`].
+    pub fn effective(&self, kind: ListKind) -> Effective<'_> {
+        match self.list(kind) {
+            Some(list) => Effective::Listed { list, via: kind },
+            None => match kind.spec().absent {
+                Absent::SameAs(other) => self.effective(other),
+                absent => Effective::Absent(absent),
+            },
         }
     }
 
     /// Whether pushes under this rule need the new commits walked at all.
     pub fn checks_commits(&self) -> bool {
-        self.signers.is_some() || self.merge.is_some() || self.linear
-    }
-
-    /// `roles.toml:LINE`, for messages.
-    pub fn defined_at(&self) -> String {
-        format!("roles.toml:{}", self.location.line)
+        self.list(ListKind::Signers).is_some()
+            || self.list(ListKind::Merge).is_some()
+            || self.linear
     }
 }
 
@@ -285,9 +343,40 @@ impl Policy {
         }
         match rule {
             Some(rule) if rule.signed_push && refname != policy_ref => {
-                Some(format!("signed_push = true, rule {}", rule.defined_at()))
+                Some(format!("signed_push = true, rule {}", rule.location))
             }
             _ => None,
+        }
+    }
+
+    /// Whether `user` (None: an unknown pusher) is a member of `list` at `at`: listed, or
+    /// (spec §8) granted one of its roles for a window that contains `at`. The one
+    /// membership function: the engine, `who-can`, `policy show` and the history audit all
+    /// judge through it.
+    pub fn member(&self, list: &Principals, user: Option<&str>, at: OffsetDateTime) -> bool {
+        let _ = at; // Time-boxed grants (spec §8) will be judged at `at`.
+        list.contains(user)
+    }
+
+    /// Every user who is a member of `list` at `at` ([`Policy::member`] for each user).
+    pub fn members_at(&self, list: &Principals, at: OffsetDateTime) -> BTreeSet<String> {
+        let _ = at; // Time-boxed grants (spec §8) will be judged at `at`.
+        if list.any_user {
+            self.users.keys().cloned().collect()
+        } else {
+            list.users.clone()
+        }
+    }
+
+    /// Whether a user's key may sign at `at`: revoked wins over expired (the boundary
+    /// instant is expired), as the engine judges a signature.
+    pub fn key_status(&self, key: &UserKey, at: OffsetDateTime) -> KeyStatus {
+        if self.revocation(&key.fingerprint).is_some() {
+            KeyStatus::Revoked
+        } else if key.expires.is_some_and(|e| e <= at) {
+            KeyStatus::Expired
+        } else {
+            KeyStatus::Active
         }
     }
 

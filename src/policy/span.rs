@@ -2,11 +2,13 @@
 
 use std::ops::Range;
 
-use super::Location;
+use super::{Location, PolicyFile};
 
 /// One table of line starts, built once per file; each lookup is a binary search.
 pub(crate) struct LineIndex<'a> {
     text: &'a str,
+    /// Which roles file the text is: every location names it.
+    file: PolicyFile,
     /// Byte offset of the first character of each line.
     starts: Vec<usize>,
     /// Whether each line is pure ASCII (column = byte distance, no character count). A long
@@ -16,8 +18,8 @@ pub(crate) struct LineIndex<'a> {
 }
 
 impl<'a> LineIndex<'a> {
-    /// Indexes `text`.
-    pub(crate) fn new(text: &'a str) -> Self {
+    /// Indexes `text`, the roles file `file`.
+    pub(crate) fn new(text: &'a str, file: PolicyFile) -> Self {
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         let ascii = starts
@@ -27,6 +29,7 @@ impl<'a> LineIndex<'a> {
             .collect();
         LineIndex {
             text,
+            file,
             starts,
             ascii,
         }
@@ -40,6 +43,7 @@ impl<'a> LineIndex<'a> {
         let start = self.starts[line - 1];
         if self.ascii[line - 1] {
             return Location {
+                file: self.file,
                 line,
                 col: offset - start + 1,
             };
@@ -49,7 +53,20 @@ impl<'a> LineIndex<'a> {
             .text
             .get(start..offset)
             .map_or(offset - start, |s| s.chars().count());
-        Location { line, col: col + 1 }
+        Location {
+            file: self.file,
+            line,
+            col: col + 1,
+        }
+    }
+
+    /// The top of the file (line 1, column 1), where file-wide problems are reported.
+    pub(crate) fn top(&self) -> Location {
+        Location {
+            file: self.file,
+            line: 1,
+            col: 1,
+        }
     }
 
     /// The location where a span starts, or `fallback` when the parser gave none.
@@ -64,7 +81,7 @@ mod tests {
 
     #[test]
     fn lines_and_character_columns() {
-        let idx = LineIndex::new("ab\nçé x\n\nz");
+        let idx = LineIndex::new("ab\nçé x\n\nz", PolicyFile::Repo);
         let at = |o| {
             let l = idx.location(o);
             (l.line, l.col)

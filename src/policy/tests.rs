@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use time::macros::datetime;
 
 use super::{
-    Action, CODES, Diagnostic, Policy, Severity, key_blob, lint, lint_at, parse, parse_at,
+    CODES, Diagnostic, Effective, ListKind, Policy, Rule, Severity, key_blob, lint, lint_at, parse,
+    parse_at,
 };
 
 // Public keys generated with `ssh-keygen -t ... -N ''` for these tests (private halves discarded).
@@ -54,6 +55,14 @@ fn ok(text: &str) -> Policy {
     match parse(text) {
         Ok(p) => p,
         Err(e) => panic!("expected a valid policy, got {e:#?}"),
+    }
+}
+
+/// Whether `user` may do `kind` under `rule` (absent lists as the table says), judged now.
+fn allows(p: &Policy, rule: &Rule, kind: ListKind, user: Option<&str>) -> bool {
+    match rule.effective(kind) {
+        Effective::Listed { list, .. } => p.member(list, user, LINT_NOW),
+        Effective::Absent(absent) => absent == super::Absent::Anyone,
     }
 }
 
@@ -896,23 +905,26 @@ fn fixture_good_full_parses_with_spec_semantics() {
         (main.index, main.location.line, main.location.col),
         (0, 44, 1)
     );
-    assert_eq!(main.defined_at(), "roles.toml:44");
-    assert!(main.allows(Action::Push, Some("alice")));
-    assert!(!main.allows(Action::Push, Some("bob")));
-    assert!(!main.allows(Action::Delete, Some("alice")));
+    assert_eq!(main.location.to_string(), "roles.toml:44");
+    assert!(allows(&p, main, ListKind::Push, Some("alice")));
+    assert!(!allows(&p, main, ListKind::Push, Some("bob")));
+    assert!(!allows(&p, main, ListKind::Delete, Some("alice")));
     assert_eq!(
-        main.delete.as_ref().map(|d| d.describe()),
+        main.list(ListKind::Delete).map(|d| d.describe()),
         Some("nobody".into())
     );
-    assert_eq!(main.signers.as_ref().map(|s| s.users.len()), Some(3));
+    assert_eq!(main.list(ListKind::Signers).map(|s| s.users.len()), Some(3));
     assert!(!main.linear);
     let tags = &p.rules[1];
-    assert!(tags.push.is_none());
-    assert!(tags.allows(Action::Push, None), "absent push: anyone");
-    assert!(tags.allows(Action::Create, Some("erin")));
-    assert!(!tags.allows(Action::Create, Some("alice")));
+    assert!(tags.list(ListKind::Push).is_none());
     assert!(
-        !tags.allows(Action::ForcePush, Some("erin")),
+        allows(&p, tags, ListKind::Push, None),
+        "absent push: anyone"
+    );
+    assert!(allows(&p, tags, ListKind::Create, Some("erin")));
+    assert!(!allows(&p, tags, ListKind::Create, Some("alice")));
+    assert!(
+        !allows(&p, tags, ListKind::ForcePush, Some("erin")),
         "absent force_push: nobody"
     );
     assert_eq!(p.rule_for("refs/tags/v1.0").map(|r| r.index), Some(1));
@@ -927,14 +939,20 @@ fn create_defaults_to_push() {
          [[rule]]\nrefs = [\"refs/heads/x\"]\npush = [\"devs\"]\ncreate = [\"alice\"]\n",
     ));
     let r = &p.rules[0];
-    assert!(r.create.is_none());
-    assert_eq!(r.list_for(Action::Create), r.push.as_ref());
-    assert!(r.allows(Action::Create, Some("bob")));
-    assert!(!r.allows(Action::Create, Some("alice")));
-    assert!(!r.allows(Action::Create, None));
+    assert!(r.list(ListKind::Create).is_none());
+    assert_eq!(
+        r.effective(ListKind::Create),
+        Effective::Listed {
+            list: r.list(ListKind::Push).expect("push"),
+            via: ListKind::Push
+        }
+    );
+    assert!(allows(&p, r, ListKind::Create, Some("bob")));
+    assert!(!allows(&p, r, ListKind::Create, Some("alice")));
+    assert!(!allows(&p, r, ListKind::Create, None));
     let r = &p.rules[1];
-    assert!(r.allows(Action::Create, Some("alice")));
-    assert!(!r.allows(Action::Create, Some("bob")));
+    assert!(allows(&p, r, ListKind::Create, Some("alice")));
+    assert!(!allows(&p, r, ListKind::Create, Some("bob")));
 }
 
 #[test]
@@ -953,14 +971,14 @@ fn roles_expand_transitively_and_star_means_every_user() {
     assert_eq!(p.role_members["mid"].len(), 2);
     assert_eq!(p.role_members["everyone"], all);
     let r = &p.rules[0];
-    let push = r.push.as_ref().expect("push");
+    let push = r.list(ListKind::Push).expect("push");
     assert!(!push.any_user);
     assert_eq!(push.users, all);
     assert_eq!(push.written, ["top"]);
-    let signers = r.signers.as_ref().expect("signers");
+    let signers = r.list(ListKind::Signers).expect("signers");
     assert!(signers.any_user && signers.users == all);
     assert!(signers.contains(Some("bob")) && !signers.contains(None));
-    let merge = r.merge.as_ref().expect("merge");
+    let merge = r.list(ListKind::Merge).expect("merge");
     assert!(merge.any_user, "`*` through a role is still any user");
 }
 

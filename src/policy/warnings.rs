@@ -7,7 +7,7 @@ use globset::{GlobBuilder, GlobSetBuilder};
 
 use std::collections::BTreeSet;
 
-use super::{Action, Diagnostic, Location, Principals, Rule, Severity};
+use super::{Absent, Diagnostic, Effective, ListKind, Location, Principals, Rule, Severity};
 
 /// The default policy branch (spec §1); rules never guard it.
 pub(crate) const POLICY_REF: &str = "refs/meta/policy";
@@ -144,24 +144,25 @@ pub(crate) fn rule_warnings(rules: &[RuleDraft]) -> Vec<Diagnostic> {
 pub(crate) fn permission_warnings(rules: &[Rule], all_users: &BTreeSet<String>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for rule in rules {
-        let who = |action: Action| -> BTreeSet<&str> {
-            match rule.list_for(action) {
-                Some(p) => members(p, all_users),
-                None if rule.allows(action, None) => all_users.iter().map(String::as_str).collect(),
-                None => BTreeSet::new(),
+        // Who may, and whether anyone at all may (an absent `push`: even unknown pushers).
+        let who = |kind: ListKind| -> (BTreeSet<&str>, bool) {
+            match rule.effective(kind) {
+                Effective::Listed { list, .. } => (members(list, all_users), false),
+                Effective::Absent(Absent::Anyone) => {
+                    (all_users.iter().map(String::as_str).collect(), true)
+                }
+                Effective::Absent(_) => (BTreeSet::new(), false),
             }
         };
         if rule.names_replace_refs {
-            let writers: Vec<&str> = [
-                Action::Push,
-                Action::Create,
-                Action::Delete,
-                Action::ForcePush,
-            ]
-            .into_iter()
-            .filter(|&a| rule.allows(a, None) || !who(a).is_empty())
-            .map(Action::field)
-            .collect();
+            let writers: Vec<&str> = ListKind::PERMISSIONS
+                .into_iter()
+                .filter(|&kind| {
+                    let (users, anyone) = who(kind);
+                    anyone || !users.is_empty()
+                })
+                .map(ListKind::field)
+                .collect();
             if !writers.is_empty() {
                 out.push(warning(
                     rule.location,
@@ -178,9 +179,9 @@ pub(crate) fn permission_warnings(rules: &[Rule], all_users: &BTreeSet<String>) 
             }
         }
         let (delete, create, force) = (
-            who(Action::Delete),
-            who(Action::Create),
-            who(Action::ForcePush),
+            who(ListKind::Delete).0,
+            who(ListKind::Create).0,
+            who(ListKind::ForcePush).0,
         );
         let rewriters: Vec<&str> = delete
             .intersection(&create)

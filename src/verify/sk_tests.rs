@@ -558,24 +558,29 @@ fn untouched_signature_is_rejected_unless_the_key_allows_it() {
                 };
                 assert_eq!(id.user_present, Some(flags == USER_PRESENT), "{case}");
 
-                let facts = UpdateFacts {
-                    update: RefUpdate {
+                let mut facts = UpdateFacts::new(
+                    RefUpdate {
                         refname: "refs/heads/main".into(),
                         old: ObjectId::parse(&"a".repeat(40)).expect("hex"),
                         new: ObjectId::parse(&"b".repeat(40)).expect("hex"),
                     },
-                    kind: UpdateKind::FastForward,
-                    commits: vec![CommitFacts {
-                        id: ObjectId::parse(&"1".repeat(40)).expect("hex"),
-                        summary: "Signed with a security key".into(),
-                        parent_count: 1,
-                        signature,
-                    }],
-                    tag: None,
-                    candidate: None,
-                    approving: Vec::new(),
-                    stale: Vec::new(),
+                    UpdateKind::FastForward,
+                );
+                let commit = CommitFacts {
+                    id: ObjectId::parse(&"1".repeat(40)).expect("hex"),
+                    summary: "Signed with a security key".into(),
+                    parent_count: 1,
+                    signature,
                 };
+                let reqs = crate::requirements::for_update(
+                    &policy,
+                    "refs/meta/policy",
+                    &facts.update.refname,
+                    facts.kind,
+                );
+                for scope in reqs.needs().commits {
+                    facts.set_commits(scope, vec![commit.clone()]);
+                }
                 let ctx = PushContext {
                     pusher: Some("alice".into()),
                     now,

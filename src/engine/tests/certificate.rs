@@ -246,7 +246,8 @@ fn certificates_and_requirements() {
     ];
     for r in table {
         let policy = signed_policy(r.require_all);
-        let v = evaluate_signed(&policy, &ctx(r.pusher), &r.cert, &update(r.refname, r.kind));
+        let facts = gathered(&policy, r.refname, r.kind);
+        let v = evaluate_signed(&policy, &ctx(r.pusher), &r.cert, &facts);
         assert_reasons(r.case, &v, &r.expected);
         assert_eq!(v.user.as_deref(), r.user, "{}: user", r.case);
     }
@@ -255,7 +256,7 @@ fn certificates_and_requirements() {
 #[test]
 fn expiry_of_the_certificate_key_is_judged_at_push_time() {
     let policy = signed_policy(false);
-    let facts = update("refs/heads/main", FastForward);
+    let facts = gathered(&policy, "refs/heads/main", FastForward);
     let mut c = ctx(Some("alice"));
     let carol = cert(valid(CAROL));
     let v = evaluate_signed(&policy, &c, &carol, &facts);

@@ -8,7 +8,7 @@ use time::macros::datetime;
 use crate::engine::{
     CommitFacts, ObjectId, PushContext, RefUpdate, SignatureCheck, UpdateFacts, UpdateKind, Verdict,
 };
-use crate::policy::{Location, Policy, Principals, Rule};
+use crate::policy::{ListKind, Location, Policy, Principals, Rule};
 pub use crate::testutil::{
     ALICE, BOB, BOB_REVOKED, CAROL, DAVE, ERIN, GONE, STRANGER, fingerprint, key_id, rule, user_key,
 };
@@ -42,44 +42,44 @@ pub fn list(written: &[&str]) -> Principals {
 /// The rules of the base policy, in file order.
 pub fn base_rules() -> Vec<Rule> {
     let mut main = rule(10, &["refs/heads/main", "refs/heads/release/*"]);
-    main.push = Some(list(&["maintainers"]));
-    main.delete = Some(list(&[]));
-    main.signers = Some(list(&["developers"]));
-    main.merge = Some(list(&["maintainers"]));
+    main.set_list(ListKind::Push, Some(list(&["maintainers"])));
+    main.set_list(ListKind::Delete, Some(list(&[])));
+    main.set_list(ListKind::Signers, Some(list(&["developers"])));
+    main.set_list(ListKind::Merge, Some(list(&["maintainers"])));
 
     let mut tags = rule(20, &["refs/tags/v*"]);
-    tags.create = Some(list(&["release-managers"]));
-    tags.signers = Some(list(&["release-managers"]));
+    tags.set_list(ListKind::Create, Some(list(&["release-managers"])));
+    tags.set_list(ListKind::Signers, Some(list(&["release-managers"])));
 
     let mut linear = rule(30, &["refs/heads/linear/**"]);
     linear.linear = true;
-    linear.signers = Some(list(&["developers"]));
+    linear.set_list(ListKind::Signers, Some(list(&["developers"])));
 
     let mut merge_only = rule(40, &["refs/heads/merge-only/*"]);
-    merge_only.merge = Some(list(&["maintainers"]));
+    merge_only.set_list(ListKind::Merge, Some(list(&["maintainers"])));
 
     let mut nolinear = rule(50, &["refs/heads/nolinear/*"]);
     nolinear.linear = true;
 
     let mut team = rule(60, &["refs/heads/team/**"]);
-    team.push = Some(list(&["*"]));
+    team.set_list(ListKind::Push, Some(list(&["*"])));
 
     // Shadowed by the rule at line 60: first match in file order wins.
     let mut locked = rule(70, &["refs/heads/team/locked"]);
-    locked.push = Some(list(&[]));
+    locked.set_list(ListKind::Push, Some(list(&[])));
 
     let mut both = rule(80, &["refs/heads/both/*"]);
     both.linear = true;
-    both.merge = Some(list(&["maintainers"]));
+    both.set_list(ListKind::Merge, Some(list(&["maintainers"])));
 
     let mut nightly = rule(90, &["refs/tags/nightly-*"]);
-    nightly.push = Some(list(&["*"]));
-    nightly.force_push = Some(list(&["*"]));
+    nightly.set_list(ListKind::Push, Some(list(&["*"])));
+    nightly.set_list(ListKind::ForcePush, Some(list(&["*"])));
 
     // Must never govern the policy branch.
     let mut meta = rule(100, &["refs/meta/**"]);
-    meta.push = Some(list(&[]));
-    meta.signers = Some(list(&["release-managers"]));
+    meta.set_list(ListKind::Push, Some(list(&[])));
+    meta.set_list(ListKind::Signers, Some(list(&["release-managers"])));
 
     vec![
         main, tags, linear, merge_only, nolinear, team, locked, both, nightly, meta,
@@ -134,19 +134,42 @@ pub fn update(refname: &str, kind: UpdateKind) -> UpdateFacts {
         UpdateKind::Delete => (oid('a'), ObjectId::zero()),
         UpdateKind::FastForward | UpdateKind::NonFastForward => (oid('a'), oid('b')),
     };
-    UpdateFacts {
-        update: RefUpdate {
+    UpdateFacts::new(
+        RefUpdate {
             refname: refname.to_string(),
             old,
             new,
         },
         kind,
-        commits: Vec::new(),
-        tag: None,
-        candidate: None,
-        approving: Vec::new(),
-        stale: Vec::new(),
+    )
+}
+
+/// Records `commits` as the new commits of every commit scope the requirements of `facts`'
+/// update under `policy` ask for: what the shell would gather for it.
+pub fn with_commits(policy: &Policy, facts: &mut UpdateFacts, commits: Vec<CommitFacts>) {
+    with_commits_at(policy, POLICY_REF, facts, commits);
+}
+
+/// [`with_commits`] for a policy branch named `policy_ref`.
+pub fn with_commits_at(
+    policy: &Policy,
+    policy_ref: &str,
+    facts: &mut UpdateFacts,
+    commits: Vec<CommitFacts>,
+) {
+    let reqs =
+        crate::requirements::for_update(policy, policy_ref, &facts.update.refname, facts.kind);
+    for scope in reqs.needs().commits {
+        facts.set_commits(scope, commits.clone());
     }
+}
+
+/// [`update`] with the commit scopes its requirements under `policy` ask for gathered, and
+/// empty: an update that brings no new commits.
+pub fn gathered(policy: &Policy, refname: &str, kind: UpdateKind) -> UpdateFacts {
+    let mut facts = update(refname, kind);
+    with_commits(policy, &mut facts, Vec::new());
+    facts
 }
 
 /// A new commit with id `digit…`, summary `subject`, `parents` parents and `signature`.

@@ -12,7 +12,9 @@ use time::macros::datetime;
 
 use self::fixture::*;
 use super::{Code, CommitFacts, PolicyCandidate, SignatureCheck, TagTarget, UpdateKind, evaluate};
-use crate::policy::Principals;
+use crate::engine::PolicyChange;
+use crate::policy::{ListKind, Principals};
+use crate::requirements::CommitScope;
 
 use Code::*;
 use UpdateKind::{Create, Delete, FastForward, NonFastForward};
@@ -141,18 +143,17 @@ fn kind_by_list_by_pusher() {
     for (kind, case, expect, code) in table {
         let mut r = rule(7, &["refs/heads/x"]);
         let p = case.principals();
-        match kind {
-            Create => r.create = p,
-            FastForward => r.push = p,
-            Delete => r.delete = p,
-            NonFastForward => r.force_push = p,
-        }
+        r.set_list(crate::requirements::list_for(kind), p);
         let policy = policy_with_rules(vec![r]);
         let facts = update("refs/heads/x", kind);
         for ((pusher, allowed), text) in PUSHERS.iter().zip(expect.chars()).zip(pusher_text) {
             let name = format!("{kind:?} {case:?} {pusher:?}");
             let v = evaluate(&policy, &ctx(*pusher), &facts);
-            assert_eq!(v.rule.as_deref(), Some("roles.toml:7"), "{name}");
+            assert_eq!(
+                v.rule.map(|r| r.to_string()).as_deref(),
+                Some("roles.toml:7"),
+                "{name}"
+            );
             assert_eq!(v.kind, Some(kind), "{name}");
             if allowed == 'Y' {
                 assert_reasons(&name, &v, &[]);
@@ -201,8 +202,8 @@ fn create_defaults_to_push() {
     ];
     for (push, create, expect, fragment) in table {
         let mut r = rule(3, &["refs/heads/x"]);
-        r.push = push.principals();
-        r.create = create.principals();
+        r.set_list(ListKind::Push, push.principals());
+        r.set_list(ListKind::Create, create.principals());
         let policy = policy_with_rules(vec![r]);
         let facts = update("refs/heads/x", Create);
         for (pusher, allowed) in PUSHERS.iter().zip(expect.chars()) {
@@ -227,18 +228,21 @@ fn verdict_names_user_rule_and_kind() {
     let v = evaluate(
         &policy,
         &ctx(Some("alice@example.com")),
-        &update("refs/heads/release/1.0", Create),
+        &gathered(&policy, "refs/heads/release/1.0", Create),
     );
-    assert!(v.accepted());
+    assert!(v.accepted(), "{v:?}");
     assert_eq!(v.user.as_deref(), Some("alice"));
-    assert_eq!(v.rule.as_deref(), Some("roles.toml:10"));
+    assert_eq!(
+        v.rule.map(|r| r.to_string()).as_deref(),
+        Some("roles.toml:10")
+    );
     assert_eq!(v.kind, Some(Create));
     assert_eq!(v.update.refname, "refs/heads/release/1.0");
 
     let v = evaluate(
         &policy,
         &ctx(Some("mallory")),
-        &update("refs/heads/main", FastForward),
+        &gathered(&policy, "refs/heads/main", FastForward),
     );
     assert_eq!(v.user, None);
     assert_reasons(
@@ -266,10 +270,14 @@ fn unprotected_refs_accept_anything() {
     ] {
         for kind in [Create, Delete, FastForward, NonFastForward] {
             let mut facts = update(refname, kind);
-            facts.commits = vec![
-                commit('1', "merge", 2, SignatureCheck::Unsigned),
-                commit('2', "evil", 1, valid(GONE)),
-            ];
+            with_commits(
+                &policy,
+                &mut facts,
+                vec![
+                    commit('1', "merge", 2, SignatureCheck::Unsigned),
+                    commit('2', "evil", 1, valid(GONE)),
+                ],
+            );
             let v = evaluate(&policy, &ctx(None), &facts);
             assert_reasons(&format!("{refname} {kind:?}"), &v, &[]);
             assert_eq!(v.rule, None);
@@ -288,28 +296,37 @@ fn first_matching_rule_governs() {
         &ctx(Some("bob")),
         &update("refs/heads/team/locked", FastForward),
     );
-    assert_eq!(v.rule.as_deref(), Some("roles.toml:60"));
+    assert_eq!(
+        v.rule.map(|r| r.to_string()).as_deref(),
+        Some("roles.toml:60")
+    );
     assert_reasons("team/locked", &v, &[]);
 
     // Swapped, the narrower rule wins.
     let mut narrow = rule(1, &["refs/heads/team/locked"]);
-    narrow.push = Some(list(&[]));
+    narrow.set_list(ListKind::Push, Some(list(&[])));
     let mut wide = rule(2, &["refs/heads/team/**"]);
-    wide.push = Some(list(&["*"]));
+    wide.set_list(ListKind::Push, Some(list(&["*"])));
     let policy = policy_with_rules(vec![narrow, wide]);
     let v = evaluate(
         &policy,
         &ctx(Some("bob")),
         &update("refs/heads/team/locked", FastForward),
     );
-    assert_eq!(v.rule.as_deref(), Some("roles.toml:1"));
+    assert_eq!(
+        v.rule.map(|r| r.to_string()).as_deref(),
+        Some("roles.toml:1")
+    );
     assert_reasons("swapped", &v, &[(PushDenied, None, &["(push: nobody;"])]);
     let v = evaluate(
         &policy,
         &ctx(Some("bob")),
         &update("refs/heads/team/a/b", FastForward),
     );
-    assert_eq!(v.rule.as_deref(), Some("roles.toml:2"));
+    assert_eq!(
+        v.rule.map(|r| r.to_string()).as_deref(),
+        Some("roles.toml:2")
+    );
     assert_reasons("team/a/b", &v, &[]);
 }
 
@@ -415,7 +432,11 @@ fn commit_signatures() {
         let mut c = ctx(Some("alice"));
         c.now = now;
         let mut facts = update("refs/heads/main", FastForward);
-        facts.commits = vec![commit('1', "Fix typo", 1, signature)];
+        with_commits(
+            &policy,
+            &mut facts,
+            vec![commit('1', "Fix typo", 1, signature)],
+        );
         let v = evaluate(&policy, &c, &facts);
         match expected {
             None => assert_reasons(name, &v, &[]),
@@ -432,7 +453,11 @@ fn commit_signatures() {
 fn spec_example_message() {
     let policy = policy();
     let mut facts = update("refs/heads/main", FastForward);
-    facts.commits = vec![commit('9', "Fix typo", 1, SignatureCheck::Unsigned)];
+    with_commits(
+        &policy,
+        &mut facts,
+        vec![commit('9', "Fix typo", 1, SignatureCheck::Unsigned)],
+    );
     let v = evaluate(&policy, &ctx(Some("alice")), &facts);
     assert_eq!(v.reasons.len(), 1);
     let r = &v.reasons[0];
@@ -640,7 +665,11 @@ fn merges_and_linearity() {
     let policy = policy();
     for (name, refname, parents, signature, expected) in table {
         let mut facts = update(refname, FastForward);
-        facts.commits = vec![commit('1', "Merge branch 'x'", parents, signature)];
+        with_commits(
+            &policy,
+            &mut facts,
+            vec![commit('1', "Merge branch 'x'", parents, signature)],
+        );
         let v = evaluate(&policy, &ctx(Some("alice")), &facts);
         assert_reasons(name, &v, &expected);
     }
@@ -650,13 +679,17 @@ fn merges_and_linearity() {
 fn reasons_keep_a_stable_order() {
     let policy = policy();
     let mut facts = update("refs/heads/main", FastForward);
-    facts.commits = vec![
-        commit('1', "Merge unsigned", 2, SignatureCheck::Unsigned),
-        commit('2', "Good", 1, valid(BOB)),
-        commit('3', "By dave", 1, valid(DAVE)),
-        commit('4', "Merge by bob", 2, valid(BOB)),
-        commit('5', "Stolen", 1, valid(BOB_REVOKED)),
-    ];
+    with_commits(
+        &policy,
+        &mut facts,
+        vec![
+            commit('1', "Merge unsigned", 2, SignatureCheck::Unsigned),
+            commit('2', "Good", 1, valid(BOB)),
+            commit('3', "By dave", 1, valid(DAVE)),
+            commit('4', "Merge by bob", 2, valid(BOB)),
+            commit('5', "Stolen", 1, valid(BOB_REVOKED)),
+        ],
+    );
     let v = evaluate(&policy, &ctx(Some("bob")), &facts);
     assert_reasons(
         "order",
@@ -691,7 +724,7 @@ fn every_reason_is_returned() {
     let policy = policy();
     let mut facts = update("refs/heads/main", FastForward);
     let digits = "0123456789abcdef";
-    facts.commits = digits
+    let commits = digits
         .chars()
         .chain(digits.chars())
         .enumerate()
@@ -701,6 +734,7 @@ fn every_reason_is_returned() {
             c
         })
         .collect();
+    with_commits(&policy, &mut facts, commits);
     let v = evaluate(&policy, &ctx(Some("alice")), &facts);
     assert_eq!(v.reasons.len(), 32);
 }
@@ -708,12 +742,16 @@ fn every_reason_is_returned() {
 #[test]
 fn deletes_skip_commit_checks() {
     let mut main = rule(1, &["refs/heads/main"]);
-    main.delete = Some(list(&["maintainers"]));
-    main.signers = Some(list(&["developers"]));
+    main.set_list(ListKind::Delete, Some(list(&["maintainers"])));
+    main.set_list(ListKind::Signers, Some(list(&["developers"])));
     main.linear = true;
     let policy = policy_with_rules(vec![main]);
     let mut facts = update("refs/heads/main", Delete);
-    facts.commits = vec![commit('1', "x", 2, SignatureCheck::Unsigned)];
+    with_commits(
+        &policy,
+        &mut facts,
+        vec![commit('1', "x", 2, SignatureCheck::Unsigned)],
+    );
     let v = evaluate(&policy, &ctx(Some("alice")), &facts);
     assert_reasons("alice deletes", &v, &[]);
     let v = evaluate(&policy, &ctx(Some("bob")), &facts);
@@ -731,11 +769,15 @@ fn deletes_skip_commit_checks() {
 #[test]
 fn force_push_still_checks_commits() {
     let mut main = rule(1, &["refs/heads/main"]);
-    main.force_push = Some(list(&["maintainers"]));
-    main.signers = Some(list(&["developers"]));
+    main.set_list(ListKind::ForcePush, Some(list(&["maintainers"])));
+    main.set_list(ListKind::Signers, Some(list(&["developers"])));
     let policy = policy_with_rules(vec![main]);
     let mut facts = update("refs/heads/main", NonFastForward);
-    facts.commits = vec![commit('1', "x", 1, SignatureCheck::Unsigned)];
+    with_commits(
+        &policy,
+        &mut facts,
+        vec![commit('1', "x", 1, SignatureCheck::Unsigned)],
+    );
     let v = evaluate(&policy, &ctx(Some("alice")), &facts);
     assert_reasons("alice", &v, &[(Unsigned, Some('1'), &[])]);
     let v = evaluate(&policy, &ctx(Some("bob")), &facts);
@@ -876,7 +918,11 @@ fn tags() {
         let mut facts = update("refs/tags/v1.0", kind);
         facts.tag = tag;
         // Commit checks do not apply to tags: these must be ignored.
-        facts.commits = vec![commit('1', "Merge", 2, SignatureCheck::Unsigned)];
+        with_commits(
+            &policy,
+            &mut facts,
+            vec![commit('1', "Merge", 2, SignatureCheck::Unsigned)],
+        );
         let v = evaluate(&policy, &ctx(Some(pusher)), &facts);
         assert_reasons(name, &v, &expected);
         for r in v.reasons.iter().filter(|r| r.commit.is_some()) {
@@ -914,19 +960,33 @@ fn tags() {
     let mut facts = update("refs/tags/nightly-1", Create);
     facts.tag = Some(TagTarget::Lightweight);
     let v = evaluate(&policy, &ctx(Some("bob")), &facts);
-    assert_eq!(v.rule.as_deref(), Some("roles.toml:90"));
+    assert_eq!(
+        v.rule.map(|r| r.to_string()).as_deref(),
+        Some("roles.toml:90")
+    );
     assert_reasons("nightly", &v, &[]);
 }
 
 /// Facts for a push to the policy branch with the given commits and a valid candidate.
 fn policy_push(kind: UpdateKind, commits: Vec<CommitFacts>) -> crate::engine::UpdateFacts {
     let mut facts = update(POLICY_REF, kind);
-    facts.approving = commits.iter().map(|c| c.id.clone()).collect();
-    facts.commits = commits;
     if kind != Delete {
-        facts.candidate = Some(PolicyCandidate::Valid);
+        facts.policy_change = Some(PolicyChange {
+            candidate: PolicyCandidate::Valid,
+            approving: commits.iter().map(|c| c.id.clone()).collect(),
+            stale: Vec::new(),
+        });
+        facts.set_commits(CommitScope::PolicyBranch, commits);
     }
     facts
+}
+
+/// The policy change of a policy-branch push made by [`policy_push`].
+fn change(facts: &mut crate::engine::UpdateFacts) -> &mut PolicyChange {
+    facts
+        .policy_change
+        .as_mut()
+        .expect("policy_push records a policy change")
 }
 
 #[test]
@@ -1136,7 +1196,7 @@ fn policy_branch_approvals_count_only_commits_carrying_the_pushed_file() {
             commit('2', "Something else", 1, valid(ERIN)),
         ],
     );
-    facts.approving.retain(|id| *id == oid('1'));
+    change(&mut facts).approving.retain(|id| *id == oid('1'));
     let v = evaluate(&policy, &ctx(Some("alice")), &facts);
     assert_reasons(
         "foreign approval",
@@ -1165,8 +1225,8 @@ fn policy_branch_approvals_count_only_commits_on_top_of_the_current_tip() {
             commit('2', "Old proposal", 1, valid(ERIN)),
         ],
     );
-    facts.approving.retain(|id| *id == oid('1'));
-    facts.stale = vec![oid('2')];
+    change(&mut facts).approving.retain(|id| *id == oid('1'));
+    change(&mut facts).stale = vec![oid('2')];
     let v = evaluate(&policy, &ctx(Some("alice")), &facts);
     assert_reasons(
         "stale approval",
@@ -1206,7 +1266,7 @@ fn replace_refs_are_governed_only_by_rules_that_name_them() {
     // A catch-all rule does not open them...
     let mut rules = base_rules();
     let mut all = rule(200, &["refs/**"]);
-    all.push = Some(list(&["*"]));
+    all.set_list(ListKind::Push, Some(list(&["*"])));
     rules.push(all);
     let v = evaluate(
         &policy_with_rules(rules.clone()),
@@ -1216,12 +1276,15 @@ fn replace_refs_are_governed_only_by_rules_that_name_them() {
     assert_reasons("catch-all", &v, &[(PushDenied, None, &["replace ref"])]);
     // ...an explicit one governs them, even after a broader rule.
     let mut explicit = rule(210, &["refs/replace/*"]);
-    explicit.push = Some(list(&["maintainers"]));
+    explicit.set_list(ListKind::Push, Some(list(&["maintainers"])));
     rules.push(explicit);
     let policy = policy_with_rules(rules);
     let v = evaluate(&policy, &ctx(Some("alice")), &update(replace, Create));
     assert_reasons("explicit, maintainer", &v, &[]);
-    assert_eq!(v.rule.as_deref(), Some("roles.toml:210"));
+    assert_eq!(
+        v.rule.map(|r| r.to_string()).as_deref(),
+        Some("roles.toml:210")
+    );
     let v = evaluate(&policy, &ctx(Some("bob")), &update(replace, Create));
     assert_reasons(
         "explicit, developer",
@@ -1297,7 +1360,10 @@ fn policy_branch_candidate() {
     ];
     for (name, candidate, expected) in table {
         let mut facts = policy_push(FastForward, ok());
-        facts.candidate = candidate;
+        match candidate {
+            Some(candidate) => change(&mut facts).candidate = candidate,
+            None => facts.policy_change = None,
+        }
         let v = evaluate(&policy, &ctx(Some("alice")), &facts);
         let got: Vec<(Code, &str)> = v
             .reasons
@@ -1354,9 +1420,17 @@ fn policy_ref_is_configurable() {
     c.policy_ref = "refs/meta/config".to_string();
     // refs/meta/policy is now an ordinary ref, governed by the rule at line 100.
     let mut facts = update(POLICY_REF, FastForward);
-    facts.commits = vec![commit('1', "x", 1, valid(ALICE))];
+    with_commits_at(
+        &policy,
+        &c.policy_ref,
+        &mut facts,
+        vec![commit('1', "x", 1, valid(ALICE))],
+    );
     let v = evaluate(&policy, &c, &facts);
-    assert_eq!(v.rule.as_deref(), Some("roles.toml:100"));
+    assert_eq!(
+        v.rule.map(|r| r.to_string()).as_deref(),
+        Some("roles.toml:100")
+    );
     assert_reasons(
         "ordinary",
         &v,

@@ -67,7 +67,11 @@ fn push_main(
     let mut c = ctx(Some("alice"));
     c.now = now;
     let mut facts = update("refs/heads/main", FastForward);
-    facts.commits = vec![commit('1', "Fix typo", 1, signature)];
+    with_commits(
+        policy,
+        &mut facts,
+        vec![commit('1', "Fix typo", 1, signature)],
+    );
     evaluate(policy, &c, &facts)
         .reasons
         .into_iter()
@@ -161,7 +165,11 @@ fn untouched_everywhere_a_signer_is_identified() {
 
     // A merge on main: the signature is bad; merge-denied is not piled on.
     let mut facts = update("refs/heads/main", FastForward);
-    facts.commits = vec![commit('1', "Merge", 2, alice_untouched())];
+    with_commits(
+        &policy,
+        &mut facts,
+        vec![commit('1', "Merge", 2, alice_untouched())],
+    );
     let v = evaluate(&policy, &ctx(Some("alice")), &facts);
     assert_reasons(
         "merge on main",
@@ -171,7 +179,11 @@ fn untouched_everywhere_a_signer_is_identified() {
 
     // A merge under a rule with only `merge`: the merge signer is judged by the same chain.
     let mut facts = update("refs/heads/merge-only/x", FastForward);
-    facts.commits = vec![commit('1', "Merge", 2, alice_untouched())];
+    with_commits(
+        &policy,
+        &mut facts,
+        vec![commit('1', "Merge", 2, alice_untouched())],
+    );
     let v = evaluate(&policy, &ctx(Some("alice")), &facts);
     let expected = format!("merge {}", untouched(SK_ECDSA, "alice"));
     assert_reasons("merge-only", &v, &[(MergeDenied, Some('1'), &[&expected])]);
@@ -188,12 +200,16 @@ fn untouched_everywhere_a_signer_is_identified() {
 
     // The policy branch: alice's untouched signature does not approve.
     let mut facts = update(POLICY_REF, FastForward);
-    facts.commits = vec![
+    let commits = vec![
         commit('1', "Change policy", 1, alice_untouched()),
         commit('2', "Approve", 1, valid(ERIN)),
     ];
-    facts.approving = facts.commits.iter().map(|c| c.id.clone()).collect();
-    facts.candidate = Some(crate::engine::PolicyCandidate::Valid);
+    facts.policy_change = Some(crate::engine::PolicyChange {
+        candidate: crate::engine::PolicyCandidate::Valid,
+        approving: commits.iter().map(|c| c.id.clone()).collect(),
+        stale: Vec::new(),
+    });
+    facts.set_commits(crate::requirements::CommitScope::PolicyBranch, commits);
     let v = evaluate(&policy, &ctx(Some("alice")), &facts);
     assert_reasons(
         "policy branch",

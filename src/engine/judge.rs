@@ -1,0 +1,132 @@
+//! The decision: a ref update's requirements and facts + pusher → verdict. Resolves the
+//! pusher (a valid push certificate wins over the environment), then judges each
+//! requirement with its module, in the order the requirements give. Pure: no I/O, no clock.
+
+use super::commits::{self, CommitRules};
+use super::facts::{PushCert, PushContext, UpdateFacts};
+use super::policy_branch::{self, Guard};
+use super::pusher::Pusher;
+use super::verdict::{Code, Reason, Verdict};
+use super::{certificate, permission, tag};
+use crate::policy::Policy;
+use crate::requirements::{self, Check, Origin, Requirement, Requirements};
+
+/// Judges one ref update under `policy`: every reason to reject, or none. Push certificates
+/// are not judged ([`PushCert::NotChecked`]): the hook uses [`evaluate_signed`].
+pub fn evaluate(policy: &Policy, ctx: &PushContext, facts: &UpdateFacts) -> Verdict {
+    evaluate_signed(policy, ctx, &PushCert::NotChecked, facts)
+}
+
+/// Judges one ref update of a push that carries (or lacks) a push certificate, with the
+/// requirements of the update under `policy` (see [`judge`]).
+pub fn evaluate_signed(
+    policy: &Policy,
+    ctx: &PushContext,
+    cert: &PushCert,
+    facts: &UpdateFacts,
+) -> Verdict {
+    let reqs = requirements::for_update(policy, &ctx.policy_ref, &facts.update.refname, facts.kind);
+    judge(policy, &reqs, ctx, cert, facts)
+}
+
+/// Judges one ref update against `reqs` (computed for it under `policy`): a valid
+/// certificate's signer is the pusher, whatever the environment says; a refused certificate
+/// rejects every ref of the push, protected or not; then each requirement in turn.
+pub fn judge(
+    policy: &Policy,
+    reqs: &Requirements<'_>,
+    ctx: &PushContext,
+    cert: &PushCert,
+    facts: &UpdateFacts,
+) -> Verdict {
+    let certified = certificate::judge(policy, ctx.now, cert);
+    let pusher = match certified.signer {
+        Some(user) => Pusher::certified(user),
+        None => Pusher::resolve(policy, ctx),
+    };
+    let mut verdict = Verdict {
+        update: facts.update.clone(),
+        kind: Some(facts.kind),
+        user: pusher.user.map(|u| u.id.clone()),
+        rule: reqs.rule,
+        reasons: Vec::new(),
+    };
+    verdict.reasons.extend(certified.reason);
+    for req in &reqs.items {
+        let found = check(policy, ctx, cert, req, &pusher, reqs, facts);
+        verdict.reasons.extend(
+            found
+                .into_iter()
+                .map(|reason| reason.from_requirement(req.origin, req.level)),
+        );
+    }
+    verdict
+}
+
+/// The reasons one requirement finds.
+fn check(
+    policy: &Policy,
+    ctx: &PushContext,
+    cert: &PushCert,
+    req: &Requirement<'_>,
+    pusher: &Pusher<'_>,
+    reqs: &Requirements<'_>,
+    facts: &UpdateFacts,
+) -> Vec<Reason> {
+    let refname = &facts.update.refname;
+    match &req.check {
+        Check::SignedPush => {
+            let why = match req.origin {
+                Origin::Rule(rule) => format!("signed_push = true, rule {rule}"),
+                _ => "[settings] require_signed_push".to_string(),
+            };
+            certificate::required(cert, refname, &why)
+                .into_iter()
+                .collect()
+        }
+        Check::PolicyBranch { admins, approvals } => policy_branch::check(
+            policy,
+            ctx.now,
+            Guard {
+                admins,
+                approvals: *approvals,
+            },
+            pusher,
+            facts,
+        ),
+        Check::Permission { list, effective } => permission::check(
+            policy,
+            ctx.now,
+            reqs.rule,
+            (*list, *effective),
+            pusher,
+            facts,
+        )
+        .into_iter()
+        .collect(),
+        Check::ReplaceRef => vec![permission::replace_ref(pusher, facts)],
+        Check::Commits {
+            scope,
+            signers,
+            merge,
+            linear,
+        } => match facts.commits_in(*scope) {
+            Some(commits) => {
+                let rules = CommitRules {
+                    signers: *signers,
+                    merge: *merge,
+                    linear: *linear,
+                };
+                commits::check(policy, ctx.now, rules, refname, commits)
+            }
+            // Fail closed: the shell must gather what a requirement asks for.
+            None => vec![Reason::on_ref(
+                Code::InternalError,
+                format!("the new commits of {refname} were not examined"),
+            )],
+        },
+        Check::Tag { signers } => tag::check(policy, ctx.now, signers, facts)
+            .into_iter()
+            .collect(),
+    }
+}

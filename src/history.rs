@@ -1,0 +1,355 @@
+//! The history audit (`refguard audit history`): walk the history of every protected ref and
+//! judge each commit and tag as though it were new on its ref now, with the same
+//! requirements and checks as the hook. The shell: git to walk, the engine to judge; rows go
+//! to a visitor, which prints (the CLI) or collects (tests).
+
+use std::ops::ControlFlow;
+
+use thiserror::Error;
+
+use crate::engine::{self, CommitFacts, Judgement, ObjectId, PushContext, SignedBy};
+use crate::git::{self, Repo, WalkedCommit};
+use crate::policy::Policy;
+use crate::requirements::{self, Check};
+use crate::update::{UpdateKind, is_tag};
+
+/// Why the history audit could not run.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// `--ref` names a ref that does not exist.
+    #[error("no ref {0}")]
+    NoRef(String),
+    /// The history of a ref could not be walked.
+    #[error("cannot walk the history of {refname}: {source}")]
+    Walk {
+        /// The ref (or "the baseline").
+        refname: String,
+        /// What git said.
+        source: git::Error,
+    },
+    /// A tag could not be read.
+    #[error("cannot read the tag {refname}: {source}")]
+    Tag {
+        /// The tag ref.
+        refname: String,
+        /// What git said.
+        source: git::Error,
+    },
+    /// The refs could not be listed or resolved.
+    #[error(transparent)]
+    Git(#[from] git::Error),
+}
+
+/// Audits the history of every protected ref of `repo` (or of `only`, whatever its rule)
+/// under `policy` at `ctx.now`, handing each judged object to `visit` (which may stop the
+/// walk). Each commit is visited once, under the first ref (in rule order, then by name; the
+/// policy branch last) that reaches it.
+pub fn audit(
+    repo: &Repo,
+    policy: &Policy,
+    ctx: &PushContext,
+    only: Option<&str>,
+    visit: impl FnMut(&Row<'_>) -> ControlFlow<()>,
+) -> Result<(), Error> {
+    let targets = targets(repo, policy, &ctx.policy_ref, only)?;
+    Audit {
+        repo,
+        policy,
+        ctx,
+        visit,
+        stopped: false,
+    }
+    .run(&targets)
+}
+
+/// What the history audit concluded about one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Passes the current policy.
+    Ok,
+    /// Would be rejected now.
+    Violation,
+    /// Reachable from a `[trust] baseline` commit: not judged.
+    Baseline,
+    /// An unsigned commit on the policy branch written by refguard itself on the server
+    /// (`refguard init` or `refguard policy reset`): only someone with filesystem access can write those.
+    Server,
+}
+
+impl Outcome {
+    /// The word for tables and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Violation => "violation",
+            Outcome::Baseline => "baseline",
+            Outcome::Server => "server",
+        }
+    }
+}
+
+/// One object of the history audit, judged.
+#[derive(Debug)]
+pub struct Row<'a> {
+    /// `commit` or `tag`.
+    pub kind: &'static str,
+    /// The object id.
+    pub id: &'a ObjectId,
+    /// The ref it is listed under (`-` for baseline commits).
+    pub refname: &'a str,
+    /// The committer time (seconds since the epoch), for commits.
+    pub time: Option<i64>,
+    /// The committer as written (empty for tags).
+    pub committer: &'a str,
+    /// The commit's summary or the tag's name.
+    pub summary: &'a str,
+    /// The number of parents, for commits.
+    pub parents: Option<usize>,
+    /// Who signed it.
+    pub signed_by: &'a SignedBy,
+    /// What the audit concluded.
+    pub outcome: Outcome,
+    /// Why it would be rejected now (empty unless a violation).
+    pub reasons: &'a [engine::Reason],
+    /// Whether it is validly signed by a user its ref accepts as a signer.
+    pub allowed_signer: bool,
+}
+
+/// The refs the history audit walks, in the order that decides which ref a shared commit is
+/// listed under.
+struct Targets {
+    /// Branch-like refs (and the policy branch, last), each with its tip.
+    branches: Vec<(String, ObjectId)>,
+    /// Tag refs under a rule with `signers`.
+    tags: Vec<(String, ObjectId)>,
+    /// The baseline ids that name objects in the repository.
+    baseline: Vec<ObjectId>,
+}
+
+fn targets(
+    repo: &Repo,
+    policy: &Policy,
+    policy_ref: &str,
+    only: Option<&str>,
+) -> Result<Targets, Error> {
+    let refs = match only {
+        Some(name) => match repo.resolve_ref(name)? {
+            Some(id) => vec![(name.to_owned(), id)],
+            None => return Err(Error::NoRef(name.to_owned())),
+        },
+        None => repo.refs()?,
+    };
+    let mut branches = Vec::new();
+    let mut tags = Vec::new();
+    let mut policy_branch = None;
+    for (name, id) in refs {
+        if name == policy_ref {
+            policy_branch = Some((name, id));
+            continue;
+        }
+        // A ref is protected when the requirements of an update of it look at its content:
+        // a tag's signature, or the new commits of a branch.
+        let reqs = requirements::for_update(policy, policy_ref, &name, UpdateKind::Create);
+        let judged = reqs
+            .items
+            .iter()
+            .any(|r| matches!(r.check, Check::Tag { .. } | Check::Commits { .. }));
+        if is_tag(&name) {
+            if only.is_some() || judged {
+                tags.push((name, id));
+            }
+        } else if only.is_some() || judged {
+            let order = reqs.rule.map_or(usize::MAX, |r| r.id.index);
+            branches.push((order, name, id));
+        }
+    }
+    branches.sort();
+    let mut branches: Vec<(String, ObjectId)> =
+        branches.into_iter().map(|(_, n, id)| (n, id)).collect();
+    branches.extend(policy_branch);
+    let baseline = policy
+        .baseline
+        .iter()
+        .filter_map(|hex| ObjectId::parse(hex))
+        .collect();
+    Ok(Targets {
+        branches,
+        tags,
+        baseline,
+    })
+}
+
+/// One run of the history audit.
+struct Audit<'a, V> {
+    repo: &'a Repo,
+    policy: &'a Policy,
+    ctx: &'a PushContext,
+    visit: V,
+    /// The visitor asked to stop.
+    stopped: bool,
+}
+
+impl<V: FnMut(&Row<'_>) -> ControlFlow<()>> Audit<'_, V> {
+    fn row(&mut self, row: &Row<'_>) -> ControlFlow<()> {
+        let flow = (self.visit)(row);
+        self.stopped |= flow.is_break();
+        flow
+    }
+
+    fn run(&mut self, targets: &Targets) -> Result<(), Error> {
+        // Each ref's walk hides the refs before it and the baseline, so every commit comes
+        // out once, under the first ref that reaches it. The policy branch is judged without
+        // the baseline, as the hook does.
+        let mut walked: Vec<ObjectId> = Vec::new();
+        for (refname, tip) in &targets.branches {
+            let mut hide = walked.clone();
+            if *refname != self.ctx.policy_ref {
+                hide.extend(targets.baseline.iter().cloned());
+            }
+            self.repo
+                .walk(std::slice::from_ref(tip), &hide, |c| {
+                    self.commit(refname, &c)
+                })
+                .map_err(|source| Error::Walk {
+                    refname: refname.clone(),
+                    source,
+                })?;
+            if self.stopped {
+                return Ok(());
+            }
+            walked.push(tip.clone());
+        }
+        self.baseline(targets)?;
+        for (refname, id) in &targets.tags {
+            if self.stopped {
+                break;
+            }
+            let target = self.repo.tag_target(id).map_err(|source| Error::Tag {
+                refname: refname.clone(),
+                source,
+            })?;
+            let judgement = engine::judge_tag(self.policy, self.ctx, refname, id, &target);
+            let summary = match &target {
+                engine::TagTarget::Annotated { name, .. } => name.as_str(),
+                engine::TagTarget::Lightweight => "(lightweight tag)",
+            };
+            let row = Row {
+                kind: "tag",
+                id,
+                refname,
+                time: None,
+                committer: "",
+                summary,
+                parents: None,
+                signed_by: &judgement.signed_by,
+                outcome: outcome(&judgement),
+                reasons: &judgement.reasons,
+                allowed_signer: judgement.allowed_signer,
+            };
+            if self.row(&row).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The commits reachable both from a walked branch (not the policy branch) and from a
+    /// baseline id: walked from their merge bases, listed as `baseline`.
+    fn baseline(&mut self, targets: &Targets) -> Result<(), Error> {
+        if targets.baseline.is_empty() || self.stopped {
+            return Ok(());
+        }
+        let mut starts: Vec<ObjectId> = Vec::new();
+        for (refname, tip) in &targets.branches {
+            if *refname == self.ctx.policy_ref {
+                continue;
+            }
+            for base in &targets.baseline {
+                // A baseline id that is missing or no commit trusts nothing here.
+                let Ok(bases) = self.repo.merge_bases(base, tip) else {
+                    continue;
+                };
+                for id in bases {
+                    if !starts.contains(&id) {
+                        starts.push(id);
+                    }
+                }
+            }
+        }
+        self.repo
+            .walk(&starts, &[], |c| {
+                let signed_by = engine::signed_by(self.policy, self.ctx, &c.facts.signature);
+                let row = commit_row(&c, "-", &signed_by, Outcome::Baseline, &[], false);
+                self.row(&row)
+            })
+            .map_err(|source| Error::Walk {
+                refname: "the baseline".to_owned(),
+                source,
+            })?;
+        Ok(())
+    }
+
+    fn commit(&mut self, refname: &str, c: &WalkedCommit) -> ControlFlow<()> {
+        let mut judgement = engine::judge_commit(self.policy, self.ctx, refname, &c.facts);
+        let mut outcome = outcome(&judgement);
+        if *refname == self.ctx.policy_ref && is_server_written(c) {
+            // Not judged: its `unsigned` is expected, not a finding.
+            outcome = Outcome::Server;
+            judgement.reasons.clear();
+        }
+        let row = commit_row(
+            c,
+            refname,
+            &judgement.signed_by,
+            outcome,
+            &judgement.reasons,
+            judgement.allowed_signer,
+        );
+        self.row(&row)
+    }
+}
+
+/// Whether an unsigned policy-branch commit was written by refguard on the server
+/// (`refguard init` or `policy reset`). A push can never bring one: the hook requires admin signatures on
+/// every new policy commit, so only filesystem access (the same trust as init) can.
+fn is_server_written(c: &WalkedCommit) -> bool {
+    c.facts.signature == engine::SignatureCheck::Unsigned
+        && c.committer == format!("{} <{}>", git::IDENT_NAME, git::IDENT_EMAIL)
+}
+
+fn outcome(judgement: &Judgement) -> Outcome {
+    if judgement.reasons.is_empty() {
+        Outcome::Ok
+    } else {
+        Outcome::Violation
+    }
+}
+
+fn commit_row<'a>(
+    c: &'a WalkedCommit,
+    refname: &'a str,
+    signed_by: &'a SignedBy,
+    outcome: Outcome,
+    reasons: &'a [engine::Reason],
+    allowed_signer: bool,
+) -> Row<'a> {
+    let CommitFacts {
+        id,
+        summary,
+        parent_count,
+        ..
+    } = &c.facts;
+    Row {
+        kind: "commit",
+        id,
+        refname,
+        time: Some(c.time),
+        committer: &c.committer,
+        summary,
+        parents: Some(*parent_count),
+        signed_by,
+        outcome,
+        reasons,
+        allowed_signer,
+    }
+}

@@ -1,0 +1,337 @@
+//! What one ref update needs (spec §2, §3, §14): from the policy, the ref name and the kind
+//! of update, the typed list of [`Requirement`]s that apply — who may push, what the new
+//! commits or the tag need, the policy branch's guard, a signed push — each with its
+//! [`Origin`] (which file, which line) and [`Level`]. Pure.
+//!
+//! This is the one place that reads the policy's structure for a ref. The shell asks the
+//! requirements which facts to gather ([`Requirements::needs`]) instead of deciding itself;
+//! the engine judges each requirement with one module per [`Check`]; `who-can`, `policy
+//! show`, `check` and the history audit read the same list. A new kind of check is a policy
+//! section, a [`Check`] variant, an engine module and a fact in [`Needs`] — nothing else.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::policy::{
+    Effective, ListKind, Location, Policy, PolicyFile, Principals, Rule, is_replace_ref,
+};
+use crate::update::{UpdateKind, is_tag};
+
+/// A `[[rule]]` of a roles file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RuleId {
+    /// The file it is written in.
+    pub file: PolicyFile,
+    /// Its 0-based position in that file.
+    pub index: usize,
+}
+
+/// A rule as a verdict names it: which rule, and where it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleRef {
+    /// Which rule.
+    pub id: RuleId,
+    /// Where its `[[rule]]` header is.
+    pub location: Location,
+}
+
+impl RuleRef {
+    /// The reference to `rule`.
+    pub fn of(rule: &Rule) -> RuleRef {
+        RuleRef {
+            id: RuleId {
+                file: rule.location.file,
+                index: rule.index,
+            },
+            location: rule.location,
+        }
+    }
+}
+
+impl fmt::Display for RuleRef {
+    /// `roles.toml:12` (`org:roles.toml:12` for an organisation rule).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.location.fmt(f)
+    }
+}
+
+impl Serialize for RuleRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Where a requirement comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A `[[rule]]`.
+    Rule(RuleRef),
+    /// `[policy]`, the guard of the policy branch.
+    PolicySection,
+    /// `[settings] require_signed_push`.
+    Settings,
+    /// refguard itself: replace refs that no rule names (spec §14).
+    Builtin,
+}
+
+impl fmt::Display for Origin {
+    /// `roles.toml:12` for a rule; the section's name otherwise.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Rule(rule) => rule.fmt(f),
+            Origin::PolicySection => f.write_str("[policy]"),
+            Origin::Settings => f.write_str("[settings]"),
+            Origin::Builtin => f.write_str("refguard"),
+        }
+    }
+}
+
+/// How a finding counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// The update is rejected.
+    Deny,
+    /// The update goes on; the finding is reported (a rule in evaluate mode, spec §11).
+    Warn,
+}
+
+/// Which commits count as new for a requirement (spec §3.2): those reachable from `new` and
+/// not from `old`, nor from what the scope says hides them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CommitScope {
+    /// A rule's: also hidden by the pre-push tips of the other refs the same rule governs
+    /// (tags excepted, spec §3.2 v2) and by the `[trust] baseline`.
+    Rule(RuleId),
+    /// The policy branch's: every commit not reachable from the old tip (no baseline, no
+    /// other refs).
+    PolicyBranch,
+}
+
+impl CommitScope {
+    /// Whether `[trust] baseline` commits (and their ancestors) are hidden.
+    pub fn uses_baseline(self) -> bool {
+        matches!(self, CommitScope::Rule(_))
+    }
+
+    /// Whether the pre-push tip of the ref `other` hides commits in this scope for an update
+    /// of `refname`.
+    pub fn hidden_by(self, policy: &Policy, policy_ref: &str, refname: &str, other: &str) -> bool {
+        match self {
+            CommitScope::Rule(id) => {
+                other != refname
+                    && other != policy_ref
+                    // A tag update gets the tag check only: the commits behind a tag were
+                    // never checked, so its tip must not count as known.
+                    && !is_tag(other)
+                    && policy.rule_for(other).map(|r| RuleRef::of(r).id) == Some(id)
+            }
+            CommitScope::PolicyBranch => false,
+        }
+    }
+}
+
+/// One thing an update must satisfy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requirement<'p> {
+    /// Where it comes from.
+    pub origin: Origin,
+    /// Whether a violation rejects or warns.
+    pub level: Level,
+    /// What is checked.
+    pub check: Check<'p>,
+}
+
+/// What a requirement checks; each variant has its module in the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check<'p> {
+    /// The push carries a push certificate (`signed_push`, `require_signed_push`).
+    SignedPush,
+    /// The policy branch's guard (spec §2): admin pusher, admin signatures, `approvals`
+    /// distinct approvals, a valid pushed roles.toml; never created, deleted or rewritten.
+    PolicyBranch {
+        /// `[policy] admins`.
+        admins: &'p Principals,
+        /// `[policy] approvals`.
+        approvals: u32,
+    },
+    /// The pusher is in the list for this kind of update.
+    Permission {
+        /// The list the kind of update needs (`push`, `create`, `delete`, `force_push`).
+        list: ListKind,
+        /// What decides, once absence is spelled out.
+        effective: Effective<'p>,
+    },
+    /// A replace ref that no rule names: nobody may create, move or delete it.
+    ReplaceRef,
+    /// The new commits of `scope`: signed by `signers`, merges by `merge`, none if `linear`.
+    Commits {
+        /// Which commits are new.
+        scope: CommitScope,
+        /// `signers` (absent: unsigned commits allowed).
+        signers: Option<&'p Principals>,
+        /// `merge` (absent: any allowed signer).
+        merge: Option<&'p Principals>,
+        /// `linear = true`.
+        linear: bool,
+    },
+    /// `new` is an annotated tag signed by a member of `signers`, pushed under its name.
+    Tag {
+        /// The rule's `signers`.
+        signers: &'p Principals,
+    },
+}
+
+/// What the engine needs gathered to judge a set of requirements.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// The new commits of these scopes (verified), each once.
+    pub commits: Vec<CommitScope>,
+    /// What a tag ref's `new` is (annotated or not, its signature).
+    pub tag: bool,
+    /// The pushed policy: its roles.toml, validated, and which new commits approve it.
+    pub policy_change: bool,
+}
+
+/// Everything one ref update must satisfy, in the order reasons are reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requirements<'p> {
+    /// The kind of update these are for.
+    pub kind: UpdateKind,
+    /// The first matching rule, when one governs the ref.
+    pub rule: Option<RuleRef>,
+    /// The requirements, in reporting order.
+    pub items: Vec<Requirement<'p>>,
+}
+
+impl Requirements<'_> {
+    /// What to gather: every scope, the tag, the policy change, as the requirements need.
+    pub fn needs(&self) -> Needs {
+        let mut needs = Needs::default();
+        for req in &self.items {
+            match &req.check {
+                Check::Commits { scope, .. } => {
+                    if !needs.commits.contains(scope) {
+                        needs.commits.push(*scope);
+                    }
+                }
+                Check::Tag { .. } => needs.tag = true,
+                Check::PolicyBranch { .. } if self.kind != UpdateKind::Delete => {
+                    needs.policy_change = true;
+                    if !needs.commits.contains(&CommitScope::PolicyBranch) {
+                        needs.commits.push(CommitScope::PolicyBranch);
+                    }
+                }
+                Check::PolicyBranch { .. }
+                | Check::SignedPush
+                | Check::Permission { .. }
+                | Check::ReplaceRef => {}
+            }
+        }
+        needs
+    }
+
+    /// Whether any requirement applies (a ref no rule governs has none).
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+/// The list a kind of update needs (spec §3.1).
+pub fn list_for(kind: UpdateKind) -> ListKind {
+    match kind {
+        UpdateKind::Create => ListKind::Create,
+        UpdateKind::Delete => ListKind::Delete,
+        UpdateKind::FastForward => ListKind::Push,
+        UpdateKind::NonFastForward => ListKind::ForcePush,
+    }
+}
+
+/// The requirements of an update of `refname` of `kind` under `policy`, whose policy branch
+/// is `policy_ref`.
+///
+/// The policy branch is guarded by `[policy]` alone, never by a rule; a ref is otherwise
+/// governed by its first matching rule (spec §2); a replace ref that no rule names is
+/// refused to everyone (spec §14); any other ref is unprotected. A signed push, where the
+/// policy asks for one, comes first, then the guard or the permission, then what the new
+/// commits or the tag need (none for a delete).
+pub fn for_update<'p>(
+    policy: &'p Policy,
+    policy_ref: &str,
+    refname: &str,
+    kind: UpdateKind,
+) -> Requirements<'p> {
+    let deny = |origin, check| Requirement {
+        origin,
+        level: Level::Deny,
+        check,
+    };
+    let rule = if refname == policy_ref {
+        None
+    } else {
+        policy.rule_for(refname)
+    };
+    let mut items = Vec::new();
+    if policy.require_signed_push && (refname == policy_ref || rule.is_some()) {
+        items.push(deny(Origin::Settings, Check::SignedPush));
+    } else if let Some(rule) = rule.filter(|r| r.signed_push) {
+        items.push(deny(Origin::Rule(RuleRef::of(rule)), Check::SignedPush));
+    }
+    if refname == policy_ref {
+        items.push(deny(
+            Origin::PolicySection,
+            Check::PolicyBranch {
+                admins: &policy.admins,
+                approvals: policy.approvals,
+            },
+        ));
+    } else if let Some(rule) = rule {
+        items.extend(rule_requirements(rule, refname, kind));
+    } else if is_replace_ref(refname) {
+        items.push(deny(Origin::Builtin, Check::ReplaceRef));
+    }
+    Requirements {
+        kind,
+        rule: rule.map(RuleRef::of),
+        items,
+    }
+}
+
+/// What `rule` requires of an update of `refname` of `kind`: the permission, then (unless
+/// it is a delete) the tag's signature or the new commits' checks.
+fn rule_requirements<'p>(
+    rule: &'p Rule,
+    refname: &str,
+    kind: UpdateKind,
+) -> impl Iterator<Item = Requirement<'p>> {
+    let origin = Origin::Rule(RuleRef::of(rule));
+    let list = list_for(kind);
+    let permission = Check::Permission {
+        list,
+        effective: rule.effective(list),
+    };
+    let content = match kind {
+        UpdateKind::Delete => None,
+        _ if is_tag(refname) => rule
+            .list(ListKind::Signers)
+            .map(|signers| Check::Tag { signers }),
+        _ if rule.checks_commits() => Some(Check::Commits {
+            scope: CommitScope::Rule(RuleRef::of(rule).id),
+            signers: rule.list(ListKind::Signers),
+            merge: rule.list(ListKind::Merge),
+            linear: rule.linear,
+        }),
+        _ => None,
+    };
+    std::iter::once(permission)
+        .chain(content)
+        .map(move |check| Requirement {
+            origin,
+            level: Level::Deny,
+            check,
+        })
+}
+
+#[cfg(test)]
+mod tests;
