@@ -140,6 +140,16 @@ impl<'r> Session<'r> {
         })
     }
 
+    /// The context of a push (or dry run, or audit) judged in this session: who pushes (a
+    /// name, if any) and when. Every entry point builds its context here.
+    pub fn context(&self, pusher: Option<String>, now: time::OffsetDateTime) -> PushContext {
+        PushContext {
+            pusher,
+            now,
+            policy_ref: self.policy_ref.clone(),
+        }
+    }
+
     /// The policy branch's ref name.
     pub fn policy_ref(&self) -> &str {
         &self.policy_ref

@@ -10,7 +10,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::{EXIT_ERROR, EXIT_OK, EXIT_REJECT, Format, HookChoice};
-use crate::engine::{PushContext, Verdict};
+use crate::engine::Verdict;
 use crate::git::Repo;
 use crate::hook::parse_update_args;
 use crate::policy::{self, Severity};
@@ -202,11 +202,10 @@ pub fn check(
     let update = parse_update_args(&args)?;
     let repo = open_repo(repo)?;
     let session = Session::load(&repo)?;
-    let ctx = PushContext {
-        pusher: as_name.or_else(|| pusher_from(|k| std::env::var(k).ok())),
-        now: OffsetDateTime::now_utc(),
-        policy_ref: session.policy_ref().to_string(),
-    };
+    let ctx = session.context(
+        as_name.or_else(|| pusher_from(|k| std::env::var(k).ok())),
+        OffsetDateTime::now_utc(),
+    );
     let verdict = session.decide(&update, &ctx);
     match format {
         Format::Json => println!(

@@ -18,7 +18,6 @@ use super::admin::open_repo;
 use super::hook::audit_log_path;
 use super::{EXIT_OK, EXIT_REJECT};
 use crate::audit::{self, AuditError, ChainStart, Decision, Filter, Record, printable};
-use crate::engine::PushContext;
 use crate::history::{Outcome, Row};
 use crate::session::{PolicyState, Session};
 
@@ -393,11 +392,7 @@ fn history(repo: Option<PathBuf>, only: Option<String>, format: ListFormat) -> R
             )
         }
     };
-    let ctx = PushContext {
-        pusher: None,
-        now: OffsetDateTime::now_utc(),
-        policy_ref: session.policy_ref().to_owned(),
-    };
+    let ctx = session.context(None, OffsetDateTime::now_utc());
     let mut printer = Printer {
         out: io::stdout().lock(),
         format,

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 
 use super::{EXIT_OK, EXIT_REJECT, HookCommand};
 use crate::audit::{self, Decision, Hook, Record, RecordContext};
-use crate::engine::{Code, PushContext, RefUpdate, Verdict};
+use crate::engine::{Code, RefUpdate, Verdict};
 use crate::git::{self, Repo};
 use crate::hook::{BadInput, parse_pre_receive_lines, parse_update_raw};
 use crate::pushcert::Coverage;
@@ -290,11 +290,7 @@ fn judge(
         Ok(s) => s,
         Err(e) => return Judged::failed(input, &format!("cannot read the policy: {e}")),
     };
-    let ctx = PushContext {
-        pusher,
-        now,
-        policy_ref: session.policy_ref().to_string(),
-    };
+    let ctx = session.context(pusher, now);
     let updates: Vec<RefUpdate> = input
         .iter()
         .filter_map(|l| l.as_ref().ok().cloned())
