@@ -42,8 +42,12 @@ pub enum Code {
     SignedPushRequired,
     /// The push to the policy branch is not allowed.
     PolicyDenied,
-    /// Not enough distinct admins signed a policy change.
+    /// Not enough distinct admins signed a policy change, or an update lacks the approvals
+    /// its rule asks for (spec §7).
     ApprovalsMissing,
+    /// A push under `refs/approvals/` that is not a well-formed, verifiable approval created
+    /// once (approvals are evidence: never moved or deleted).
+    BadApproval,
     /// The pushed roles.toml does not validate.
     PolicyInvalid,
     /// The repository has no policy branch.
@@ -54,7 +58,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in documentation order.
-    pub const ALL: [Code; 21] = [
+    pub const ALL: [Code; 22] = [
         Code::PushDenied,
         Code::CreateDenied,
         Code::DeleteDenied,
@@ -73,6 +77,7 @@ impl Code {
         Code::SignedPushRequired,
         Code::PolicyDenied,
         Code::ApprovalsMissing,
+        Code::BadApproval,
         Code::PolicyInvalid,
         Code::NoPolicy,
         Code::InternalError,
@@ -99,6 +104,7 @@ impl Code {
             Code::SignedPushRequired => "signed-push-required",
             Code::PolicyDenied => "policy-denied",
             Code::ApprovalsMissing => "approvals-missing",
+            Code::BadApproval => "bad-approval",
             Code::PolicyInvalid => "policy-invalid",
             Code::NoPolicy => "no-policy",
             Code::InternalError => "internal-error",
@@ -152,7 +158,10 @@ impl Code {
                 "changes to the policy branch need an admin as pusher and admins' signatures"
             }
             Code::ApprovalsMissing => {
-                "another admin approves: git commit --allow-empty -S -m approve, then push"
+                "an approver runs: refguard approve COMMIT --ref REF (on the policy branch, another admin adds a signed commit: git commit --allow-empty -S -m approve), then push again"
+            }
+            Code::BadApproval => {
+                "create approvals with refguard approve COMMIT --ref REF; an approval ref is never moved or deleted"
             }
             Code::PolicyInvalid => "run refguard policy lint roles.toml and fix what it reports",
             Code::NoPolicy => {

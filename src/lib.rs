@@ -54,6 +54,7 @@
 //! prints. Modules form an acyclic graph: vocabulary ← policy ← requirements ← engine ←
 //! views/shell.
 
+pub mod approval;
 pub mod audit;
 pub mod cli;
 pub mod code;

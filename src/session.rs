@@ -4,9 +4,10 @@
 
 use std::cell::OnceCell;
 
+use crate::approval;
 use crate::engine::{
-    self, Code, CommitFacts, ObjectId, PolicyCandidate, PolicyChange, PushCert, PushContext,
-    RefUpdate, UpdateFacts, Verdict,
+    self, ApprovalFact, Code, CommitFacts, ObjectId, PolicyCandidate, PolicyChange, PushCert,
+    PushContext, RefUpdate, UpdateFacts, Verdict,
 };
 use crate::git::{self, Repo};
 use crate::policy::{self, Policy};
@@ -41,6 +42,7 @@ pub fn pusher_from(lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
 /// An unreadable blob is an error (the hook fails closed).
 pub fn push_cert(
     repo: &Repo,
+    repo_name: &str,
     lookup: impl Fn(&str) -> Option<String>,
     updates: &[RefUpdate],
     coverage: Coverage,
@@ -59,18 +61,31 @@ pub fn push_cert(
     };
     let blob = repo.blob(&id)?;
     let status = NonceStatus::from_env_value(lookup("GIT_PUSH_CERT_NONCE_STATUS").as_deref());
-    let repo_name = repo_dir_name(repo.git_dir());
     Ok(pushcert::assess(&Presented {
         blob: &blob,
         nonce_status: &status,
         updates,
         coverage,
-        repo_name: &repo_name,
+        repo_name,
     }))
 }
 
+/// The repository's name as approvals and push certificates name it (spec §7):
+/// `git config refguard.name`, else the directory's name without `.git` (for a non-bare
+/// repository's `.git`, the work tree's name).
+pub fn repository_name(repo: &Repo) -> Result<String, git::Error> {
+    if let Some(name) = repo
+        .config_string("refguard.name")?
+        .filter(|n| !n.is_empty())
+    {
+        return Ok(name);
+    }
+    let dir = repo_dir_name(repo.git_dir());
+    Ok(dir.strip_suffix(".git").unwrap_or(&dir).to_string())
+}
+
 /// The repository's directory name (`project.git`; for a non-bare repository's `.git`, the
-/// work tree's name), which a certificate's `pushee` must end with.
+/// work tree's name).
 fn repo_dir_name(git_dir: &std::path::Path) -> String {
     let dir = git_dir
         .canonicalize()
@@ -112,6 +127,7 @@ pub enum PolicyState {
 pub struct Session<'r> {
     repo: &'r Repo,
     policy_ref: String,
+    repository: String,
     state: PolicyState,
     refs: OnceCell<Vec<(String, ObjectId)>>,
 }
@@ -133,6 +149,7 @@ impl<'r> Session<'r> {
             },
         };
         Ok(Session {
+            repository: repository_name(repo)?,
             repo,
             policy_ref,
             state,
@@ -141,13 +158,26 @@ impl<'r> Session<'r> {
     }
 
     /// The context of a push (or dry run, or audit) judged in this session: who pushes (a
-    /// name, if any) and when. Every entry point builds its context here.
-    pub fn context(&self, pusher: Option<String>, now: time::OffsetDateTime) -> PushContext {
+    /// name, if any), when, and the push's ref updates. Every entry point builds its context
+    /// here.
+    pub fn context(
+        &self,
+        pusher: Option<String>,
+        now: time::OffsetDateTime,
+        pushed: Vec<RefUpdate>,
+    ) -> PushContext {
         PushContext {
             pusher,
             now,
             policy_ref: self.policy_ref.clone(),
+            repository: self.repository.clone(),
+            pushed,
         }
+    }
+
+    /// This repository's name, as approvals and push certificates must name it.
+    pub fn repository(&self) -> &str {
+        &self.repository
     }
 
     /// The policy branch's ref name.
@@ -231,6 +261,12 @@ impl<'r> Session<'r> {
         if needs.tag {
             facts.tag = Some(self.repo.tag_target(&update.new)?);
         }
+        if needs.approvals {
+            facts.approvals = Some(self.approvals(update, ctx)?);
+        }
+        if needs.approval {
+            facts.approval = Some(self.repo.approval(&update.refname, &update.new)?);
+        }
         if needs.policy_change {
             let commits = facts
                 .commits_in(CommitScope::PolicyBranch)
@@ -269,6 +305,29 @@ impl<'r> Session<'r> {
             }
             Ok(hide)
         })
+    }
+
+    /// The approvals of `update.new`: stored under `refs/approvals/<new>/` (a prefix lookup,
+    /// whatever the number of approvals in the repository), or created by this push (in
+    /// pre-receive their tags are in the quarantine, their refs not written yet).
+    fn approvals(
+        &self,
+        update: &RefUpdate,
+        ctx: &PushContext,
+    ) -> Result<Vec<ApprovalFact>, git::Error> {
+        let prefix = approval::prefix_for(&update.new);
+        let mut refs = self.repo.refs_with_prefix(&prefix)?;
+        for pushed in &ctx.pushed {
+            if pushed.refname.starts_with(&prefix)
+                && pushed.old.is_zero()
+                && !refs.iter().any(|(name, _)| *name == pushed.refname)
+            {
+                refs.push((pushed.refname.clone(), pushed.new.clone()));
+            }
+        }
+        refs.iter()
+            .map(|(name, id)| self.repo.approval(name, id))
+            .collect()
     }
 
     /// The pushed policy: its roles.toml validated as a candidate at push time (an admin

@@ -150,6 +150,7 @@ pub fn rule(line: usize, refs: &[&str]) -> Rule {
         lists: Default::default(),
         linear: false,
         signed_push: false,
+        approvals: None,
         names_replace_refs: refs
             .iter()
             .any(|p| crate::policy::pattern_names_replace_refs(p)),

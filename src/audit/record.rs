@@ -245,7 +245,14 @@ impl Record {
                 })
                 .collect(),
             policy: cx.policy.clone(),
-            approvals: Vec::new(),
+            approvals: verdict
+                .approvals
+                .iter()
+                .map(|a| RecordApproval {
+                    user: a.user.clone(),
+                    tag: a.tag.clone(),
+                })
+                .collect(),
             grants: Vec::new(),
             evaluate: verdict
                 .warnings()
@@ -484,6 +491,7 @@ mod tests {
             user: None,
             rule: None,
             reasons: vec![Reason::on_ref(Code::NoPolicy, "x")],
+            approvals: Vec::new(),
         };
         let mut cx = context();
         cx.pusher = None;

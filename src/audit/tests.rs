@@ -36,6 +36,7 @@ fn record(n: u32) -> Record {
             user: Some("alice".into()),
             rule: None,
             reasons: vec![],
+            approvals: Vec::new(),
         }
     };
     Record::from_verdict(
@@ -527,6 +528,7 @@ fn from_verdict_keeps_reason_commits() {
             Reason::on_ref(Code::PushDenied, "alice may not push"),
             Reason::on_object(Code::Unsigned, oid(2), "Fix", "not signed"),
         ],
+        approvals: Vec::new(),
     };
     let r = Record::from_verdict(
         &verdict,

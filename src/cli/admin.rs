@@ -205,6 +205,7 @@ pub fn check(
     let ctx = session.context(
         as_name.or_else(|| pusher_from(|k| std::env::var(k).ok())),
         OffsetDateTime::now_utc(),
+        vec![update.clone()],
     );
     let verdict = session.decide(&update, &ctx);
     match format {

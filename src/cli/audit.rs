@@ -392,7 +392,7 @@ fn history(repo: Option<PathBuf>, only: Option<String>, format: ListFormat) -> R
             )
         }
     };
-    let ctx = session.context(None, OffsetDateTime::now_utc());
+    let ctx = session.context(None, OffsetDateTime::now_utc(), Vec::new());
     let mut printer = Printer {
         out: io::stdout().lock(),
         format,

@@ -290,18 +290,19 @@ fn judge(
         Ok(s) => s,
         Err(e) => return Judged::failed(input, &format!("cannot read the policy: {e}")),
     };
-    let ctx = session.context(pusher, now);
     let updates: Vec<RefUpdate> = input
         .iter()
         .filter_map(|l| l.as_ref().ok().cloned())
         .collect();
+    let ctx = session.context(pusher, now, updates.clone());
     // pre-receive sees the whole push, which the certificate must sign exactly; the update
     // hook sees one ref (and git gives it no GIT_PUSH_CERT, so a signed push needs pre-receive).
     let coverage = match mode {
         Mode::PreReceive => Coverage::Exact,
         Mode::PerRef => Coverage::Contains,
     };
-    let cert = match push_cert(repo, |k| std::env::var(k).ok(), &updates, coverage) {
+    let lookup = |k: &str| std::env::var(k).ok();
+    let cert = match push_cert(repo, session.repository(), lookup, &updates, coverage) {
         Ok(cert) => cert,
         Err(e) => {
             let mut judged =

@@ -34,6 +34,8 @@ pub enum WhoCanArg {
     Sign,
     /// Sign the new merge commits pushed to the ref.
     Merge,
+    /// Approve an update of the ref (sign an approval, spec §7).
+    Approve,
 }
 
 impl From<WhoCanArg> for WhoCanAction {
@@ -45,6 +47,7 @@ impl From<WhoCanArg> for WhoCanAction {
             WhoCanArg::ForcePush => WhoCanAction::ForcePush,
             WhoCanArg::Sign => WhoCanAction::Sign,
             WhoCanArg::Merge => WhoCanAction::Merge,
+            WhoCanArg::Approve => WhoCanAction::Approve,
         }
     }
 }

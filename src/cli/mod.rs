@@ -3,6 +3,7 @@
 //! environment error.
 
 mod admin;
+mod approve;
 mod audit;
 mod demo;
 mod hook;
@@ -86,6 +87,32 @@ enum Command {
         old: String,
         /// The new id (40 zeros: delete).
         new: String,
+    },
+    /// Approve moving a ref to a commit (run in a clone by an approver): writes a signed
+    /// approval tag bound to the remote's current tip of the ref and pushes it under
+    /// refs/approvals/ (spec §7).
+    Approve {
+        /// The commit the ref is to point at.
+        commit: String,
+        /// The ref, e.g. refs/heads/production (a bare name means refs/heads/NAME).
+        #[arg(long = "ref", value_name = "REF")]
+        refname: String,
+        /// The remote that is the server.
+        #[arg(long, default_value = "origin")]
+        remote: String,
+        /// When the approval stops counting: YYYY-MM-DD (UTC midnight) or RFC 3339.
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        expires: Option<time::OffsetDateTime>,
+        /// The repository's name on the server (default: git config refguard.repository,
+        /// else the remote URL's last component without .git).
+        #[arg(long)]
+        repository: Option<String>,
+        /// The clone (default: the current directory).
+        #[arg(long)]
+        repo: Option<PathBuf>,
+        /// Store the approval under refs/approvals/ locally but do not push it.
+        #[arg(long)]
+        no_push: bool,
     },
     /// Work with roles files.
     Policy {
@@ -200,6 +227,11 @@ pub enum Format {
     Json,
 }
 
+/// A time on the command line: `YYYY-MM-DD` (midnight UTC) or RFC 3339.
+fn parse_time(text: &str) -> Result<time::OffsetDateTime, String> {
+    crate::policy::parse_time(text)
+}
+
 /// Runs refguard with process arguments; under the name `pre-receive` or `update` it acts as
 /// that hook.
 pub fn main() -> ExitCode {
@@ -265,6 +297,23 @@ fn run(cli: Cli) -> u8 {
             command: KeysCommand::AllowedSigners { repo },
         } => inspect::allowed_signers(repo),
         Command::Demo { keep } => demo::run(keep),
+        Command::Approve {
+            commit,
+            refname,
+            remote,
+            expires,
+            repository,
+            repo,
+            no_push,
+        } => approve::run(approve::Request {
+            repo,
+            commit,
+            refname,
+            remote,
+            expires,
+            repository,
+            no_push,
+        }),
     };
     match result {
         Ok(code) => code,

@@ -2,6 +2,7 @@
 
 use time::OffsetDateTime;
 
+use crate::approval::Statement;
 use crate::requirements::CommitScope;
 pub use crate::update::{ObjectId, RefUpdate, UpdateKind};
 
@@ -83,6 +84,10 @@ pub struct UpdateFacts {
     pub tag: Option<TagTarget>,
     /// For an update of the policy branch, when asked for: the pushed policy.
     pub policy_change: Option<PolicyChange>,
+    /// When asked for: the approvals stored (or pushed along) for `new` (spec §7).
+    pub approvals: Option<Vec<ApprovalFact>>,
+    /// For a push under `refs/approvals/`, when asked for: the pushed approval.
+    pub approval: Option<ApprovalFact>,
 }
 
 impl UpdateFacts {
@@ -94,6 +99,8 @@ impl UpdateFacts {
             commits: Vec::new(),
             tag: None,
             policy_change: None,
+            approvals: None,
+            approval: None,
         }
     }
 
@@ -110,6 +117,26 @@ impl UpdateFacts {
         self.commits.retain(|(s, _)| *s != scope);
         self.commits.push((scope, commits));
     }
+}
+
+/// An approval tag (spec §7) as read from the repository: what it is, what it says, who
+/// signed it. Judged by the engine; nothing here says whether it counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalFact {
+    /// The approval ref it is stored under (or pushed as).
+    pub refname: String,
+    /// The object the ref points at (the tag object's id).
+    pub tag: ObjectId,
+    /// Whether that object is an annotated tag at all.
+    pub annotated: bool,
+    /// The tag's `object` header: what it approves.
+    pub target: Option<ObjectId>,
+    /// The tag's `type` header (`commit` for an approval).
+    pub target_kind: String,
+    /// The approval statement, or why the message is not one.
+    pub statement: Result<Statement, String>,
+    /// The tag's signature.
+    pub signature: SignatureCheck,
 }
 
 /// A push to the policy branch: the pushed roles.toml and which new commits approve it.
@@ -151,6 +178,12 @@ pub struct PushContext {
     pub now: OffsetDateTime,
     /// The policy branch's ref name (default `refs/meta/policy`).
     pub policy_ref: String,
+    /// This repository's name (`git config refguard.name`, else its directory's name without
+    /// `.git`), which approvals must name (spec §7).
+    pub repository: String,
+    /// Every ref update of the push (pre-receive; the one update for the update hook and
+    /// dry runs): approvals pushed along with an update count for it.
+    pub pushed: Vec<RefUpdate>,
 }
 
 /// What the push certificate (`git push --signed`) says about who pushed, before any policy

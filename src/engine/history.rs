@@ -117,6 +117,8 @@ pub fn judge_commit(
             Check::SignedPush
             | Check::Permission { .. }
             | Check::ReplaceRef
+            | Check::Approvals { .. }
+            | Check::ApprovalRef
             | Check::Tag { .. } => Vec::new(),
         };
         reasons.extend(

@@ -7,7 +7,7 @@ use super::facts::{PushCert, PushContext, UpdateFacts};
 use super::policy_branch::{self, Guard};
 use super::pusher::Pusher;
 use super::verdict::{Code, Reason, Verdict};
-use super::{certificate, permission, tag};
+use super::{approvals, certificate, permission, tag};
 use crate::policy::Policy;
 use crate::requirements::{self, Check, Origin, Requirement, Requirements};
 
@@ -50,10 +50,18 @@ pub fn judge(
         user: pusher.user.map(|u| u.id.clone()),
         rule: reqs.rule,
         reasons: Vec::new(),
+        approvals: Vec::new(),
     };
     verdict.reasons.extend(certified.reason);
     for req in &reqs.items {
-        let found = check(policy, ctx, cert, req, &pusher, reqs, facts);
+        let found = match &req.check {
+            Check::Approvals { rule } => {
+                let counted = approvals::check(policy, ctx, rule, &pusher, facts);
+                verdict.approvals.extend(counted.approvals);
+                counted.reasons
+            }
+            _ => check(policy, ctx, cert, req, &pusher, reqs, facts),
+        };
         verdict.reasons.extend(
             found
                 .into_iter()
@@ -105,6 +113,11 @@ fn check(
         .into_iter()
         .collect(),
         Check::ReplaceRef => vec![permission::replace_ref(pusher, facts)],
+        Check::ApprovalRef => approvals::check_ref(policy, ctx, facts)
+            .into_iter()
+            .collect(),
+        // Counted in `judge`, which also records the approvals that counted.
+        Check::Approvals { .. } => Vec::new(),
         Check::Commits {
             scope,
             signers,

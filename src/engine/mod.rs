@@ -26,6 +26,7 @@
 //!   only when there is no certificate at all. Both come before the permission reason.
 //!   `[settings] require_signed_push` covers the policy branch and every ref a rule governs.
 
+mod approvals;
 mod certificate;
 mod commits;
 mod facts;
@@ -42,9 +43,9 @@ mod verdict;
 mod tests;
 
 pub use facts::{
-    CommitFacts, KeyId, ObjectId, PolicyCandidate, PolicyChange, PushCert, PushContext, RefUpdate,
-    SignatureCheck, TagTarget, UpdateFacts, UpdateKind,
+    ApprovalFact, CommitFacts, KeyId, ObjectId, PolicyCandidate, PolicyChange, PushCert,
+    PushContext, RefUpdate, SignatureCheck, TagTarget, UpdateFacts, UpdateKind,
 };
 pub use history::{Judgement, SignatureStatus, SignedBy, judge_commit, judge_tag, signed_by};
 pub use judge::{evaluate, evaluate_signed, judge};
-pub use verdict::{Code, Reason, Verdict};
+pub use verdict::{Approval, Code, Reason, Verdict};

@@ -1,5 +1,6 @@
 //! The outcome of a decision: reasons with stable kebab-case codes and their hints.
 
+pub use super::approvals::Approval;
 use super::facts::{ObjectId, RefUpdate, UpdateKind};
 pub use crate::code::Code;
 use crate::requirements::{Level, Origin, RuleRef};
@@ -81,6 +82,8 @@ pub struct Verdict {
     pub rule: Option<RuleRef>,
     /// Every finding: reasons to reject, and warnings.
     pub reasons: Vec<Reason>,
+    /// The approvals that counted for the update (spec §7).
+    pub approvals: Vec<Approval>,
 }
 
 impl Verdict {
@@ -107,6 +110,7 @@ impl Verdict {
             user: None,
             rule: None,
             reasons: vec![Reason::on_ref(code, detail)],
+            approvals: Vec::new(),
         }
     }
 }

@@ -17,7 +17,10 @@ use std::path::{Path, PathBuf};
 
 use git2::{ErrorCode, ObjectType, Odb, Oid, Repository, Sort};
 
-use crate::engine::{CommitFacts, ObjectId, RefUpdate, SignatureCheck, TagTarget, UpdateKind};
+use crate::approval;
+use crate::engine::{
+    ApprovalFact, CommitFacts, ObjectId, RefUpdate, SignatureCheck, TagTarget, UpdateKind,
+};
 use crate::verify;
 
 /// The identity refguard writes policy commits as (author and committer name).
@@ -169,6 +172,63 @@ impl Repo {
         }
         out.sort();
         Ok(out)
+    }
+
+    /// The direct refs whose names start with `prefix`, with their ids, sorted by name. A
+    /// prefix lookup (libgit2 lists the refs under that directory and the packed refs that
+    /// match), used for approvals: `refs/approvals/<commit>/`.
+    pub fn refs_with_prefix(&self, prefix: &str) -> Result<Vec<(String, ObjectId)>> {
+        let refs_error = |cause| Error::Ref {
+            name: format!("{prefix}*"),
+            cause,
+        };
+        let mut out = Vec::new();
+        let glob = format!("{prefix}*");
+        for reference in self.repo.references_glob(&glob).map_err(refs_error)? {
+            let reference = reference.map_err(refs_error)?;
+            let name = String::from_utf8_lossy(reference.name_bytes()).into_owned();
+            if let (Some(target), true) = (reference.target(), name.starts_with(prefix)) {
+                out.push((name, to_id(target)));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// What the approval ref `refname` points at (`id`): an annotated tag with its target,
+    /// statement and verified signature, or something else (spec §7). Reads only; whether it
+    /// counts is the engine's decision.
+    pub fn approval(&self, refname: &str, id: &ObjectId) -> Result<ApprovalFact> {
+        let oid = to_oid(id)?;
+        let object_error = |cause| Error::Object {
+            id: id.clone(),
+            cause,
+        };
+        let odb = self.repo.odb().map_err(object_error)?;
+        let (_, kind) = odb.read_header(oid).map_err(object_error)?;
+        if kind != ObjectType::Tag {
+            return Ok(ApprovalFact {
+                refname: refname.to_owned(),
+                tag: id.clone(),
+                annotated: false,
+                target: None,
+                target_kind: kind.str().to_owned(),
+                statement: Err("not an annotated tag".to_owned()),
+                signature: SignatureCheck::Unsigned,
+            });
+        }
+        let object = odb.read(oid).map_err(object_error)?;
+        let (payload, signature) = verify::split_tag(object.data());
+        let tag = approval::TagObject::parse(&payload);
+        Ok(ApprovalFact {
+            refname: refname.to_owned(),
+            tag: id.clone(),
+            annotated: true,
+            target: tag.object,
+            target_kind: tag.kind,
+            statement: approval::Statement::parse(&tag.message),
+            signature: signature_check(signature.as_deref(), &payload),
+        })
     }
 
     /// The contents of the blob at `path` in the tree of `commit` (peeled from a tag if

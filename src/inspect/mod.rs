@@ -17,7 +17,8 @@ mod tests;
 
 pub use allowed_signers::allowed_signers;
 pub use show::{
-    AdminsView, KeyView, PolicyView, RevokedView, RoleView, RuleView, UserView, policy_view,
+    AdminsView, ApprovalsView, KeyView, PolicyView, RevokedView, RoleView, RuleView, UserView,
+    policy_view,
 };
 pub use who_can::{Excluded, Governor, WhoCan, WhoCanAction, WhoUser, who_can};
 
@@ -45,6 +46,8 @@ pub enum Effect {
     Unsigned,
     /// No merge commit is accepted at all (`linear = true`).
     NoMerges,
+    /// Nothing of the kind is needed (no approvals on the rule).
+    NotNeeded,
 }
 
 /// One list of a rule (or of `[policy]`), as written and as it works.
@@ -87,6 +90,7 @@ impl ListView {
             Effect::Anyone => Absent::Anyone.describe().to_string(),
             Effect::Unsigned => Absent::Unsigned.describe().to_string(),
             Effect::NoMerges => "no merges".to_string(),
+            Effect::NotNeeded => "not needed".to_string(),
         };
         let summary = if meaning == default {
             format!("absent: {default}")

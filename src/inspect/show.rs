@@ -125,6 +125,25 @@ pub struct RuleView {
     /// Updates need a push certificate (`signed_push = true`, or `[settings]
     /// require_signed_push`).
     pub signed_push: bool,
+    /// `approvals`: what updates need approvals, by whom (spec §7).
+    pub approvals: Option<ApprovalsView>,
+}
+
+/// A rule's `approvals`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApprovalsView {
+    /// Who may approve, as written and as it works.
+    pub by: ListView,
+    /// How many distinct approvers an update needs.
+    pub count: u32,
+    /// Which kinds of update need them (`create`, `push`, `force_push`).
+    pub on: Vec<String>,
+    /// Whether the pusher's own approval counts.
+    pub allow_self: bool,
+    /// Where `approvals` is written.
+    pub location: String,
+    /// The rule in one sentence.
+    pub summary: String,
 }
 
 /// The effective policy, with key status judged at `now`.
@@ -203,6 +222,14 @@ pub fn policy_view(
                 merge: list(ListKind::Merge),
                 linear: rule.linear,
                 signed_push: rule.signed_push || policy.require_signed_push,
+                approvals: rule.approvals.as_ref().map(|a| ApprovalsView {
+                    by: ListView::present(policy, &a.by, now),
+                    count: a.count,
+                    on: a.on.iter().map(|k| k.field().to_string()).collect(),
+                    allow_self: a.allow_self,
+                    location: a.location.to_string(),
+                    summary: super::who_can::approvals_note(a),
+                }),
             }
         })
         .collect();
@@ -344,6 +371,13 @@ impl PolicyView {
                     "false"
                 }
             ));
+            if let Some(a) = &r.approvals {
+                out.push(format!(
+                    "    {:<11} {} by {} ({})",
+                    "approvals:", a.count, a.by.summary, a.location
+                ));
+                out.push(format!("    {:<11} {}", "", a.summary));
+            }
             if r.signed_push {
                 out.push(format!(
                     "    {:<11} required (git push --signed; pre-receive only)",

@@ -4,7 +4,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::{Effect, KeyStatus, ListView, rule_lists, users_or_nobody, utc};
-use crate::policy::{Absent, ListKind, Policy, Principals, REPLACE_PREFIX};
+use crate::policy::{Absent, ApprovalRule, ListKind, Policy, Principals, REPLACE_PREFIX};
 use crate::requirements::{self, Check, list_for};
 use crate::update::{UpdateKind, is_tag};
 
@@ -24,6 +24,8 @@ pub enum WhoCanAction {
     Sign,
     /// Sign the new merge commits pushed to the ref.
     Merge,
+    /// Approve an update of the ref (spec §7).
+    Approve,
 }
 
 impl WhoCanAction {
@@ -36,12 +38,16 @@ impl WhoCanAction {
             WhoCanAction::ForcePush => "force-push",
             WhoCanAction::Sign => "sign",
             WhoCanAction::Merge => "merge",
+            WhoCanAction::Approve => "approve",
         }
     }
 
     /// Whether the answer is about signing keys rather than pushers.
     fn signs(self) -> bool {
-        matches!(self, WhoCanAction::Sign | WhoCanAction::Merge)
+        matches!(
+            self,
+            WhoCanAction::Sign | WhoCanAction::Merge | WhoCanAction::Approve
+        )
     }
 }
 
@@ -123,9 +129,10 @@ impl WhoCanAction {
             WhoCanAction::Create => UpdateKind::Create,
             WhoCanAction::Delete => UpdateKind::Delete,
             WhoCanAction::ForcePush => UpdateKind::NonFastForward,
-            WhoCanAction::Push | WhoCanAction::Sign | WhoCanAction::Merge => {
-                UpdateKind::FastForward
-            }
+            WhoCanAction::Push
+            | WhoCanAction::Sign
+            | WhoCanAction::Merge
+            | WhoCanAction::Approve => UpdateKind::FastForward,
         }
     }
 }
@@ -205,6 +212,15 @@ pub fn who_can(
             _ => {}
         }
     }
+    if let (Some(rule), WhoCanAction::Approve, None) = (rule, action, &list) {
+        list = Some(match &rule.approvals {
+            Some(approvals) => {
+                notes.push(approvals_note(approvals));
+                ListView::present(policy, &approvals.by, now)
+            }
+            None => ListView::effect(Effect::NotNeeded, "no approvals needed"),
+        });
+    }
     if rule.is_some() && is_tag(refname) && action == WhoCanAction::Merge {
         notes.push(
             "merge checks do not apply to tags; only the tag's own signature is checked"
@@ -275,6 +291,7 @@ pub fn who_can(
         Effect::Anyone => Absent::Anyone.describe().to_string(),
         Effect::Unsigned => "anyone: no signature is required".to_string(),
         Effect::NoMerges => "no merges: linear".to_string(),
+        Effect::NotNeeded => "no approvals needed".to_string(),
         Effect::Users => users_or_nobody(&users.iter().map(|u| u.id.clone()).collect::<Vec<_>>()),
     };
     WhoCan {
@@ -291,6 +308,24 @@ pub fn who_can(
     }
 }
 
+/// What a rule's `approvals` asks, in one sentence.
+pub(crate) fn approvals_note(approvals: &ApprovalRule) -> String {
+    let on: Vec<&str> = approvals.on.iter().map(|k| k.field()).collect();
+    format!(
+        "an update ({}) needs {} approval{} by distinct members, made for that very move \
+         (refguard approve); {} (allow_self = {})",
+        on.join(", "),
+        approvals.count,
+        if approvals.count == 1 { "" } else { "s" },
+        if approvals.allow_self {
+            "the pusher's own approval counts"
+        } else {
+            "the pusher's own approval does not count"
+        },
+        approvals.allow_self
+    )
+}
+
 /// The lists of the policy branch: admins push and sign; nobody creates (only `refguard
 /// init` on the server), deletes or force-pushes.
 fn policy_branch_list(
@@ -302,6 +337,13 @@ fn policy_branch_list(
     notes: &mut Vec<String>,
 ) -> ListView {
     match action {
+        WhoCanAction::Approve => {
+            notes.push(format!(
+                "a policy change is approved by admins' signatures on its commits: at least \
+                 {approvals} distinct admin(s)"
+            ));
+            ListView::present(policy, admins, now)
+        }
         WhoCanAction::Push | WhoCanAction::Sign | WhoCanAction::Merge => {
             notes.push(format!(
                 "every new commit must be signed by an admin, and at least {approvals} distinct \

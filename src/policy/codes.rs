@@ -47,10 +47,17 @@ pub const CODES: &[(&str, &str)] = &[
         "a user or role name that is not defined",
     ),
     ("role-cycle", "roles that include each other"),
-    ("invalid-approvals", "`approvals` below 1"),
+    (
+        "invalid-approvals",
+        "`[policy] approvals` or a rule's `approvals.count` below 1",
+    ),
     (
         "approvals-unreachable",
         "`approvals` larger than the number of admins who could sign: admins with a key that is not revoked, and (for `policy lint`, `init` and a pushed policy) not expired now",
+    ),
+    (
+        "invalid-approval-kind",
+        "an `approvals.on` entry that is not \"create\", \"push\" or \"force_push\"",
     ),
     (
         "invalid-commit-id",
@@ -93,6 +100,14 @@ pub const CODES: &[(&str, &str)] = &[
     (
         "admin-key-expiring",
         "a policy admin's key expires within 30 days (the message says whether the quorum goes with it)",
+    ),
+    (
+        "unreachable-approvals",
+        "a rule's `approvals.count` larger than the number of users in `approvals.by`",
+    ),
+    (
+        "ineffective-approvals",
+        "a rule's `approvals.on = []`: no update needs the approvals",
     ),
     (
         "writable-replace-refs",

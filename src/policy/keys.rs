@@ -122,7 +122,7 @@ pub(crate) fn parse_key(line: &str) -> Result<ParsedKey, KeyError> {
 /// `YYYY-MM-DD` is a UTC date: the key is invalid from 00:00:00 UTC on that day, the same
 /// meaning as git's allowed_signers `valid-before="YYYYMMDD"`. Anything longer must be an
 /// RFC 3339 date-time with an offset (`2027-06-30T12:00:00Z`, `...+02:00`).
-pub(crate) fn parse_expiry(text: &str) -> Result<OffsetDateTime, String> {
+pub fn parse_expiry(text: &str) -> Result<OffsetDateTime, String> {
     let date_format = time::macros::format_description!("[year]-[month]-[day]");
     let parsed = if text.len() == 10 {
         Date::parse(text, &date_format).map(|d| d.with_time(Time::MIDNIGHT).assume_utc())

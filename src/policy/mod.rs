@@ -16,11 +16,11 @@ mod tests;
 
 pub use codes::CODES;
 pub use keys::key_blob;
-pub use keys::utc;
+pub use keys::{parse_expiry as parse_time, utc};
 pub use lists::{Absent, LIST_KINDS, LISTS, ListKind, ListSpec};
 pub use model::{
-    Effective, KeyStatus, Location, Policy, PolicyFile, Principals, REPLACE_PREFIX, Revoked, Rule,
-    User, UserKey, is_replace_ref, pattern_names_replace_refs,
+    ApprovalRule, Effective, KeyStatus, Location, Policy, PolicyFile, Principals, REPLACE_PREFIX,
+    Revoked, Rule, User, UserKey, is_replace_ref, pattern_names_replace_refs,
 };
 pub use parse::{lint, parse};
 pub use quorum::{EXPIRY_WARNING, check_at};

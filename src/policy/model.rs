@@ -232,9 +232,37 @@ pub struct Rule {
     pub linear: bool,
     /// `signed_push = true`: updates need a push certificate (`git push --signed`).
     pub signed_push: bool,
+    /// `approvals = { ... }`: updates need approvals (spec §7).
+    pub approvals: Option<ApprovalRule>,
     /// One of `refs` names replace refs explicitly (its literal part starts with
     /// [`REPLACE_PREFIX`]): only such a rule can govern a replace ref (spec §14).
     pub names_replace_refs: bool,
+}
+
+/// `approvals = { by, count, on, allow_self }` (spec §7): an update of one of the kinds `on`
+/// needs `count` approvals by distinct members of `by`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalRule {
+    /// Who may approve.
+    pub by: Principals,
+    /// How many distinct approvers an update needs (at least 1).
+    pub count: u32,
+    /// Which kinds of update need approvals: `Create`, `Push` (fast-forward), `ForcePush`.
+    pub on: Vec<ListKind>,
+    /// Whether the pusher's own approval counts (default: no — separation of duties).
+    pub allow_self: bool,
+    /// Where `approvals` is written.
+    pub location: Location,
+}
+
+impl ApprovalRule {
+    /// The kinds of update `on` can name, as written: `create`, `push`, `force_push`.
+    pub const KINDS: [ListKind; 3] = [ListKind::Create, ListKind::Push, ListKind::ForcePush];
+
+    /// Whether an update needing permission `list` needs approvals.
+    pub fn applies_to(&self, list: ListKind) -> bool {
+        self.on.contains(&list)
+    }
 }
 
 /// Where git keeps replace refs. git on the server honours them (`git log`, `git show`,

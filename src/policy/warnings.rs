@@ -178,6 +178,28 @@ pub(crate) fn permission_warnings(rules: &[Rule], all_users: &BTreeSet<String>) 
                 ));
             }
         }
+        if let Some(approvals) = &rule.approvals {
+            let approvers = members(&approvals.by, all_users);
+            if approvals.on.is_empty() {
+                out.push(warning(
+                    approvals.location,
+                    "ineffective-approvals",
+                    "`approvals.on` is empty: no update of this rule needs approvals".to_string(),
+                ));
+            } else if (approvers.len() as u64) < u64::from(approvals.count) {
+                out.push(warning(
+                    approvals.location,
+                    "unreachable-approvals",
+                    format!(
+                        "approvals need {} distinct approvers but `by` has only {} user{}: no \
+                         update of this rule can get them (unless a grant adds members)",
+                        approvals.count,
+                        approvers.len(),
+                        if approvers.len() == 1 { "" } else { "s" }
+                    ),
+                ));
+            }
+        }
         let (delete, create, force) = (
             who(ListKind::Delete).0,
             who(ListKind::Create).0,

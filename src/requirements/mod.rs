@@ -13,8 +13,10 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::approval;
 use crate::policy::{
-    Effective, ListKind, Location, Policy, PolicyFile, Principals, Rule, is_replace_ref,
+    ApprovalRule, Effective, ListKind, Location, Policy, PolicyFile, Principals, Rule,
+    is_replace_ref,
 };
 use crate::update::{UpdateKind, is_tag};
 
@@ -176,6 +178,14 @@ pub enum Check<'p> {
         /// `linear = true`.
         linear: bool,
     },
+    /// The update carries `rule.count` approvals by distinct members of `rule.by` (spec §7).
+    Approvals {
+        /// The rule's `approvals`.
+        rule: &'p ApprovalRule,
+    },
+    /// A push under `refs/approvals/`: only the creation of a well-formed, verifiable
+    /// approval (spec §7); guarded by refguard itself, never by a rule.
+    ApprovalRef,
     /// `new` is an annotated tag signed by a member of `signers`, pushed under its name.
     Tag {
         /// The rule's `signers`.
@@ -192,6 +202,10 @@ pub struct Needs {
     pub tag: bool,
     /// The pushed policy: its roles.toml, validated, and which new commits approve it.
     pub policy_change: bool,
+    /// The approvals of `new` (stored under `refs/approvals/<new>/`, or pushed along).
+    pub approvals: bool,
+    /// The approval tag pushed (an update under `refs/approvals/`).
+    pub approval: bool,
 }
 
 /// Everything one ref update must satisfy, in the order reasons are reported.
@@ -217,6 +231,8 @@ impl Requirements<'_> {
                     }
                 }
                 Check::Tag { .. } => needs.tag = true,
+                Check::Approvals { .. } => needs.approvals = true,
+                Check::ApprovalRef if self.kind != UpdateKind::Delete => needs.approval = true,
                 Check::PolicyBranch { .. } if self.kind != UpdateKind::Delete => {
                     needs.policy_change = true;
                     if !needs.commits.contains(&CommitScope::PolicyBranch) {
@@ -224,6 +240,7 @@ impl Requirements<'_> {
                     }
                 }
                 Check::PolicyBranch { .. }
+                | Check::ApprovalRef
                 | Check::SignedPush
                 | Check::Permission { .. }
                 | Check::ReplaceRef => {}
@@ -267,6 +284,13 @@ pub fn for_update<'p>(
         level: Level::Deny,
         check,
     };
+    if approval::is_approval_ref(refname) {
+        return Requirements {
+            kind,
+            rule: None,
+            items: vec![deny(Origin::Builtin, Check::ApprovalRef)],
+        };
+    }
     let rule = if refname == policy_ref {
         None
     } else {
@@ -311,6 +335,11 @@ fn rule_requirements<'p>(
         list,
         effective: rule.effective(list),
     };
+    let approvals = rule
+        .approvals
+        .as_ref()
+        .filter(|a| kind != UpdateKind::Delete && a.applies_to(list))
+        .map(|rule| Check::Approvals { rule });
     let content = match kind {
         UpdateKind::Delete => None,
         _ if is_tag(refname) => rule
@@ -325,6 +354,7 @@ fn rule_requirements<'p>(
         _ => None,
     };
     std::iter::once(permission)
+        .chain(approvals)
         .chain(content)
         .map(move |check| Requirement {
             origin,

@@ -51,6 +51,8 @@ fn shape(reqs: &Requirements<'_>) -> Vec<String> {
             Check::ReplaceRef => "replace-ref".to_string(),
             Check::Commits { scope, linear, .. } => format!("commits({scope:?}, linear={linear})"),
             Check::Tag { .. } => format!("tag@{}", r.origin),
+            Check::Approvals { rule } => format!("approvals({})@{}", rule.count, r.origin),
+            Check::ApprovalRef => "approval-ref".to_string(),
         })
         .collect()
 }

@@ -585,6 +585,8 @@ fn untouched_signature_is_rejected_unless_the_key_allows_it() {
                     pusher: Some("alice".into()),
                     now,
                     policy_ref: "refs/meta/policy".into(),
+                    repository: "project".into(),
+                    pushed: Vec::new(),
                 };
                 let verdict = evaluate(&policy, &ctx, &facts);
                 let codes: Vec<Code> = verdict.reasons.iter().map(|r| r.code).collect();

@@ -5,6 +5,7 @@ mod scenario;
 
 mod objects;
 
+mod approvals;
 mod attacks;
 mod audit;
 mod cli;

@@ -831,6 +831,20 @@ impl Client {
         self.git_raw(&["-c", &config, kind, rev])
     }
 
+    /// `refguard approve ARGS` in the clone as this client's user: git's own signing settings
+    /// (`gpg.format ssh`, `user.signingKey`) are written into the clone's config first, and
+    /// the approval is pushed with `REFGUARD_USER` set to the user.
+    pub fn approve(&self, args: &[&str]) -> CmdOutput {
+        self.git(&["config", "gpg.format", "ssh"]);
+        let key = key(&self.user).private.display().to_string();
+        self.git(&["config", "user.signingKey", &key]);
+        let mut cmd = self.cmd(refguard_bin().to_str().expect("UTF-8 binary path"));
+        cmd.arg("approve")
+            .args(args)
+            .env("REFGUARD_USER", &self.user);
+        CmdOutput::from_output(format!("refguard approve {args:?}"), run_raw(cmd, None))
+    }
+
     /// Pushes `refspecs` to origin as this client's user.
     pub fn push(&self, refspecs: &[&str]) -> Push {
         self.push_as(Pusher::Name(&self.user), refspecs)

@@ -123,6 +123,8 @@ pub fn ctx(pusher: Option<&str>) -> PushContext {
         pusher: pusher.map(str::to_string),
         now: NOW,
         policy_ref: POLICY_REF.to_string(),
+        repository: "project".to_string(),
+        pushed: Vec::new(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Table-driven tests of the engine, from hand-built policies and facts.
 
+mod approvals;
 mod certificate;
 mod fixture;
 mod history;

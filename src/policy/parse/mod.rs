@@ -6,6 +6,7 @@
 //! no error was found. Everything is linear in the size of the file: hash maps for ids, keys
 //! and names, one line table for locations.
 
+mod approvals;
 mod roles;
 mod rules;
 mod sections;
@@ -44,7 +45,9 @@ pub(super) const RULE_FIELDS: &[&str] = &[
     "merge",
     "linear",
     "signed_push",
+    "approvals",
 ];
+pub(super) const APPROVAL_FIELDS: &[&str] = &["by", "count", "on", "allow_self"];
 
 /// Parses and validates a roles file. On failure, every error found (no warnings), sorted by
 /// location.

@@ -78,6 +78,9 @@ impl Checker<'_> {
             }
             let linear = self.flag(found.get("linear"), "linear");
             let signed_push = self.flag(found.get("signed_push"), "signed_push");
+            let approvals = found
+                .get("approvals")
+                .and_then(|field| self.approval_rule(field, names));
             drafts.push(RuleDraft {
                 location: at,
                 patterns,
@@ -92,6 +95,7 @@ impl Checker<'_> {
                 lists,
                 linear,
                 signed_push,
+                approvals,
             });
         }
         rules
