@@ -199,3 +199,6 @@ mod sk_tests;
 
 #[cfg(test)]
 mod fast_tests;
+
+#[cfg(test)]
+mod corpus_tests;
