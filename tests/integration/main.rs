@@ -17,4 +17,5 @@ mod merges;
 mod policy_branch;
 mod push;
 mod servers;
+mod sshsig_variants;
 mod tags;
