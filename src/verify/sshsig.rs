@@ -22,9 +22,10 @@
 //! canonically, so the ring fast path (`fast.rs`) and ssh-key's reference path see the same
 //! [`SshSig`], and `fast.rs`'s guarantee (ring says `Ok` only where ssh-key would) holds.
 
-use ssh_encoding::Decode as _;
-use ssh_key::public::KeyData;
-use ssh_key::{Signature, SshSig};
+use std::borrow::Cow;
+
+use ssh_encoding::{Decode as _, Encode as _};
+use ssh_key::SshSig;
 
 /// The armor's first line, without its end of line.
 const BEGIN: &[u8] = b"-----BEGIN SSH SIGNATURE-----";
@@ -284,9 +285,9 @@ fn put_mpint(out: &mut Vec<u8>, magnitude: &[u8]) -> Result<(), Error> {
 /// lines 321-337): preamble and version, then `string publickey`, `string namespace`,
 /// `string reserved`, `string hash_algorithm`, `string signature`, and nothing after
 /// ("Signature contains trailing data"). The key and the signature must each be read to
-/// their end as well, as OpenSSH requires (sshkey.c `sshkey_from_blob_internal` line 1939;
-/// the per-type `*_verify` functions' `SSH_ERR_UNEXPECTED_TRAILING_DATA`); ssh-key checks
-/// neither inside a length-prefixed field, so that is done here.
+/// their end as well, as OpenSSH requires (sshkey.c 9.2p1 `sshkey_from_blob_internal` line
+/// 1939; the per-type `*_verify` functions' `SSH_ERR_UNEXPECTED_TRAILING_DATA`); ssh-key
+/// checks neither inside a length-prefixed field, so that is done here.
 ///
 /// The signature field is normalized first ([`normalize_signature`]); every other field is
 /// passed to ssh-key byte for byte, and ssh-key's rules for them (version at most 1,
@@ -308,23 +309,28 @@ fn decode(blob: &[u8]) -> Result<SshSig, Error> {
         return Err(Error::Trailing("SSHSIG"));
     }
 
-    let mut key_reader = key;
-    KeyData::decode(&mut key_reader)?;
-    if !key_reader.is_empty() {
+    // The blob as it is when the signature needs no re-encoding (the common case).
+    let signature = normalize_signature(key, signature)?;
+    let normalized = match &signature {
+        Cow::Borrowed(_) => Cow::Borrowed(blob),
+        Cow::Owned(field) => {
+            let mut out = Vec::with_capacity(head_len + 4 + field.len());
+            out.extend_from_slice(&blob[..head_len]);
+            put_string(&mut out, field)?;
+            Cow::Owned(out)
+        }
+    };
+    let mut reader = &normalized[..];
+    let sig = SshSig::decode(&mut reader)?;
+    // ssh-key reads a length-prefixed field without checking that it reached the field's
+    // end (ssh-encoding 0.2 `Reader::read_prefixed`). It re-encodes a key or signature to
+    // exactly the bytes it read, so comparing lengths shows whether it read all of them.
+    if sig.public_key().encoded_len().ok() != Some(key.len()) {
         return Err(Error::Trailing("public key"));
     }
-    let signature = normalize_signature(key, signature)?;
-    let mut sig_reader = signature.as_slice();
-    Signature::decode(&mut sig_reader)?;
-    if !sig_reader.is_empty() {
+    if sig.signature().encoded_len().ok() != Some(signature.len()) {
         return Err(Error::Trailing("signature"));
     }
-
-    let mut normalized = Vec::with_capacity(head_len + 4 + signature.len());
-    normalized.extend_from_slice(&blob[..head_len]);
-    put_string(&mut normalized, &signature)?;
-    let mut reader = normalized.as_slice();
-    let sig = SshSig::decode(&mut reader)?;
     if !reader.is_empty() {
         return Err(Error::Trailing("SSHSIG"));
     }
@@ -349,12 +355,12 @@ fn decode(blob: &[u8]) -> Result<SshSig, Error> {
 ///   (`crypto_sign_ed25519_open` takes 64 bytes of signature, so the message length check
 ///   on ssh-ed25519.c line 258 fails), which is ssh-key's rule of exactly 64.
 ///
-/// Anything else (unknown algorithms, a malformed field) is returned as it is, for ssh-key
-/// to refuse.
-fn normalize_signature(key: &[u8], field: &[u8]) -> Result<Vec<u8>, Error> {
+/// Anything else (canonical input, unknown algorithms, a malformed field) is returned as it
+/// is, for ssh-key to judge.
+fn normalize_signature<'a>(key: &[u8], field: &'a [u8]) -> Result<Cow<'a, [u8]>, Error> {
     let mut buf = Buf(field);
     let (Ok(algorithm), Ok(blob)) = (buf.string("signature"), buf.string("signature")) else {
-        return Ok(field.to_vec());
+        return Ok(Cow::Borrowed(field));
     };
     let trailer = buf.rest();
 
@@ -368,6 +374,9 @@ fn normalize_signature(key: &[u8], field: &[u8]) -> Result<Vec<u8>, Error> {
         let mut canonical = Vec::with_capacity(blob.len());
         put_mpint(&mut canonical, r)?;
         put_mpint(&mut canonical, s)?;
+        if canonical == blob {
+            return Ok(Cow::Borrowed(field));
+        }
         canonical
     } else if RSA_ALGORITHMS.contains(&algorithm)
         && let Some(modulus_len) = rsa_modulus_len(key)
@@ -377,14 +386,14 @@ fn normalize_signature(key: &[u8], field: &[u8]) -> Result<Vec<u8>, Error> {
         padded.extend_from_slice(blob);
         padded
     } else {
-        return Ok(field.to_vec());
+        return Ok(Cow::Borrowed(field));
     };
 
     let mut out = Vec::with_capacity(field.len() + 2);
     put_string(&mut out, algorithm)?;
     put_string(&mut out, &blob)?;
     out.extend_from_slice(trailer);
-    Ok(out)
+    Ok(Cow::Owned(out))
 }
 
 /// For an `ssh-rsa` key blob (`string "ssh-rsa" || mpint e || mpint n`), the modulus length
