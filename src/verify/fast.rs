@@ -19,7 +19,7 @@
 //! therefore get ssh-key's verdict (a key of 2041..=2047 bits that ring refuses is verified by
 //! ssh-key; a key over 4096 bits is rejected by it). SHA-1 `ssh-rsa` signatures never reach
 //! ring: ssh-key rejects them when parsing. Compressed ECDSA points, which ring does not
-//! take, fall back to ssh-key too.
+//! take, never get here: `sshsig.rs` refuses them, as OpenSSH does.
 
 use ring::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
 use ssh_key::public::{EcdsaPublicKey, KeyData, RsaPublicKey};

@@ -21,11 +21,20 @@
 //! What ssh-key then parses is the SSHSIG with its signature integers re-encoded
 //! canonically, so the ring fast path (`fast.rs`) and ssh-key's reference path see the same
 //! [`SshSig`], and `fast.rs`'s guarantee (ring says `Ok` only where ssh-key would) holds.
+//!
+//! Stricter than OpenSSH, on purpose (each asserted in `corpus_tests.rs`): past the armor
+//! and the signature integers, ssh-key's own rules stand where OpenSSH is laxer and no
+//! signer is known to need the difference: a non-empty `reserved` field (OpenSSH ignores it,
+//! ssh-key signs over it), a NUL at the end of the namespace, hash or algorithm name
+//! (`sshbuf_get_cstring` drops it), an ed25519 `S` not reduced below the group order, and
+//! key integers with needless leading zeros. And one OpenSSH rule ssh-key lacks is added:
+//! ECDSA keys must be uncompressed points.
 
 use std::borrow::Cow;
 
 use ssh_encoding::{Decode as _, Encode as _};
 use ssh_key::SshSig;
+use ssh_key::public::KeyData;
 
 /// The armor's first line, without its end of line.
 const BEGIN: &[u8] = b"-----BEGIN SSH SIGNATURE-----";
@@ -33,6 +42,9 @@ const BEGIN: &[u8] = b"-----BEGIN SSH SIGNATURE-----";
 const NEWLINE_END: &[u8] = b"\n-----END SSH SIGNATURE-----";
 /// The SSHSIG magic preamble (PROTOCOL.sshsig).
 const MAGIC: &[u8] = b"SSHSIG";
+
+/// The SEC1 tag of an uncompressed elliptic-curve point (`POINT_CONVERSION_UNCOMPRESSED`).
+const UNCOMPRESSED: u8 = 0x04;
 
 /// `SSHBUF_MAX_BIGNUM` (sshbuf.h): the most bytes a bignum's magnitude may have.
 const MAX_BIGNUM: usize = 16384 / 8;
@@ -81,6 +93,9 @@ pub(super) enum Error {
     /// An integer in the signature is longer than any bignum OpenSSH reads.
     #[error("integer in the signature is too large")]
     TooLarge,
+    /// The signing key is an ECDSA key whose point is not in uncompressed form.
+    #[error("ECDSA key with a compressed point")]
+    CompressedPoint,
     /// ssh-key refused a field.
     #[error("{0}")]
     Parse(#[from] ssh_key::Error),
@@ -291,7 +306,8 @@ fn put_mpint(out: &mut Vec<u8>, magnitude: &[u8]) -> Result<(), Error> {
 ///
 /// The signature field is normalized first ([`normalize_signature`]); every other field is
 /// passed to ssh-key byte for byte, and ssh-key's rules for them (version at most 1,
-/// namespace non-empty UTF-8, hash `sha256` or `sha512`, known key types) stand.
+/// namespace non-empty UTF-8, hash `sha256` or `sha512`, known key types) stand, with one
+/// of OpenSSH's added: ECDSA keys must be uncompressed points.
 fn decode(blob: &[u8]) -> Result<SshSig, Error> {
     let mut buf = Buf(blob);
     let magic = buf.bytes(MAGIC.len(), "SSHSIG preamble")?;
@@ -333,6 +349,17 @@ fn decode(blob: &[u8]) -> Result<SshSig, Error> {
     }
     if !reader.is_empty() {
         return Err(Error::Trailing("SSHSIG"));
+    }
+    // OpenSSH reads ECDSA and sk-ECDSA keys with `sshbuf_get_eckey`, which takes
+    // uncompressed points only (sshbuf-getput-crypto.c 9.2p1 `get_ec` lines 65-67); ssh-key
+    // takes compressed ones too, and would verify a signature ssh-keygen refuses.
+    let point = match sig.public_key() {
+        KeyData::Ecdsa(key) => Some(key.as_sec1_bytes()),
+        KeyData::SkEcdsaSha2NistP256(key) => Some(key.ec_point().as_bytes()),
+        _ => None,
+    };
+    if point.is_some_and(|p| p.first() != Some(&UNCOMPRESSED)) {
+        return Err(Error::CompressedPoint);
     }
     Ok(sig)
 }

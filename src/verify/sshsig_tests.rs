@@ -423,6 +423,49 @@ fn ecdsa_with_needless_leading_zeros_verifies_on_both_paths() {
     }
 }
 
+/// OpenSSH takes ECDSA keys as uncompressed points only (`get_ec`); ssh-key alone would
+/// verify a signature whose embedded key is compressed.
+#[test]
+fn ecdsa_key_with_a_compressed_point_is_refused() {
+    for key in [&keys().p256, &keys().p384] {
+        let sig = key.sign("git", PAYLOAD, &[]);
+        let blob = base64_decode(
+            &std::str::from_utf8(&sig)
+                .expect("ascii armor")
+                .lines()
+                .filter(|l| !l.starts_with("-----"))
+                .collect::<String>(),
+        );
+        let mut buf = Buf(&blob);
+        buf.bytes(10, "head").expect("preamble and version");
+        let key_field = buf.string("key").expect("key");
+        let rest = buf.rest();
+        let mut k = Buf(key_field);
+        let kind = k.string("kind").expect("kind");
+        let curve = k.string("curve").expect("curve");
+        let point = k.string("point").expect("point");
+        let x = &point[1..=(point.len() - 1) / 2];
+        let compressed = [&[0x02 | (point[point.len() - 1] & 1)][..], x].concat();
+        let key_blob = [string(kind), string(curve), string(&compressed)].concat();
+        let forged = [&blob[..10], &string(&key_blob), rest].concat();
+        // ssh-key by itself accepts it.
+        let parsed = SshSig::from_pem(sshsig_armor(&forged)).expect("ssh-key parses it");
+        let public = ssh_key::PublicKey::from(parsed.public_key().clone());
+        assert!(
+            public.verify("git", PAYLOAD, &parsed).is_ok(),
+            "{}",
+            key.name
+        );
+        match check(&sshsig_armor(&forged), PAYLOAD) {
+            SignatureCheck::Bad { detail } => assert_eq!(
+                detail,
+                "malformed SSH signature (ECDSA key with a compressed point)"
+            ),
+            other => panic!("{}: {other:?}", key.name),
+        }
+    }
+}
+
 #[test]
 fn trailing_data_is_refused_at_every_level() {
     let sig = keys().ed25519.sign("git", PAYLOAD, &[]);

@@ -184,6 +184,11 @@ fn variants() -> Vec<Variant> {
             false,
         ),
         variant(
+            "p256 key point compressed",
+            |c, raw| signed(c, raw, "erin", |a| compress_key(&a)),
+            false,
+        ),
+        variant(
             "rsa as signed",
             |c, raw| signed(c, raw, "frank", |a| a),
             true,
@@ -350,6 +355,29 @@ fn edit_ecdsa(armor: &str, edit: RsEdit) -> String {
         put_string(&mut out, &s);
         out
     })
+}
+
+/// `armor` with its ECDSA key's point in compressed form (`02`/`03` || x).
+fn compress_key(armor: &str) -> String {
+    let blob = blob(armor);
+    let mut rest = &blob[10..];
+    let key = read_string(&mut rest);
+    let mut k = key;
+    let kind = read_string(&mut k);
+    let curve = read_string(&mut k);
+    let point = read_string(&mut k);
+    let x = &point[1..=(point.len() - 1) / 2];
+    let mut key_blob = Vec::new();
+    put_string(&mut key_blob, kind);
+    put_string(&mut key_blob, curve);
+    put_string(
+        &mut key_blob,
+        &[&[0x02 | (point[point.len() - 1] & 1)][..], x].concat(),
+    );
+    let mut out = blob[..10].to_vec();
+    put_string(&mut out, &key_blob);
+    out.extend(rest);
+    self::armor(&out)
 }
 
 fn magnitude(mpint: &[u8]) -> &[u8] {
