@@ -2,8 +2,9 @@
 //! ssh-key's pure-Rust `p256`/`p384`/`rsa` (measured per signature in `fast_tests.rs`:
 //! p256 ≈ 470 → ≈ 100 µs, rsa-3072 ≈ 1.1 ms → ≈ 70 µs in release builds).
 //!
-//! ssh-key still parses the SSHSIG (so every structural check stays its own) and stays the
-//! reference: [`verify`] answers `Ok` from ring only when ring accepts the signature **and**
+//! ssh-key still parses the SSHSIG (after `sshsig.rs` has read the armor and re-encoded the
+//! signature's integers as OpenSSH reads them, so ring and ssh-key see the same [`SshSig`];
+//! every structural check stays ssh-key's) and stays the reference: [`verify`] answers `Ok` from ring only when ring accepts the signature **and**
 //! every precondition ssh-key 0.6.7 imposes on that key and signature holds; in every other
 //! case (ring rejects, the key type is not one ring handles, or a precondition fails) it
 //! returns ssh-key's own answer. So a signature that verifies here verifies with ssh-key, and
@@ -18,7 +19,7 @@
 //! therefore get ssh-key's verdict (a key of 2041..=2047 bits that ring refuses is verified by
 //! ssh-key; a key over 4096 bits is rejected by it). SHA-1 `ssh-rsa` signatures never reach
 //! ring: ssh-key rejects them when parsing. Compressed ECDSA points, which ring does not
-//! take, fall back to ssh-key too.
+//! take, never get here: `sshsig.rs` refuses them, as OpenSSH does.
 
 use ring::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
 use ssh_key::public::{EcdsaPublicKey, KeyData, RsaPublicKey};

@@ -12,11 +12,18 @@
 //!
 //! SSHSIGs made with an SSH certificate do not parse in 0.6.7 and are reported as bad.
 //!
+//! The armor and the encodings inside it are read as `ssh-keygen -Y verify` reads them
+//! (`sshsig.rs`): base64 at any line width, with blank lines, CRs after the header line and
+//! text after the footer; ECDSA integers with needless leading zero bytes; RSA signatures
+//! shorter than the modulus. Nothing OpenSSH refuses is accepted; `corpus_tests.rs` checks
+//! that against `ssh-keygen` itself.
+//!
 //! ECDSA P-256/P-384 and RSA signatures are verified with `ring` where it agrees with ssh-key
 //! by construction (`fast.rs`); ssh-key parses every signature and verifies the rest.
 
 mod fast;
 mod split;
+mod sshsig;
 
 pub use split::{ObjectFormat, split_commit, split_commit_for, split_tag};
 
@@ -74,7 +81,7 @@ pub(crate) fn check_reference(signature: &[u8], payload: &[u8]) -> SignatureChec
 
 /// Verifies an SSHSIG armor over `payload`.
 fn check_ssh(armor: &[u8], payload: &[u8], verify: Verify) -> SignatureCheck {
-    let sig = match SshSig::from_pem(armor) {
+    let sig = match sshsig::parse(armor) {
         Ok(sig) => sig,
         Err(e) => return bad(format!("malformed SSH signature ({e})")),
     };
@@ -192,3 +199,6 @@ mod sk_tests;
 
 #[cfg(test)]
 mod fast_tests;
+
+#[cfg(test)]
+mod corpus_tests;

@@ -622,3 +622,58 @@ fn untouched_signature_is_rejected_unless_the_key_allows_it() {
         }
     }
 }
+
+/// The encodings OpenSSH accepts (`sshsig.rs`) hold for FIDO signatures too: base64 wrapped
+/// at 76 columns with a trailing blank line, and for sk-ecdsa `r` and `s` with needless
+/// leading zero bytes (`ssh_ecdsa_sk_verify` reads them with `sshbuf_get_bignum2`). The
+/// user-presence flag is still read from the signed trailer, and OpenSSH agrees on each.
+#[test]
+fn openssh_encoding_leniencies_keep_the_flags() {
+    for key in SkKey::all() {
+        let name = key.algorithm();
+        for flags in [USER_PRESENT, 0x00] {
+            let blob = key.sign_raw("git", PAYLOAD, flags);
+            let body = base64(&blob);
+            let mut rewrapped = String::from("-----BEGIN SSH SIGNATURE-----\n");
+            for line in body.as_bytes().chunks(76) {
+                rewrapped.push_str(std::str::from_utf8(line).expect("base64"));
+                rewrapped.push('\n');
+            }
+            rewrapped.push_str("-----END SSH SIGNATURE-----\n\n");
+            let mut variants = vec![("76 columns, blank line", rewrapped.into_bytes())];
+            if let SkKey::P256(_) = key {
+                let field = sk_signature_field(&blob);
+                let (inner, trailer) = split_sk_inner(field);
+                let mut rest = inner;
+                let mut ints = Vec::new();
+                for _ in 0..2 {
+                    let len = u32::from_be_bytes(rest[..4].try_into().expect("length")) as usize;
+                    put_string(&mut ints, &[&[0, 0][..], &rest[4..4 + len]].concat());
+                    rest = &rest[4 + len..];
+                }
+                let mut new_field = Vec::new();
+                put_string(&mut new_field, name.as_bytes());
+                put_string(&mut new_field, &ints);
+                new_field.extend(trailer);
+                let mut padded = blob[..blob.len() - field.len() - 4].to_vec();
+                put_string(&mut padded, &new_field);
+                variants.push(("r and s with needless 00 00", armor(&padded)));
+            }
+            for (what, sig) in variants {
+                match check(&sig, PAYLOAD) {
+                    SignatureCheck::Valid(id) => {
+                        assert_eq!(
+                            id.user_present,
+                            Some(flags == USER_PRESENT),
+                            "{name} {what}"
+                        );
+                        assert_eq!(id.blob, key.blob(), "{name} {what}");
+                    }
+                    other => panic!("{name} {what} flags {flags}: {other:?}"),
+                }
+                let (ok, said) = key.openssh_verify(&sig, PAYLOAD);
+                assert!(ok, "{name} {what}: ssh-keygen -Y verify: {said}");
+            }
+        }
+    }
+}

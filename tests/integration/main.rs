@@ -19,4 +19,5 @@ mod merges;
 mod policy_branch;
 mod push;
 mod servers;
+mod sshsig_variants;
 mod tags;
