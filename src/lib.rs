@@ -18,7 +18,10 @@
 //! # Layers
 //!
 //! - **Vocabulary** (pure): `update` (object ids, ref updates, kinds), `code` (reason codes
-//!   and hints), `text` (escaping what pushers and policy files wrote).
+//!   and hints), `text` (escaping what pushers and policy files wrote), `signature` (key
+//!   identity — kind, lookup bytes, fingerprint — computed one way by the policy parser and
+//!   the verifier, and the outcome of checking a signature), `approval` (the approval
+//!   statement and ref names, spec §7).
 //! - **Policy** (pure): `policy` parses and validates roles.toml with spans (one submodule
 //!   per section under `policy/parse/`), owns the table of rule lists (`policy::LISTS`: field,
 //!   what absence means, code, verb), the one membership function (`Policy::member`, which
@@ -47,8 +50,8 @@
 //!
 //! # Dependency rule
 //!
-//! Checked by a grep in `.ci/run`: `update`, `code`, `text`, `policy`, `requirements`,
-//! `engine`, `inspect`, `hook`, `pushcert` and `report` never touch the filesystem,
+//! Checked by a grep in `.ci/run`: `update`, `code`, `text`, `signature`, `approval`,
+//! `policy`, `requirements`, `engine`, `inspect`, `hook`, `pushcert` and `report` never touch the filesystem,
 //! environment, processes, git2 or stdout. `git` and `verify` do I/O or crypto and know
 //! nothing of the policy. `session` and `history` compose them; `cli` is the only place that
 //! prints. Modules form an acyclic graph: vocabulary ← policy ← requirements ← engine ←
@@ -68,6 +71,7 @@ pub mod pushcert;
 pub mod report;
 pub mod requirements;
 pub mod session;
+pub mod signature;
 #[cfg(test)]
 pub(crate) mod testutil;
 pub mod text;

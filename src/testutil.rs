@@ -45,6 +45,7 @@ fn parse_key(line: &str) -> PublicKey {
 pub fn key_id(line: &str) -> KeyId {
     let key = parse_key(line);
     KeyId {
+        kind: crate::signature::KeyKind::Ssh,
         // `PublicKey::to_bytes` is the SSH wire encoding of the key data (ssh-key 0.6.7 does
         // not re-export its `Encode` trait).
         blob: key.to_bytes().expect("key encodes"),
@@ -65,6 +66,7 @@ pub fn user_key(line: &str, expires: Option<OffsetDateTime>) -> UserKey {
     let id = key_id(line);
     UserKey {
         key: parse_key(line),
+        kind: id.kind,
         blob: id.blob,
         fingerprint: id.fingerprint,
         algorithm: id.algorithm,
@@ -178,7 +180,7 @@ pub fn build_policy(
     let mut name_index = HashMap::new();
     for u in &users {
         for (i, k) in u.keys.iter().enumerate() {
-            key_index.insert(k.blob.clone(), (u.id.clone(), i));
+            key_index.insert((k.kind, k.blob.clone()), (u.id.clone(), i));
         }
         for n in &u.names {
             name_index.insert(n.clone(), u.id.clone());

@@ -4,43 +4,8 @@ use time::OffsetDateTime;
 
 use crate::approval::Statement;
 use crate::requirements::CommitScope;
+pub use crate::signature::{KeyId, SignatureCheck};
 pub use crate::update::{ObjectId, RefUpdate, UpdateKind};
-
-/// The identity of a public key that produced a cryptographically valid signature.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyId {
-    /// SSH wire encoding of the public key (looked up in the policy by these bytes).
-    pub blob: Vec<u8>,
-    /// `SHA256:...` fingerprint, as `ssh-keygen -lf` prints it.
-    pub fingerprint: String,
-    /// Key algorithm, e.g. `ssh-ed25519`.
-    pub algorithm: String,
-    /// For a FIDO key (`sk-ssh-ed25519@openssh.com`, `sk-ecdsa-sha2-nistp256@openssh.com`):
-    /// whether the signature's flags byte has the user-presence bit (`0x01`) set, i.e. the
-    /// security key was touched. The flags are covered by the signature. `None` for every
-    /// other key type. The policy decides whether an untouched signature counts
-    /// (`touch_required`).
-    pub user_present: Option<bool>,
-}
-
-/// What signature an object carries, and whether it verifies (before any policy lookup).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SignatureCheck {
-    /// No signature at all.
-    Unsigned,
-    /// A signature of a format refguard does not verify (OpenPGP, X.509).
-    Unsupported {
-        /// The format's name, e.g. `OpenPGP`.
-        format: String,
-    },
-    /// An SSH signature that is malformed, has the wrong namespace or does not verify.
-    Bad {
-        /// What is wrong, for the message.
-        detail: String,
-    },
-    /// An SSH signature (namespace `git`) that verifies over the object with this key.
-    Valid(KeyId),
-}
 
 /// Facts about one new commit (spec §3.2).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -59,7 +59,7 @@ pub(super) fn identify<'a>(
         SignatureCheck::Bad { detail } => return Signer::Bad { detail },
         SignatureCheck::Valid(key) => key,
     };
-    let owner = policy.key_owner(&key.blob);
+    let owner = policy.key_owner(key);
     if let Some(revoked) = policy.revocation(&key.fingerprint) {
         return Signer::Revoked {
             key,

@@ -1,7 +1,8 @@
 //! OpenSSH public key lines, key expiry dates and revocation fingerprints as written in
 //! roles.toml. Pure: text in, parsed value or a one-line message out.
 
-use ssh_key::{Algorithm, HashAlg, PublicKey, public::KeyData};
+use crate::signature::KeyId;
+use ssh_key::{Algorithm, PublicKey};
 use time::{Date, OffsetDateTime, Time, UtcOffset, format_description::well_known::Rfc3339};
 
 /// Key type names refguard accepts (spec §3.3), as they start an OpenSSH public key line.
@@ -15,26 +16,11 @@ pub(crate) const SUPPORTED_KEY_TYPES: &[&str] = &[
     "sk-ecdsa-sha2-nistp256@openssh.com",
 ];
 
-/// The lookup identity of a public key: the SSH wire encoding of its key data (no comment).
-///
-/// [`super::UserKey::blob`] holds exactly these bytes, and [`super::Policy::key_index`] is
-/// keyed by them, so a verifier can look up the key embedded in a signature with
-/// `key_blob(sshsig.public_key())`. (ssh-key 0.6 has no public `encode_vec`; this is the same
-/// encoding as `PublicKey::to_bytes`.)
-pub fn key_blob(key_data: &KeyData) -> Vec<u8> {
-    // Encoding into a Vec cannot run out of space; an error would mean a malformed key that
-    // the parser already rejected. An empty blob matches no policy key (fail closed).
-    PublicKey::from(key_data.clone())
-        .to_bytes()
-        .unwrap_or_default()
-}
-
 /// A public key line, parsed and checked.
 pub(crate) struct ParsedKey {
     pub(crate) key: PublicKey,
-    pub(crate) blob: Vec<u8>,
-    pub(crate) fingerprint: String,
-    pub(crate) algorithm: String,
+    /// Its identity, computed as the verifier computes a signing key's ([`KeyId::ssh`]).
+    pub(crate) id: KeyId,
 }
 
 /// Why a key line was refused.
@@ -106,15 +92,13 @@ pub(crate) fn parse_key(line: &str) -> Result<ParsedKey, KeyError> {
     if !supported(&algorithm) {
         return Err(unsupported_type(algorithm.as_str()));
     }
-    let blob = key
-        .to_bytes()
-        .map_err(|e| key_error("invalid-key", format!("invalid `{first}` public key: {e}")))?;
-    Ok(ParsedKey {
-        fingerprint: key.fingerprint(HashAlg::Sha256).to_string(),
-        algorithm: algorithm.to_string(),
-        blob,
-        key,
-    })
+    let id = KeyId::ssh(key.key_data(), None).ok_or_else(|| {
+        key_error(
+            "invalid-key",
+            format!("invalid `{first}` public key: it does not encode"),
+        )
+    })?;
+    Ok(ParsedKey { id, key })
 }
 
 /// Parses an expiry written as a string.

@@ -15,7 +15,6 @@ mod warnings;
 mod tests;
 
 pub use codes::CODES;
-pub use keys::key_blob;
 pub use keys::{parse_expiry as parse_time, utc};
 pub use lists::{Absent, LIST_KINDS, LISTS, ListKind, ListSpec};
 pub use model::{

@@ -8,6 +8,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::lists::{Absent, LIST_KINDS, ListKind};
+use crate::signature::{KeyId, KeyKind};
 
 /// Which roles file something is written in: the repository's own, or the organisation's
 /// (spec §10).
@@ -87,8 +88,9 @@ pub struct Policy {
     pub revoked: Vec<Revoked>,
     /// `[[rule]]`s in file order; the first match governs a ref.
     pub rules: Vec<Rule>,
-    /// Key blob (SSH wire encoding of the public key) → (user id, index into `keys`).
-    pub key_index: HashMap<Vec<u8>, (String, usize)>,
+    /// Key identity (kind and lookup bytes, as [`crate::signature::KeyId`] has them) →
+    /// (user id, index into `keys`).
+    pub key_index: HashMap<(KeyKind, Vec<u8>), (String, usize)>,
     /// Pusher name → user id.
     pub name_index: HashMap<String, String>,
     /// `[settings] require_signed_push = true`: every protected ref (every ref a rule
@@ -112,7 +114,9 @@ pub struct User {
 pub struct UserKey {
     /// The parsed OpenSSH public key.
     pub key: ssh_key::PublicKey,
-    /// SSH wire encoding of the key data; the lookup identity of a key.
+    /// What kind of key (the lookup namespace of `blob`).
+    pub kind: KeyKind,
+    /// The lookup identity of the key: for SSH, the wire encoding of its key data.
     pub blob: Vec<u8>,
     /// `SHA256:...` fingerprint, as `ssh-keygen -lf` prints it.
     pub fingerprint: String,
@@ -354,9 +358,9 @@ impl Policy {
         self.name_index.get(name).and_then(|id| self.users.get(id))
     }
 
-    /// The user holding a key, looked up by the key's wire encoding.
-    pub fn key_owner(&self, blob: &[u8]) -> Option<(&User, &UserKey)> {
-        let (id, idx) = self.key_index.get(blob)?;
+    /// The user holding the key that made a signature, looked up by its identity.
+    pub fn key_owner(&self, key: &KeyId) -> Option<(&User, &UserKey)> {
+        let (id, idx) = self.key_index.get(&(key.kind, key.blob.clone()))?;
         let user = self.users.get(id)?;
         Some((user, user.keys.get(*idx)?))
     }

@@ -6,8 +6,7 @@ use std::collections::BTreeSet;
 use time::macros::datetime;
 
 use super::{
-    CODES, Diagnostic, Effective, ListKind, Policy, Rule, Severity, key_blob, lint, lint_at, parse,
-    parse_at,
+    CODES, Diagnostic, Effective, ListKind, Policy, Rule, Severity, lint, lint_at, parse, parse_at,
 };
 
 // Public keys generated with `ssh-keygen -t ... -N ''` for these tests (private halves discarded).
@@ -925,9 +924,9 @@ fn fixture_good_full_parses_with_spec_semantics() {
     assert_eq!(p.name_index.len(), 7);
 
     assert_eq!(p.key_index.len(), 7);
-    let blob = key_blob(alice.keys[0].key.key_data());
-    assert_eq!(blob, alice.keys[0].blob);
-    let (owner, key) = p.key_owner(&blob).expect("alice's key is indexed");
+    let id = crate::signature::KeyId::ssh(alice.keys[0].key.key_data(), None).expect("encodes");
+    assert_eq!(id.blob, alice.keys[0].blob);
+    let (owner, key) = p.key_owner(&id).expect("alice's key is indexed");
     assert_eq!(
         (owner.id.as_str(), key.fingerprint.as_str()),
         ("alice", ALICE_FP)
@@ -1104,8 +1103,9 @@ fn every_supported_key_type_parses() {
     let keys = &p.users["a"].keys;
     for ((_, algorithm), key) in cases.iter().zip(keys) {
         assert_eq!(&key.algorithm, algorithm);
-        assert_eq!(key.blob, key_blob(key.key.key_data()));
-        assert_eq!(p.key_index[&key.blob].0, "a");
+        let id = crate::signature::KeyId::ssh(key.key.key_data(), None).expect("encodes");
+        assert_eq!(key.blob, id.blob);
+        assert_eq!(p.key_index[&(key.kind, key.blob.clone())].0, "a");
     }
     // Fingerprints agree with `ssh-keygen -lf`.
     assert_eq!(

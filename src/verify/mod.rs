@@ -113,23 +113,15 @@ fn check_ssh(armor: &[u8], payload: &[u8], verify: Verify) -> SignatureCheck {
         Err(_) => return bad("signature does not verify over the commit".to_owned()),
     }
 
-    // The SSH wire encoding of the key data (`Encode` into a vector; ssh-key 0.6 has no
-    // `encode_vec`): the bytes the base64 field of an OpenSSH public key line decodes to.
     let key_data = public_key.key_data();
     let user_present = match user_presence(key_data, &sig) {
         Ok(flag) => flag,
         Err(detail) => return bad(detail),
     };
-    let blob = match public_key.to_bytes() {
-        Ok(blob) => blob,
-        Err(e) => return bad(format!("cannot encode the signing key ({e})")),
-    };
-    SignatureCheck::Valid(KeyId {
-        blob,
-        fingerprint: key_data.fingerprint(HashAlg::Sha256).to_string(),
-        algorithm: key_data.algorithm().as_str().to_owned(),
-        user_present,
-    })
+    match KeyId::ssh(key_data, user_present) {
+        Some(key) => SignatureCheck::Valid(key),
+        None => bad("cannot encode the signing key".to_owned()),
+    }
 }
 
 /// For a FIDO key, whether the (already verified) signature has the user-presence flag set;

@@ -487,10 +487,11 @@ fn sk_signer_maps_to_its_user() {
         else {
             panic!("{name}: signature does not verify");
         };
-        let (user, user_key) = policy.key_owner(&id.blob).expect("key owner");
+        let (user, user_key) = policy.key_owner(&id).expect("key owner");
         assert_eq!(user.id, "alice", "{name}");
         assert_eq!(user_key.blob, id.blob, "{name}");
-        assert_eq!(policy::key_blob(user_key.key.key_data()), id.blob, "{name}");
+        let listed = crate::signature::KeyId::ssh(user_key.key.key_data(), None).expect("encodes");
+        assert_eq!(listed.blob, id.blob, "{name}");
         assert_eq!(user_key.fingerprint, id.fingerprint, "{name}");
         assert_eq!(user_key.algorithm, id.algorithm, "{name}");
     }

@@ -33,9 +33,10 @@ fn with_key(
     let mut key = user_key(line, expires);
     key.touch_required = touch_required;
     let holder = policy.users.get_mut(user).expect("user of the base policy");
-    policy
-        .key_index
-        .insert(key.blob.clone(), (user.to_string(), holder.keys.len()));
+    policy.key_index.insert(
+        (key.kind, key.blob.clone()),
+        (user.to_string(), holder.keys.len()),
+    );
     holder.keys.push(key);
     policy
 }

@@ -8,6 +8,7 @@ use super::{Checker, Def, KEY_FIELDS, USER_FIELDS};
 use crate::policy::keys;
 use crate::policy::node::{Node, fields};
 use crate::policy::{Location, User, UserKey};
+use crate::signature::KeyKind;
 
 impl Checker<'_> {
     /// `[users.ID]` sections. Fills the id namespace, the key index (blob → user, key) and
@@ -16,7 +17,7 @@ impl Checker<'_> {
         &mut self,
         field: (Location, Node<'a>),
         defs: &mut HashMap<&'a str, Def>,
-        key_index: &mut HashMap<Vec<u8>, (String, usize)>,
+        key_index: &mut HashMap<(KeyKind, Vec<u8>), (String, usize)>,
         name_index: &mut HashMap<String, String>,
     ) -> (Vec<User>, Vec<Location>) {
         let Some((table, at)) = self.table(field, &"`users`") else {
@@ -100,7 +101,7 @@ impl Checker<'_> {
         &mut self,
         (key_at, node): (Location, Node<'_>),
         user: &mut User,
-        key_index: &mut HashMap<Vec<u8>, (String, usize)>,
+        key_index: &mut HashMap<(KeyKind, Vec<u8>), (String, usize)>,
         (users, locations, defs): (&[User], &[Location], &HashMap<&str, Def>),
     ) {
         let at = self.at(node.span(), key_at);
@@ -157,14 +158,14 @@ impl Checker<'_> {
                 }
             };
             let k = user.keys.len();
-            match key_index.entry(parsed.blob.clone()) {
+            match key_index.entry((parsed.id.kind, parsed.id.blob.clone())) {
                 Entry::Occupied(o) => {
                     let (owner, k) = o.get();
                     let message = if *owner == user.id {
                         let line = user.keys.get(*k).map_or(line_at.line, |f| f.location.line);
                         format!(
                             "key {} is listed twice for user `{owner}` (first at line {line})",
-                            parsed.fingerprint
+                            parsed.id.fingerprint
                         )
                     } else {
                         let line = match defs.get(owner.as_str()) {
@@ -177,7 +178,7 @@ impl Checker<'_> {
                         format!(
                             "key {} is already listed for user `{owner}` (line {line}); a key \
                              belongs to one user",
-                            parsed.fingerprint
+                            parsed.id.fingerprint
                         )
                     };
                     self.error(line_at, "duplicate-key", message);
@@ -189,9 +190,10 @@ impl Checker<'_> {
             }
             let key = UserKey {
                 key: parsed.key,
-                blob: parsed.blob,
-                fingerprint: parsed.fingerprint,
-                algorithm: parsed.algorithm,
+                kind: parsed.id.kind,
+                blob: parsed.id.blob,
+                fingerprint: parsed.id.fingerprint,
+                algorithm: parsed.id.algorithm,
                 expires,
                 // Secure by default, as sshd: a FIDO signature needs a touch.
                 touch_required: touch.is_none_or(|(required, _)| required),
