@@ -76,7 +76,13 @@ pub(crate) fn check_reference(signature: &[u8], payload: &[u8]) -> SignatureChec
 fn check_ssh(armor: &[u8], payload: &[u8], verify: Verify) -> SignatureCheck {
     let sig = match SshSig::from_pem(armor) {
         Ok(sig) => sig,
-        Err(e) => return bad(format!("malformed SSH signature ({e})")),
+        // ssh-key's errors quote the signature's own bytes (`invalid label: '…'`): escape them.
+        Err(e) => {
+            return bad(format!(
+                "malformed SSH signature ({})",
+                printable(&e.to_string())
+            ));
+        }
     };
     if sig.namespace() != NAMESPACE {
         return bad(format!(
