@@ -63,8 +63,11 @@ type Verify = fn(&PublicKey, &str, &[u8], &SshSig) -> Result<(), ssh_key::Error>
 
 /// [`check`] with ssh-key's own verification instead of [`fast::verify`]: the reference the
 /// faster backend is tested against.
-#[cfg(test)]
-pub(crate) fn check_reference(signature: &[u8], payload: &[u8]) -> SignatureCheck {
+///
+/// Public only for the fuzz targets (`fuzz/`), which check that both agree on every input;
+/// not part of the library's API.
+#[doc(hidden)]
+pub fn check_reference(signature: &[u8], payload: &[u8]) -> SignatureCheck {
     if signature.starts_with(split::SSH) {
         check_ssh(signature, payload, fast::reference)
     } else {
