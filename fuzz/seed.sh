@@ -24,7 +24,8 @@ export GIT_COMMITTER_NAME="C O Mitter" GIT_COMMITTER_EMAIL=committer@example.com
 export GIT_AUTHOR_DATE="1735689600 +0000" GIT_COMMITTER_DATE="1735689600 +0000"
 mkdir -p "$HOME"
 
-targets=(hook_input roles_toml commit_split tag_split sshsig sshsig_blob push_cert audit_line)
+# Every target gets a directory, seeded below or not (libFuzzer then starts from nothing).
+mapfile -t targets < <(cd "$fuzz/fuzz_targets" && ls -- *.rs | sed 's/\.rs$//')
 for t in "${targets[@]}"; do
   rm -rf "${out:?}/$t"
   mkdir -p "$out/$t"

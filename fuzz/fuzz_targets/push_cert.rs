@@ -6,9 +6,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use refguard::engine::PushCert;
+use refguard::engine::{PushCert, SignatureCheck};
 use refguard::pushcert::{Coverage, NonceStatus, Presented, assess, parse};
-use refguard_fuzz::{assert_one_line, check_signature};
+use refguard_fuzz::assert_one_line;
 
 fuzz_target!(|blob: &[u8]| {
     let parsed = parse(blob);
@@ -48,8 +48,13 @@ fuzz_target!(|blob: &[u8]| {
                 problems.len() <= 1,
                 "more than the pushee is wrong: {problems:?}"
             );
-            let verdict = check_signature(&cert.signature, &cert.payload);
-            assert_eq!(signature, Some(verdict));
+            // What the verdict must be is the sshsig targets' business; here: that there is
+            // one, and it is safe to show.
+            match signature {
+                Some(SignatureCheck::Bad { detail }) => assert_one_line("signature", &detail),
+                Some(_) => {}
+                None => panic!("a certificate that parses is verified"),
+            }
 
             // The update hook judges one of the certificate's commands at a time.
             if let Some(first) = cert.commands.first() {
