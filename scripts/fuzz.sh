@@ -94,7 +94,7 @@ for t in "${targets[@]}"; do
     continue
   fi
   failed+=("$t")
-  grep -E 'panicked at|^==[0-9]+== ERROR|ERROR: libFuzzer|SUMMARY' "$log" | head -n 5 >&2 || true
+  { grep -A1 'panicked at' "$log" | head -n 2; grep -E '^==[0-9]+== ERROR' "$log" | head -n 1; } >&2 || true
   artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
   if [[ -n $artifact ]]; then
     echo "fuzz.sh: $t failed on the input $artifact" >&2
