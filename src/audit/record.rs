@@ -277,7 +277,10 @@ impl Record {
 /// Parses one line (without its newline) as a record of version 1 or 2; the error says what
 /// is wrong in one sentence, on one line: serde's messages quote the line's strings, so
 /// hidden characters a tampered line decodes to are escaped.
-pub(crate) fn parse_line(line: &[u8]) -> Result<Record, String> {
+///
+/// Public only for the fuzz targets (`fuzz/`); not part of the library's API.
+#[doc(hidden)]
+pub fn parse_line(line: &[u8]) -> Result<Record, String> {
     parse_value(line).map_err(|e| super::printable(&e))
 }
 

@@ -70,8 +70,11 @@ type Verify = fn(&PublicKey, &str, &[u8], &SshSig) -> Result<(), ssh_key::Error>
 
 /// [`check`] with ssh-key's own verification instead of [`fast::verify`]: the reference the
 /// faster backend is tested against.
-#[cfg(test)]
-pub(crate) fn check_reference(signature: &[u8], payload: &[u8]) -> SignatureCheck {
+///
+/// Public only for the fuzz targets (`fuzz/`), which check that both agree on every input;
+/// not part of the library's API.
+#[doc(hidden)]
+pub fn check_reference(signature: &[u8], payload: &[u8]) -> SignatureCheck {
     if signature.starts_with(split::SSH) {
         check_ssh(signature, payload, fast::reference)
     } else {
@@ -83,7 +86,13 @@ pub(crate) fn check_reference(signature: &[u8], payload: &[u8]) -> SignatureChec
 fn check_ssh(armor: &[u8], payload: &[u8], verify: Verify) -> SignatureCheck {
     let sig = match sshsig::parse(armor) {
         Ok(sig) => sig,
-        Err(e) => return bad(format!("malformed SSH signature ({e})")),
+        // ssh-key's errors quote the signature's own bytes (`invalid label: '…'`): escape them.
+        Err(e) => {
+            return bad(format!(
+                "malformed SSH signature ({})",
+                printable(&e.to_string())
+            ));
+        }
     };
     if sig.namespace() != NAMESPACE {
         return bad(format!(

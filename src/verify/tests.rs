@@ -85,6 +85,42 @@ fn namespace_is_escaped_in_the_detail() {
     );
 }
 
+/// Found by the `sshsig` fuzz target: ssh-key's parse error quotes the algorithm label it read
+/// from the signature, so a crafted label put a terminal escape into the pusher's `remote:`
+/// lines.
+#[test]
+fn malformed_signature_detail_is_escaped() {
+    use crate::testutil::{base64_decode, sshsig_armor};
+    let sig = keys().ed25519.sign("git", PAYLOAD, &[]);
+    let text = String::from_utf8(sig).expect("armor is ASCII");
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    let mut blob = base64_decode(&body);
+    let at = blob
+        .windows(11)
+        .position(|w| w == b"ssh-ed25519")
+        .expect("the key's algorithm");
+    blob[at..at + 11].copy_from_slice(b"ssh-\x1b[2J\n\x07a");
+    let shown = detail(check(&sshsig_armor(&blob), PAYLOAD));
+    assert!(!shown.contains(char::is_control), "{shown:?}");
+    assert!(shown.contains(r"ssh-\u{1b}[2J\n\u{7}a"), "{shown:?}");
+
+    // The fuzzer's own input: a NUL in a P-521 key's algorithm name.
+    let found = b"-----BEGIN SSH SIGNATURE-----\n\
+U1NIU0lHAAAAAQAAAKwAAAATZWNkc2Etc2hhMi1uaXN0cDUyAMQAAAhuaXN0cDUyMQAAAI\n\
+UEANI7IXFgAH95N218KTTUZs63gkfDMfeVU2N0CwbnaEEELD+7XphUlrQSwCLHCg8D3sP7\n\
+m69JNKD6TxEgSuaaRodqAXOpWIlN/ciRFZHK9liuj8GF/d81blMB/oRDFYfEaClVpUllkI\n\
+UmJZJ6wZTMo7IJtifZQ32tlyHQAsZ/mj3x%KQLAAAAA2dpdAAAAAAAAAAGc2hhMjU2AAAA\n\
+pgAAABNlY2RzYS1zaGEyLW5pc3RwNTIxAAAAiwAAAEIAx3+iTOV+VwUbQWk0I6+fM89gUY\n\
+tMd6iuK7NBTg5wt5BDmF9AUJJcuThRnP6PIe9nzeTl8japTYlAInG1tTSo/GoAAABBf00M\n\
+Gqi1DJo9AqBhk+5jLE7Pkm/PuVnzvxx1x9PfIintbz+kVqXgc2HJqDa2jj6a1qzmUgTr4x\n\
+WroMRGCydB0ZM=\n\
+-----END SSH SIGNATURE-----\n";
+    assert_eq!(
+        detail(check(found, PAYLOAD)),
+        r"malformed SSH signature (invalid label: \'ecdsa-sha2-nistp52\u{0}\')"
+    );
+}
+
 #[test]
 fn tampered_payload_is_bad() {
     for key in keys().all() {
