@@ -2,8 +2,6 @@
 //! each ref update with git, and hand them to the pure engine. Errors never escape as an
 //! accept: every failure becomes an `[internal-error]` verdict (fail closed).
 
-use std::cell::OnceCell;
-
 use crate::approval;
 use crate::engine::{
     self, ApprovalFact, Code, CommitFacts, ObjectId, PolicyCandidate, PolicyChange, PushCert,
@@ -129,7 +127,6 @@ pub struct Session<'r> {
     policy_ref: String,
     repository: String,
     state: PolicyState,
-    refs: OnceCell<Vec<(String, ObjectId)>>,
 }
 
 impl<'r> Session<'r> {
@@ -153,7 +150,6 @@ impl<'r> Session<'r> {
             repo,
             policy_ref,
             state,
-            refs: OnceCell::new(),
         })
     }
 
@@ -297,10 +293,20 @@ impl<'r> Session<'r> {
         // known hides, no other ref can reach into it, so the (possibly thousands of) other
         // refs need not even be listed.
         self.repo.new_commits_beyond(&update.new, &known, || {
+            // Only refs under the scope's prefixes can hide anything: list those, not every
+            // ref (10,000 approval refs must not slow a deployment down).
             let mut hide = Vec::new();
-            for (name, id) in self.refs()? {
-                if scope.hidden_by(policy, &self.policy_ref, &update.refname, name) {
-                    hide.push(id.clone());
+            let mut prefixes = scope.ref_prefixes(policy);
+            prefixes.sort();
+            prefixes.dedup();
+            let mut seen = std::collections::BTreeSet::new();
+            for prefix in &prefixes {
+                for (name, id) in self.repo.refs_with_prefix(prefix)? {
+                    if seen.insert(name.clone())
+                        && scope.hidden_by(policy, &self.policy_ref, &update.refname, &name)
+                    {
+                        hide.push(id);
+                    }
                 }
             }
             Ok(hide)
@@ -361,14 +367,6 @@ impl<'r> Session<'r> {
             }
         }
         Ok(change)
-    }
-
-    fn refs(&self) -> Result<&Vec<(String, ObjectId)>, git::Error> {
-        if let Some(refs) = self.refs.get() {
-            return Ok(refs);
-        }
-        let refs = self.repo.refs()?;
-        Ok(self.refs.get_or_init(|| refs))
     }
 
     /// The pushed roles.toml, validated as a candidate at `now`.

@@ -8,6 +8,7 @@
 
 mod blob;
 mod error;
+mod refs;
 
 pub use error::{Error, Result};
 
@@ -142,6 +143,13 @@ impl Repo {
     /// The object id a ref points at (following symbolic refs), or `None` if the ref does
     /// not exist.
     pub fn resolve_ref(&self, name: &str) -> Result<Option<ObjectId>> {
+        // A direct ref is found without libgit2 parsing every packed ref; a symbolic, missing
+        // or unreadable one goes through libgit2.
+        if let Ok(found) = refs::with_prefix(self.repo.path(), name)
+            && let Some((_, id)) = found.into_iter().find(|(n, _)| n == name)
+        {
+            return Ok(Some(id));
+        }
         let ref_error = |cause| Error::Ref {
             name: name.to_owned(),
             cause,
@@ -175,9 +183,18 @@ impl Repo {
     }
 
     /// The direct refs whose names start with `prefix`, with their ids, sorted by name. A
-    /// prefix lookup (libgit2 lists the refs under that directory and the packed refs that
-    /// match), used for approvals: `refs/approvals/<commit>/`.
+    /// prefix lookup whose cost is the size of the answer, not the number of refs: loose refs
+    /// from the directory the prefix names, packed refs by binary search (see `refs.rs`);
+    /// libgit2 (which parses every packed ref) only when that cannot be done.
     pub fn refs_with_prefix(&self, prefix: &str) -> Result<Vec<(String, ObjectId)>> {
+        if let Ok(found) = refs::with_prefix(self.repo.path(), prefix) {
+            return Ok(found);
+        }
+        self.refs_with_prefix_libgit2(prefix)
+    }
+
+    /// [`Repo::refs_with_prefix`] through libgit2's glob iterator.
+    fn refs_with_prefix_libgit2(&self, prefix: &str) -> Result<Vec<(String, ObjectId)>> {
         let refs_error = |cause| Error::Ref {
             name: format!("{prefix}*"),
             cause,

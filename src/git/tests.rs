@@ -722,3 +722,74 @@ fn quarantine_shortcut_agrees_with_the_full_walk() {
     want.sort();
     assert_eq!(got, want);
 }
+
+#[test]
+fn prefix_lookups_agree_with_git_for_each_ref() {
+    let f = Fixture::new();
+    let tip = f.commit("one", None);
+    f.git(&["tag", "-a", "-m", "t", "v1"]);
+    let mut input = String::new();
+    for i in 0..300 {
+        input.push_str(&format!(
+            "create refs/approvals/{:040x}/{tip} {tip}\n",
+            i * 13
+        ));
+    }
+    input.push_str(&format!(
+        "create refs/heads/production {tip}\ncreate refs/heads/prod {tip}\n"
+    ));
+    f.git_stdin(&["update-ref", "--stdin"], input.as_bytes());
+    f.git(&["pack-refs", "--all"]);
+    // Loose refs after packing: a new one, and one that overrides its packed value.
+    let two = f.commit("two", None);
+    f.git(&[
+        "update-ref",
+        &format!("refs/approvals/{:040x}/{two}", 13 * 7),
+        &two.to_string(),
+    ]);
+    f.git(&["update-ref", "refs/heads/prod", &two.to_string()]);
+    f.git(&["symbolic-ref", "refs/heads/alias", "refs/heads/main"]);
+    let repo = f.repo();
+    for prefix in [
+        "refs/approvals/",
+        &format!("refs/approvals/{:040x}/", 13 * 7),
+        &format!("refs/approvals/{:040x}/", 13 * 299),
+        "refs/approvals/ffff",
+        "refs/heads/prod",
+        "refs/heads/",
+        "refs/tags/",
+        "refs/nothing/",
+        "refs/",
+    ] {
+        let listed = f.git(&["for-each-ref", "--format=%(refname) %(objectname)", prefix]);
+        let want: Vec<(String, ObjectId)> = listed
+            .lines()
+            .filter_map(|l| l.split_once(' '))
+            // for-each-ref matches whole components; a partial prefix keeps its own filter.
+            .filter(|(n, _)| n.starts_with(prefix) && *n != "refs/heads/alias")
+            .map(|(n, id)| (n.to_string(), ObjectId::parse(id).expect("hex")))
+            .collect();
+        let got = repo.refs_with_prefix(prefix).expect("lookup");
+        if prefix.ends_with('/') {
+            assert_eq!(got, want, "{prefix}");
+        } else {
+            let all = repo.refs_with_prefix(&prefix[..prefix.rfind('/').expect("/") + 1]);
+            let want: Vec<_> = all
+                .expect("lookup")
+                .into_iter()
+                .filter(|(n, _)| n.starts_with(prefix))
+                .collect();
+            assert_eq!(got, want, "{prefix}");
+        }
+    }
+    assert_eq!(
+        repo.resolve_ref("refs/heads/prod").expect("resolve"),
+        Some(two.clone())
+    );
+    // A symbolic ref resolves through libgit2 to where main is now.
+    assert_eq!(
+        repo.resolve_ref("refs/heads/alias").expect("resolve"),
+        Some(two)
+    );
+    assert_eq!(repo.resolve_ref("refs/heads/none").expect("resolve"), None);
+}

@@ -117,6 +117,27 @@ impl CommitScope {
         matches!(self, CommitScope::Rule(_))
     }
 
+    /// Name prefixes that together cover every ref that can hide commits in this scope (see
+    /// [`CommitScope::hidden_by`]): the literal start of each of the rule's patterns, so the
+    /// shell lists only those refs, not all of them.
+    pub fn ref_prefixes(self, policy: &Policy) -> Vec<String> {
+        match self {
+            CommitScope::Rule(id) => policy
+                .rules
+                .iter()
+                .filter(|r| RuleRef::of(r).id == id)
+                .flat_map(|r| r.refs.iter())
+                .map(|pattern| {
+                    let literal = pattern
+                        .find(['*', '?', '[', '{', '\\'])
+                        .map_or(pattern.as_str(), |at| &pattern[..at]);
+                    literal.to_string()
+                })
+                .collect(),
+            CommitScope::PolicyBranch => Vec::new(),
+        }
+    }
+
     /// Whether the pre-push tip of the ref `other` hides commits in this scope for an update
     /// of `refname`.
     pub fn hidden_by(self, policy: &Policy, policy_ref: &str, refname: &str, other: &str) -> bool {
