@@ -21,8 +21,9 @@
 //!   and hints), `text` (escaping what pushers and policy files wrote).
 //! - **Policy** (pure): `policy` parses and validates roles.toml with spans (one submodule
 //!   per section under `policy/parse/`), owns the table of rule lists (`policy::LISTS`: field,
-//!   what absence means, code, verb), the one membership function (`Policy::member`, which
-//!   takes a time) and key status (`Policy::key_status`).
+//!   what absence means, code, verb), the one membership function (`Policy::membership`,
+//!   which takes a time: listed, or through a time-boxed `[[grant]]` active then; `member`
+//!   and `memberships_at` are built on it) and key status (`Policy::key_status`).
 //! - **Requirements** (pure): `requirements` turns policy + ref + kind of update into typed
 //!   requirements (permission, commit checks, tag signature, policy-branch guard, replace
 //!   guard, signed push), each with its origin and level, and says what facts they need.

@@ -204,6 +204,8 @@ pub fn build_policy(
         key_index,
         name_index,
         require_signed_push: false,
+        grants: Vec::new(),
+        max_grant: crate::policy::DEFAULT_MAX_GRANT,
     }
 }
 

@@ -6,6 +6,7 @@
 //! no error was found. Everything is linear in the size of the file: hash maps for ids, keys
 //! and names, one line table for locations.
 
+mod grants;
 mod roles;
 mod rules;
 mod sections;
@@ -26,9 +27,10 @@ use super::{Diagnostic, Location, Policy, PolicyFile, Severity};
 
 /// The fields each table of roles.toml may hold (anything else is `unknown-field`).
 pub(super) const TOP_FIELDS: &[&str] = &[
-    "version", "users", "roles", "policy", "trust", "revoked", "rule", "settings",
+    "version", "users", "roles", "policy", "trust", "revoked", "rule", "settings", "grant",
 ];
-pub(super) const SETTINGS_FIELDS: &[&str] = &["require_signed_push"];
+pub(super) const SETTINGS_FIELDS: &[&str] = &["require_signed_push", "max_grant"];
+pub(super) const GRANT_FIELDS: &[&str] = &["user", "role", "from", "until", "reason"];
 pub(super) const USER_FIELDS: &[&str] = &["keys", "names"];
 pub(super) const KEY_FIELDS: &[&str] = &["key", "expires", "touch_required"];
 pub(super) const POLICY_FIELDS: &[&str] = &["admins", "approvals"];
@@ -325,9 +327,14 @@ impl Checker<'_> {
             Some(field) => self.trust(field),
             None => Vec::new(),
         };
-        let require_signed_push = match top.get("settings") {
+        let settings = match top.get("settings") {
             Some(field) => self.settings(field),
-            None => false,
+            None => sections::Settings::default(),
+        };
+        let require_signed_push = settings.require_signed_push;
+        let grants = match top.get("grant") {
+            Some(field) => self.grants(field, &names, settings.max_grant, mode),
+            None => Vec::new(),
         };
         let mut drafts = Vec::new();
         let rules = match top.get("rule") {
@@ -366,6 +373,8 @@ impl Checker<'_> {
             key_index,
             name_index,
             require_signed_push,
+            grants,
+            max_grant: settings.max_grant,
         })
     }
 
