@@ -144,6 +144,7 @@ mod tests {
                 location: Location::new(14, 1),
             }),
             reasons,
+            grants: Vec::new(),
         }
     }
 

@@ -246,7 +246,15 @@ impl Record {
                 .collect(),
             policy: cx.policy.clone(),
             approvals: Vec::new(),
-            grants: Vec::new(),
+            grants: verdict
+                .grants
+                .iter()
+                .map(|g| RecordGrant {
+                    user: g.user.clone(),
+                    role: g.role.clone(),
+                    until: utc_seconds::normalize(g.until),
+                })
+                .collect(),
             evaluate: verdict
                 .warnings()
                 .map(|r| RecordFinding {
@@ -484,6 +492,7 @@ mod tests {
             user: None,
             rule: None,
             reasons: vec![Reason::on_ref(Code::NoPolicy, "x")],
+            grants: Vec::new(),
         };
         let mut cx = context();
         cx.pusher = None;

@@ -2,6 +2,7 @@
 
 use super::facts::{ObjectId, RefUpdate, UpdateKind};
 pub use crate::code::Code;
+use crate::policy::Grant;
 use crate::requirements::{Level, Origin, RuleRef};
 
 /// One finding about a ref update: a reason to reject it, or (at [`Level::Warn`]) what a
@@ -81,6 +82,9 @@ pub struct Verdict {
     pub rule: Option<RuleRef>,
     /// Every finding: reasons to reject, and warnings.
     pub reasons: Vec<Reason>,
+    /// The time-boxed grants (spec §8) that made the pusher or a signer a member of a list
+    /// the decision judged, each once, whatever the outcome.
+    pub grants: Vec<Grant>,
 }
 
 impl Verdict {
@@ -107,6 +111,7 @@ impl Verdict {
             user: None,
             rule: None,
             reasons: vec![Reason::on_ref(code, detail)],
+            grants: Vec::new(),
         }
     }
 }

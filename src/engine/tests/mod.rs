@@ -2,6 +2,7 @@
 
 mod certificate;
 mod fixture;
+mod grants;
 mod history;
 mod touch;
 
