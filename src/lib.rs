@@ -50,7 +50,8 @@
 //!
 //! Checked by a grep in `.ci/run`: `update`, `code`, `text`, `policy`, `requirements`,
 //! `engine`, `inspect`, `hook`, `pushcert` and `report` never touch the filesystem,
-//! environment, processes, git2 or stdout. `git` and `verify` do I/O or crypto and know
+//! environment, processes, git2 or stdout, and never read the clock: time (key expiry, grant
+//! windows) arrives as an argument. `git` and `verify` do I/O or crypto and know
 //! nothing of the policy. `session` and `history` compose them; `cli` is the only place that
 //! prints. Modules form an acyclic graph: vocabulary ← policy ← requirements ← engine ←
 //! views/shell.
