@@ -204,7 +204,7 @@ pub fn build_policy(
         key_index,
         name_index,
         require_signed_push: false,
-        grants: Vec::new(),
+        grants: Default::default(),
         max_grant: crate::policy::DEFAULT_MAX_GRANT,
     }
 }

@@ -474,7 +474,8 @@ fn granted() -> Policy {
                 NOW - hours(26),
                 82,
             ),
-        ],
+        ]
+        .into(),
         ..policy()
     }
 }

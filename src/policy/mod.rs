@@ -21,8 +21,8 @@ pub use codes::CODES;
 pub use keys::{format_span, key_blob, utc};
 pub use lists::{Absent, LIST_KINDS, LISTS, ListKind, ListSpec};
 pub use model::{
-    DEFAULT_MAX_GRANT, Effective, Grant, GrantStatus, KeyStatus, Location, Membership, Policy,
-    PolicyFile, Principals, REPLACE_PREFIX, Revoked, Rule, User, UserKey, is_replace_ref,
+    DEFAULT_MAX_GRANT, Effective, Grant, GrantStatus, Grants, KeyStatus, Location, Membership,
+    Policy, PolicyFile, Principals, REPLACE_PREFIX, Revoked, Rule, User, UserKey, is_replace_ref,
     pattern_names_replace_refs,
 };
 pub use parse::{lint, parse};

@@ -95,7 +95,7 @@ pub struct Policy {
     /// governs, and the policy branch) needs a signed push.
     pub require_signed_push: bool,
     /// `[[grant]]`s in file order: time-boxed role membership (spec §8).
-    pub grants: Vec<Grant>,
+    pub grants: Grants,
     /// `[settings] max_grant`: the longest window a grant may have (default
     /// [`DEFAULT_MAX_GRANT`]).
     pub max_grant: Duration,
@@ -103,6 +103,59 @@ pub struct Policy {
 
 /// How long a grant may last when `[settings] max_grant` is not written (spec §8).
 pub const DEFAULT_MAX_GRANT: Duration = Duration::days(7);
+
+/// The `[[grant]]`s of a policy, in file order (as a slice), indexed by user: membership is
+/// asked about one user at a time, for every new commit of a push, and a policy may carry
+/// many grants (judging a push of 100,000 commits under 1,000 grants took 1.6 s scanning
+/// them all for every commit, 40 ms with this index).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    all: Vec<Grant>,
+    by_user: HashMap<String, Vec<usize>>,
+}
+
+impl Grants {
+    /// The grants, indexed.
+    pub fn new(all: Vec<Grant>) -> Grants {
+        let mut by_user: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, grant) in all.iter().enumerate() {
+            by_user.entry(grant.user.clone()).or_default().push(i);
+        }
+        Grants { all, by_user }
+    }
+
+    /// The grants of `user`, in file order.
+    pub fn of_user<'a>(&'a self, user: &str) -> impl Iterator<Item = &'a Grant> {
+        self.by_user
+            .get(user)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.all.get(i))
+    }
+}
+
+impl std::ops::Deref for Grants {
+    type Target = [Grant];
+
+    fn deref(&self) -> &[Grant] {
+        &self.all
+    }
+}
+
+impl<'a> IntoIterator for &'a Grants {
+    type Item = &'a Grant;
+    type IntoIter = std::slice::Iter<'a, Grant>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.all.iter()
+    }
+}
+
+impl From<Vec<Grant>> for Grants {
+    fn from(all: Vec<Grant>) -> Grants {
+        Grants::new(all)
+    }
+}
 
 /// One `[[grant]]`: `user` is a member of `role` while `from <= t < until` (spec §8).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,6 +221,12 @@ impl Grant {
     /// the granted role, or a role that includes it.
     pub fn opens(&self, list: &Principals) -> bool {
         list.roles.contains(&self.role)
+    }
+
+    /// Whether this grant makes its user a member of `list` at `at`: it opens the list and
+    /// is active then. The one place that judges a grant for membership.
+    pub fn applies(&self, list: &Principals, at: OffsetDateTime) -> bool {
+        self.opens(list) && self.is_active_at(at)
     }
 }
 
@@ -459,8 +518,9 @@ impl Policy {
         if list.contains(Some(user)) {
             return Some(Membership::Listed);
         }
-        self.active_grants(list, at)
-            .filter(|g| g.user == user)
+        self.grants
+            .of_user(user)
+            .filter(|g| g.applies(list, at))
             .max_by_key(|g| g.until)
             .map(Membership::Granted)
     }
@@ -486,7 +546,7 @@ impl Policy {
             .into_iter()
             .map(|id| (id.clone(), Membership::Listed))
             .collect();
-        for grant in self.active_grants(list, at) {
+        for grant in self.grants.iter().filter(|g| g.applies(list, at)) {
             match out.get(&grant.user) {
                 Some(Membership::Listed) => {}
                 Some(Membership::Granted(other)) if other.until >= grant.until => {}
@@ -512,11 +572,7 @@ impl Policy {
         user: &str,
         at: OffsetDateTime,
     ) -> Option<&Grant> {
-        let related = || {
-            self.grants
-                .iter()
-                .filter(|g| g.user == user && g.opens(list))
-        };
+        let related = || self.grants.of_user(user).filter(|g| g.opens(list));
         related()
             .filter(|g| g.status_at(at) == GrantStatus::Ended)
             .max_by_key(|g| g.until)
@@ -525,18 +581,6 @@ impl Policy {
                     .filter(|g| g.status_at(at) == GrantStatus::Pending)
                     .min_by_key(|g| g.from)
             })
-    }
-
-    /// The grants active at `at` that open `list`: the one place that judges a grant's
-    /// window and role for membership.
-    fn active_grants<'p>(
-        &'p self,
-        list: &Principals,
-        at: OffsetDateTime,
-    ) -> impl Iterator<Item = &'p Grant> {
-        self.grants
-            .iter()
-            .filter(move |g| g.opens(list) && g.is_active_at(at))
     }
 
     /// Whether a user's key may sign at `at`: revoked wins over expired (the boundary

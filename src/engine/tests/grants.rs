@@ -36,7 +36,7 @@ fn grant(
 /// The base policy with `grants`.
 fn policy_with(grants: Vec<Grant>) -> Policy {
     let mut p = policy();
-    p.grants = grants;
+    p.grants = grants.into();
     p
 }
 
@@ -286,4 +286,51 @@ fn the_audit_record_lists_the_grants_relied_on() {
 
 fn utc(at: OffsetDateTime) -> String {
     crate::policy::utc(at)
+}
+
+/// A push of 100,000 new commits, each signed by a user who signs only through a grant,
+/// under a policy with 1,000 grants, judged well within the hook's budget. Measured on the
+/// shared 2-core machine (load ~8), release, best of 5: 40 ms, against 28 ms for the same
+/// push by a listed signer without grants (1.6 s before grants were indexed by user). Run
+/// with `cargo test --release --lib engine::tests::grants::many -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing; run in release"]
+fn many_grants_and_commits_stay_fast() {
+    let hour = Duration::hours(1);
+    let mut grants: Vec<Grant> = (0..999)
+        .map(|i| grant(&format!("user{i}"), "developers", None, NOW + hour, 100 + i))
+        .collect();
+    grants.push(grant("dave", "developers", None, NOW + hour, 40));
+    let p = policy_with(grants);
+    let mut facts = update("refs/heads/main", FastForward);
+    let commits: Vec<_> = (0..100_000)
+        .map(|_| commit('1', "Fix", 1, valid(DAVE)))
+        .collect();
+    with_commits(&p, &mut facts, commits);
+    let time = |p: &Policy| {
+        (0..5)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                let v = evaluate(p, &ctx(Some("alice")), &facts);
+                assert!(v.accepted());
+                start.elapsed()
+            })
+            .min()
+            .expect("runs")
+    };
+    let granted = time(&p);
+    // The same push with dave listed in developers and no grants at all.
+    let mut listed = policy();
+    for rule in &mut listed.rules {
+        if let Some(mut signers) = rule.list(crate::policy::ListKind::Signers).cloned() {
+            signers.users.insert("dave".into());
+            rule.set_list(crate::policy::ListKind::Signers, Some(signers));
+        }
+    }
+    let plain = time(&listed);
+    eprintln!("100,000 commits: granted signer, 1,000 grants {granted:?}; listed signer {plain:?}");
+    assert!(
+        granted.as_millis() < 1_000,
+        "took {granted:?} (listed: {plain:?})"
+    );
 }

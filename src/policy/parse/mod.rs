@@ -373,7 +373,7 @@ impl Checker<'_> {
             key_index,
             name_index,
             require_signed_push,
-            grants,
+            grants: grants.into(),
             max_grant: settings.max_grant,
         })
     }
