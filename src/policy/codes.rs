@@ -127,6 +127,10 @@ pub const CODES: &[(&str, &str)] = &[
         "a grant whose `until` has passed (judged when linted): it grants nothing any more",
     ),
     (
+        "admin-grant",
+        "a grant that makes its user a policy admin while `approvals = 1`: they could change the policy alone, their own grant included",
+    ),
+    (
         "redundant-grant",
         "a grant of a role the user already holds through [roles]: it neither adds nor ends anything",
     ),

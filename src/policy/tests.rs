@@ -942,6 +942,15 @@ fn warning_cases() -> Vec<Case> {
             "grant-ended",
             "alice's grant of devs ended at 2025-12-31T18:00:00Z (6h ago): it grants nothing any more",
         ),
+        case(
+            "version = 1\n[users.alice]\nkeys = [\"{A}\"]\n[users.bob]\nkeys = [\"{B}\"]\n\
+             [roles]\nadmins = [\"alice\"]\n[policy]\nadmins = [\"admins\"]\n\
+             [[grant]]\nuser = \"bob\"\nrole = \"admins\"\nuntil = \"2026-01-02\"\nreason = \"INC-1\"\n",
+            10,
+            1,
+            "admin-grant",
+            "this grant makes bob a policy admin until 2026-01-02T00:00:00Z, and with approvals = 1",
+        ),
         base_case(
             "[[grant]]\nuser = \"bob\"\nrole = \"devs\"\nuntil = \"2026-01-02\"\nreason = \"INC-1\"\n",
             1,

@@ -7,7 +7,7 @@ use time::{Duration, OffsetDateTime};
 use super::{Checker, Def, GRANT_FIELDS, Mode, Names, did_you_mean};
 use crate::policy::keys;
 use crate::policy::node::Node;
-use crate::policy::{Grant, Location};
+use crate::policy::{Grant, Location, Principals};
 
 impl Checker<'_> {
     /// `[[grant]]` entries, in file order. `max_grant` bounds a window whose `from` is
@@ -76,6 +76,30 @@ impl Checker<'_> {
             });
         }
         grants
+    }
+
+    /// Lint: a grant that makes its user a policy admin while `approvals = 1` lets them
+    /// change the policy alone while it lasts, including extending their own grant or
+    /// making themselves a permanent admin: the time box holds only if a second admin must
+    /// sign.
+    pub(super) fn admin_grants(&mut self, grants: &[Grant], admins: &Principals, approvals: u32) {
+        if approvals > 1 {
+            return;
+        }
+        for grant in grants.iter().filter(|g| g.opens(admins)) {
+            self.warning(
+                grant.location,
+                "admin-grant",
+                format!(
+                    "this grant makes {} a policy admin until {}, and with approvals = 1 an \
+                     admin changes the policy alone: {} could extend the grant or make it \
+                     permanent; set [policy] approvals = 2 so that another admin must sign",
+                    grant.user,
+                    keys::utc(grant.until),
+                    grant.user
+                ),
+            );
+        }
     }
 
     /// `user` or `role` of a grant: a string naming a defined user (or role, as `want`

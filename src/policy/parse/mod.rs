@@ -341,6 +341,9 @@ impl Checker<'_> {
             Some(field) => self.rules(field, &names, &mut drafts),
             None => Vec::new(),
         };
+        if mode == Mode::Lint {
+            self.admin_grants(&grants, &admins, approvals);
+        }
         if mode == Mode::Lint && require_signed_push {
             self.ineffective_signed_push(top.get("rule"));
         }
