@@ -59,7 +59,7 @@ pub(super) fn check_commit<'p>(
     if let (Some(signers), Some(need)) = (rules.signers, need) {
         let failed = match signer::judge(policy, now, &signer, signers) {
             Judged::Member(_, membership) => {
-                relied.member(Some(membership));
+                relied.note(membership);
                 None
             }
             Judged::Outsider(owner) => Some((
@@ -121,7 +121,7 @@ impl<'p> Merge<'_, 'p> {
         }
         let note = match signer::judge(policy, now, self.signer, merge) {
             Judged::Member(_, membership) => {
-                relied.member(Some(membership));
+                relied.note(membership);
                 return None;
             }
             Judged::Outsider(owner) => grants::lapsed(policy, merge, Some(&owner.id), now),

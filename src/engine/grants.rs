@@ -15,12 +15,16 @@ impl<'p> Relied<'p> {
     /// Whether `membership` (from [`Policy::membership`]) makes someone a member; the grant
     /// it rests on, if any, is recorded.
     pub(super) fn member(&mut self, membership: Option<Membership<'p>>) -> bool {
-        if let Some(grant) = membership.and_then(Membership::grant)
+        membership.map(|m| self.note(m)).is_some()
+    }
+
+    /// Records the grant a membership that was relied on rests on, if it rests on one.
+    pub(super) fn note(&mut self, membership: Membership<'p>) {
+        if let Some(grant) = membership.grant()
             && !self.0.iter().any(|g| std::ptr::eq(*g, grant))
         {
             self.0.push(grant);
         }
-        membership.is_some()
     }
 
     /// The grants relied on, for the verdict.

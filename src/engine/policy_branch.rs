@@ -95,7 +95,7 @@ pub(super) fn check<'p>(
     for commit in commits {
         match admin_signature(policy, now, admins, refname, commit) {
             Ok((user, membership)) => {
-                relied.member(Some(membership));
+                relied.note(membership);
                 // An approval is a signature on a commit carrying the pushed roles.toml that
                 // descends from the current policy tip.
                 if change.approving.contains(&commit.id) {

@@ -49,7 +49,7 @@ pub(super) fn check<'p>(
     let signer = signer::identify(policy, now, signature);
     let (code, note) = match signer::judge(policy, now, &signer, signers) {
         Judged::Member(_, membership) => {
-            relied.member(Some(membership));
+            relied.note(membership);
             if name == short_name {
                 return None;
             }
