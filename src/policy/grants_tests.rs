@@ -234,7 +234,13 @@ fn max_grant_durations() {
         (Duration::hours(36), "1d 12h"),
         (Duration::minutes(312), "5h 12m"),
         (Duration::minutes(45), "45m"),
-        (Duration::seconds(59), "0m"),
+        (Duration::seconds(29), "0m"),
+        (Duration::seconds(59), "1m"),
+        (Duration::days(10) - Duration::milliseconds(3), "10d"),
+        (
+            Duration::hours(5) + Duration::minutes(12) + Duration::seconds(50),
+            "5h 13m",
+        ),
         (Duration::days(1) + Duration::minutes(30), "1d 30m"),
         (-Duration::hours(6), "6h"),
     ] {

@@ -224,10 +224,12 @@ pub(crate) fn parse_span(text: &str) -> Result<Duration, String> {
 }
 
 /// A duration for people, in the units of [`parse_span`] (days at most), at most two of
-/// them, rounded down to the minute and without zero units: `7d`, `1d 12h`, `5h 12m`,
-/// `45m`; `0m` below a minute. Negative durations are shown by their size.
+/// them (the rest dropped), to the nearest minute and without zero units: `7d`, `1d 12h`,
+/// `5h 12m`, `45m`; `0m` below half a minute. Negative durations are shown by their size.
 pub fn format_span(span: Duration) -> String {
-    let mut minutes = span.abs().whole_minutes();
+    // To the nearest minute: a window computed from a clock a few milliseconds after its
+    // start is still "10d", not "9d 23h".
+    let mut minutes = (span.abs().whole_seconds() + 30) / 60;
     let mut parts = Vec::new();
     for (unit, length) in &SPAN_UNITS[1..] {
         let size = length.whole_minutes();
