@@ -88,7 +88,7 @@ impl Statement {
                 let text = line
                     .strip_prefix("Refguard-Expires: ")
                     .ok_or_else(|| format!("unexpected line `{line}`"))?;
-                Some(crate::policy::parse_time(text)?)
+                Some(crate::policy::parse_instant(text)?)
             }
             [_, extra, ..] => return Err(format!("unexpected line `{extra}`")),
         };

@@ -24,8 +24,9 @@
 //!   statement and ref names, spec §7).
 //! - **Policy** (pure): `policy` parses and validates roles.toml with spans (one submodule
 //!   per section under `policy/parse/`), owns the table of rule lists (`policy::LISTS`: field,
-//!   what absence means, code, verb), the one membership function (`Policy::member`, which
-//!   takes a time) and key status (`Policy::key_status`).
+//!   what absence means, code, verb), the one membership function (`Policy::membership`,
+//!   which takes a time: listed, or through a time-boxed `[[grant]]` active then; `member`
+//!   and `memberships_at` are built on it) and key status (`Policy::key_status`).
 //! - **Requirements** (pure): `requirements` turns policy + ref + kind of update into typed
 //!   requirements (permission, commit checks, tag signature, policy-branch guard, replace
 //!   guard, signed push), each with its origin and level, and says what facts they need.
@@ -51,8 +52,10 @@
 //! # Dependency rule
 //!
 //! Checked by a grep in `.ci/run`: `update`, `code`, `text`, `signature`, `approval`,
-//! `policy`, `requirements`, `engine`, `inspect`, `hook`, `pushcert` and `report` never touch the filesystem,
-//! environment, processes, git2 or stdout. `git` and `verify` do I/O or crypto and know
+//! `policy`, `requirements`, `engine`, `inspect`, `hook`, `pushcert` and `report` never touch
+//! the filesystem, environment, processes, git2 or stdout, and never read the clock: time
+//! (key expiry, grant windows) arrives as an argument. `git` and `verify` do I/O or crypto
+//! and know
 //! nothing of the policy. `session` and `history` compose them; `cli` is the only place that
 //! prints. Modules form an acyclic graph: vocabulary ← policy ← requirements ← engine ←
 //! views/shell.

@@ -145,6 +145,7 @@ mod tests {
             }),
             reasons,
             approvals: Vec::new(),
+            grants: Vec::new(),
         }
     }
 

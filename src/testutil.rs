@@ -207,6 +207,8 @@ pub fn build_policy(
         key_index,
         name_index,
         require_signed_push: false,
+        grants: Default::default(),
+        max_grant: crate::policy::DEFAULT_MAX_GRANT,
     }
 }
 

@@ -11,7 +11,7 @@ use super::log::open_snapshot;
 use super::record::parse_line;
 use super::{AuditError, Decision, Record};
 
-/// Which records to return; every `None` matches everything.
+/// Which records to return; every `None` (and `grants: false`) matches everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
     /// Only records at or after this time.
@@ -20,6 +20,8 @@ pub struct Filter {
     pub refname: Option<String>,
     /// Only accepted, or only rejected, updates.
     pub decision: Option<Decision>,
+    /// Only decisions that relied on a time-boxed grant (a non-empty `grants`, spec §8).
+    pub grants: bool,
 }
 
 impl Filter {
@@ -31,6 +33,7 @@ impl Filter {
                 .as_ref()
                 .is_none_or(|name| *name == record.refname)
             && self.decision.is_none_or(|d| d == record.decision)
+            && (!self.grants || !record.grants.is_empty())
     }
 }
 

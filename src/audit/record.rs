@@ -253,7 +253,15 @@ impl Record {
                     tag: a.tag.clone(),
                 })
                 .collect(),
-            grants: Vec::new(),
+            grants: verdict
+                .grants
+                .iter()
+                .map(|g| RecordGrant {
+                    user: g.user.clone(),
+                    role: g.role.clone(),
+                    until: utc_seconds::normalize(g.until),
+                })
+                .collect(),
             evaluate: verdict
                 .warnings()
                 .map(|r| RecordFinding {
@@ -495,6 +503,7 @@ mod tests {
             rule: None,
             reasons: vec![Reason::on_ref(Code::NoPolicy, "x")],
             approvals: Vec::new(),
+            grants: Vec::new(),
         };
         let mut cx = context();
         cx.pusher = None;

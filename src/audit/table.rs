@@ -5,14 +5,17 @@ use super::Record;
 use super::record::utc_seconds;
 
 /// The column headers.
-const HEADERS: [&str; 6] = ["TIME", "DECISION", "PUSHER", "REF", "OLD..NEW", "CODES"];
+const HEADERS: [&str; 7] = [
+    "TIME", "DECISION", "PUSHER", "REF", "OLD..NEW", "CODES", "GRANTS",
+];
 
 /// The records as table lines (a header, then one line per record), columns
-/// `time  decision  pusher  ref  old..new  codes` separated by two spaces and padded to the
-/// widest cell; no trailing spaces. Control characters and other hidden code points (which a
-/// pusher name or a ref name might carry) are shown escaped.
+/// `time  decision  pusher  ref  old..new  codes  grants` separated by two spaces and padded
+/// to the widest cell; no trailing spaces. Control characters and other hidden code points
+/// (which a pusher name or a ref name might carry) are shown escaped. GRANTS lists the
+/// grants the decision relied on as `user:role` (spec §8).
 pub fn table(records: &[Record]) -> Vec<String> {
-    let rows: Vec<[String; 6]> = records.iter().map(row).collect();
+    let rows: Vec<[String; 7]> = records.iter().map(row).collect();
     let mut widths = HEADERS.map(|h| h.chars().count());
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -35,8 +38,13 @@ pub fn table(records: &[Record]) -> Vec<String> {
 }
 
 /// One record's cells.
-fn row(record: &Record) -> [String; 6] {
+fn row(record: &Record) -> [String; 7] {
     let codes: Vec<&str> = record.reasons.iter().map(|r| r.code.as_str()).collect();
+    let grants: Vec<String> = record
+        .grants
+        .iter()
+        .map(|g| format!("{}:{}", g.user, g.role))
+        .collect();
     [
         utc_seconds::format(record.time).unwrap_or_else(|_| record.time.to_string()),
         record.decision.to_string(),
@@ -50,6 +58,11 @@ fn row(record: &Record) -> [String; 6] {
             "-".to_owned()
         } else {
             printable(&codes.join(","))
+        },
+        if grants.is_empty() {
+            "-".to_owned()
+        } else {
+            printable(&grants.join(","))
         },
     ]
 }

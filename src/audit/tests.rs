@@ -37,6 +37,7 @@ fn record(n: u32) -> Record {
             rule: None,
             reasons: vec![],
             approvals: Vec::new(),
+            grants: Vec::new(),
         }
     };
     Record::from_verdict(
@@ -459,6 +460,7 @@ fn filters_select_records() {
             refname: Some("refs/heads/r2".into()),
             decision: Some(Decision::Accept),
             since: Some(T0),
+            grants: false,
         }),
         ["refs/heads/r2"]
     );
@@ -467,9 +469,55 @@ fn filters_select_records() {
             refname: Some("refs/heads/r2".into()),
             decision: Some(Decision::Reject),
             since: None,
+            grants: false,
         })
         .is_empty()
     );
+}
+
+#[test]
+fn the_grants_filter_keeps_decisions_that_relied_on_a_grant() {
+    let dir = temp();
+    let path = dir.path().join("audit.jsonl");
+    let mut granted = record(2);
+    granted.grants.push(RecordGrant {
+        user: "bob".into(),
+        role: "maintainers".into(),
+        until: T0 + time::Duration::hours(8),
+    });
+    let mut rejected = record(3);
+    rejected.grants = granted.grants.clone();
+    append(&path, &[record(1), granted, record(4)]).expect("append");
+    append(&path, &[rejected]).expect("append");
+    let refs = |filter: Filter| -> Vec<String> {
+        read(&path, &filter)
+            .expect("open")
+            .map(|r| r.expect("record").refname)
+            .collect()
+    };
+    let only_grants = Filter {
+        grants: true,
+        ..Filter::default()
+    };
+    assert_eq!(
+        refs(only_grants.clone()),
+        ["refs/heads/r2", "refs/heads/r3"]
+    );
+    assert_eq!(
+        refs(Filter {
+            decision: Some(Decision::Reject),
+            ..only_grants
+        }),
+        ["refs/heads/r3"]
+    );
+    // Read back as written: the chain holds and the field survives.
+    assert!(verify(&path).expect("verify").is_intact());
+    let back = read(&path, &Filter::default())
+        .expect("open")
+        .nth(1)
+        .expect("second record")
+        .expect("valid");
+    assert_eq!(back.grants[0].until, T0 + time::Duration::hours(8));
 }
 
 #[test]
@@ -504,11 +552,16 @@ fn table_lines_are_aligned() {
     let mut r2 = record(2);
     r2.pusher = None;
     r2.refname = "refs/heads/feature/\u{1b}[31mred".into();
+    r2.grants.push(RecordGrant {
+        user: "bob".into(),
+        role: "maintainers".into(),
+        until: T0,
+    });
     let got = table(&[r1, r2]);
     let want = [
-        "TIME                  DECISION  PUSHER  REF                               OLD..NEW          CODES",
-        "2026-11-30T12:00:01Z  reject    alice   refs/heads/r1                     3f1c2aa..9be04d1  unsigned,merge-denied",
-        "2026-11-30T12:00:02Z  accept    -       refs/heads/feature/\\u{1b}[31mred  0000000..0000000  -",
+        "TIME                  DECISION  PUSHER  REF                               OLD..NEW          CODES                  GRANTS",
+        "2026-11-30T12:00:01Z  reject    alice   refs/heads/r1                     3f1c2aa..9be04d1  unsigned,merge-denied  -",
+        "2026-11-30T12:00:02Z  accept    -       refs/heads/feature/\\u{1b}[31mred  0000000..0000000  -                      bob:maintainers",
     ];
     assert_eq!(got, want);
 }
@@ -529,6 +582,7 @@ fn from_verdict_keeps_reason_commits() {
             Reason::on_object(Code::Unsigned, oid(2), "Fix", "not signed"),
         ],
         approvals: Vec::new(),
+        grants: Vec::new(),
     };
     let r = Record::from_verdict(
         &verdict,

@@ -231,6 +231,18 @@ pub fn check(
                         .unwrap_or_else(|| "unknown pusher".into())
                 );
             }
+            for g in &verdict.grants {
+                println!(
+                    "{}",
+                    crate::text::escape_line(format!(
+                        "refguard:   relies on {}'s grant of {} until {} ({})",
+                        g.user,
+                        g.role,
+                        crate::policy::utc(g.until),
+                        g.location
+                    ))
+                );
+            }
             for line in report::render(std::slice::from_ref(&verdict), Mode::PerRef) {
                 println!("{line}");
             }
@@ -261,6 +273,12 @@ pub fn verdict_json(v: &Verdict, pusher: Option<&str>, policy: Option<&str>) -> 
             "subject": r.subject,
             "detail": r.detail,
             "hint": r.code.hint(),
+        })).collect::<Vec<_>>(),
+        "grants": v.grants.iter().map(|g| json!({
+            "user": g.user,
+            "role": g.role,
+            "until": crate::policy::utc(g.until),
+            "location": g.location,
         })).collect::<Vec<_>>(),
     })
 }

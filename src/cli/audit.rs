@@ -54,6 +54,10 @@ pub enum AuditCommand {
         /// Only accepted or only rejected updates.
         #[arg(long, value_parser = parse_decision)]
         decision: Option<Decision>,
+        /// Only decisions that relied on a time-boxed grant ([[grant]] in roles.toml): the
+        /// record's `grants` names them; the table's GRANTS column shows them as user:role.
+        #[arg(long)]
+        grants: bool,
         /// table: aligned columns; json: the records as JSON lines, printed as they are read.
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
         format: ListFormat,
@@ -108,6 +112,7 @@ pub fn run(cmd: AuditCommand) -> Result<u8> {
             since,
             refname,
             decision,
+            grants,
             format,
         } => log(
             repo,
@@ -116,6 +121,7 @@ pub fn run(cmd: AuditCommand) -> Result<u8> {
                 since,
                 refname,
                 decision,
+                grants,
             },
             format,
         ),

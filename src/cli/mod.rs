@@ -229,7 +229,7 @@ pub enum Format {
 
 /// A time on the command line: `YYYY-MM-DD` (midnight UTC) or RFC 3339.
 fn parse_time(text: &str) -> Result<time::OffsetDateTime, String> {
-    crate::policy::parse_time(text)
+    crate::policy::parse_instant(text)
 }
 
 /// Runs refguard with process arguments; under the name `pre-receive` or `update` it acts as

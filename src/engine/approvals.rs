@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 use super::facts::{ApprovalFact, PushContext, UpdateFacts};
+use super::grants::{self, Relied};
 use super::pusher::Pusher;
 use super::signer::{self, Signer};
 use super::verdict::{Code, Reason};
 use crate::approval::{self, Statement};
-use crate::policy::{ApprovalRule, KeyStatus, Policy, User};
+use crate::policy::{ApprovalRule, KeyStatus, Membership, Policy, User};
 use crate::update::{ObjectId, UpdateKind};
 
 /// An approval that counted for an update: who approved, with which tag.
@@ -32,13 +33,15 @@ pub(super) struct Counted {
     pub(super) reasons: Vec<Reason>,
 }
 
-/// Counts the approvals of `facts.update` under `rule`, for `pusher` at `ctx.now`.
-pub(super) fn check(
-    policy: &Policy,
+/// Counts the approvals of `facts.update` under `rule`, for `pusher` at `ctx.now`; the
+/// grants that made a counted approver a member of `by` go to `relied`.
+pub(super) fn check<'p>(
+    policy: &'p Policy,
     ctx: &PushContext,
     rule: &ApprovalRule,
     pusher: &Pusher<'_>,
-    facts: &UpdateFacts,
+    facts: &'p UpdateFacts,
+    relied: &mut Relied<'p>,
 ) -> Counted {
     let update = &facts.update;
     let Some(found) = &facts.approvals else {
@@ -60,8 +63,11 @@ pub(super) fn check(
     let mut ignored = Vec::new();
     for fact in sorted {
         match judge(policy, ctx, rule, pusher, facts, fact) {
-            Ok(user) => {
-                counted.entry(user.id.as_str()).or_insert(&fact.tag);
+            Ok((user, membership)) => {
+                if !counted.contains_key(user.id.as_str()) {
+                    relied.note(membership);
+                    counted.insert(user.id.as_str(), &fact.tag);
+                }
             }
             Err(why) => ignored.push((fact.tag.clone(), why)),
         }
@@ -127,7 +133,8 @@ pub(super) fn check(
     }
 }
 
-/// The user whose approval `fact` is, if it counts for this update; else why not.
+/// The user whose approval `fact` is and why they are an approver, if it counts for this
+/// update; else why not.
 fn judge<'p>(
     policy: &'p Policy,
     ctx: &PushContext,
@@ -135,7 +142,7 @@ fn judge<'p>(
     pusher: &Pusher<'_>,
     facts: &UpdateFacts,
     fact: &'p ApprovalFact,
-) -> Result<&'p User, String> {
+) -> Result<(&'p User, Membership<'p>), String> {
     let update = &facts.update;
     let statement = usable_tag(fact)?;
     let user = signed_by(policy, ctx.now, fact)?;
@@ -175,19 +182,20 @@ fn judge<'p>(
     if let Some(expires) = statement.expires.filter(|e| *e <= ctx.now) {
         return Err(format!("{who} expired at {}", crate::policy::utc(expires)));
     }
-    if !policy.member(&rule.by, Some(&user.id), ctx.now) {
+    let Some(membership) = policy.membership(&rule.by, Some(&user.id), ctx.now) else {
         return Err(format!(
-            "{} is not among the approvers ({})",
+            "{} is not among the approvers ({}){}",
             user.id,
-            rule.by.describe()
+            rule.by.describe(),
+            grants::lapsed(policy, &rule.by, Some(&user.id), ctx.now)
         ));
-    }
+    };
     if !rule.allow_self && pusher.id() == Some(user.id.as_str()) {
         return Err(format!(
             "{who} is the pusher's own, which does not count (allow_self = false)"
         ));
     }
-    Ok(user)
+    Ok((user, membership))
 }
 
 /// The statement of an approval tag that has the shape of one.

@@ -8,6 +8,7 @@ use super::facts::{
     CommitFacts, ObjectId, PushContext, RefUpdate, SignatureCheck, TagTarget, UpdateFacts,
     UpdateKind,
 };
+use super::grants::Relied;
 use super::signer::{self, Signer};
 use super::verdict::Reason;
 use super::{policy_branch, tag};
@@ -104,7 +105,10 @@ pub fn judge_commit(
                     linear: *linear,
                 };
                 let need = list.map(|l| format!("{refname} needs a signature by {}", l.describe()));
-                commits::check_commit(policy, ctx.now, rules, refname, need.as_deref(), commit)
+                // History has no audit record: the grants relied on are not kept.
+                let mut relied = Relied::default();
+                let commit = (refname, need.as_deref(), commit);
+                commits::check_commit(policy, ctx.now, rules, commit, &mut relied)
             }
             Check::PolicyBranch { admins, .. } => {
                 signers = Some(admins);
@@ -155,7 +159,7 @@ pub fn judge_tag(
         if let Check::Tag { signers: list } = &req.check {
             signers = Some(*list);
             reasons.extend(
-                tag::check(policy, ctx.now, list, &facts)
+                tag::check(policy, ctx.now, list, &facts, &mut Relied::default())
                     .map(|r| r.from_requirement(req.origin, req.level)),
             );
         }

@@ -4,6 +4,7 @@
 
 use super::commits::{self, CommitRules};
 use super::facts::{PushCert, PushContext, UpdateFacts};
+use super::grants::Relied;
 use super::policy_branch::{self, Guard};
 use super::pusher::Pusher;
 use super::verdict::{Code, Reason, Verdict};
@@ -31,7 +32,8 @@ pub fn evaluate_signed(
 
 /// Judges one ref update against `reqs` (computed for it under `policy`): a valid
 /// certificate's signer is the pusher, whatever the environment says; a refused certificate
-/// rejects every ref of the push, protected or not; then each requirement in turn.
+/// rejects every ref of the push, protected or not; then each requirement in turn. The
+/// grants the checks relied on (spec §8) end up in [`Verdict::grants`].
 pub fn judge(
     policy: &Policy,
     reqs: &Requirements<'_>,
@@ -51,16 +53,26 @@ pub fn judge(
         rule: reqs.rule,
         reasons: Vec::new(),
         approvals: Vec::new(),
+        grants: Vec::new(),
     };
     verdict.reasons.extend(certified.reason);
+    let update = Update {
+        policy,
+        ctx,
+        cert,
+        pusher,
+        reqs,
+        facts,
+    };
+    let mut relied = Relied::default();
     for req in &reqs.items {
         let found = match &req.check {
             Check::Approvals { rule } => {
-                let counted = approvals::check(policy, ctx, rule, &pusher, facts);
+                let counted = approvals::check(policy, ctx, rule, &pusher, facts, &mut relied);
                 verdict.approvals.extend(counted.approvals);
                 counted.reasons
             }
-            _ => check(policy, ctx, cert, req, &pusher, reqs, facts),
+            _ => update.check(req, &mut relied),
         };
         verdict.reasons.extend(
             found
@@ -68,78 +80,93 @@ pub fn judge(
                 .map(|reason| reason.from_requirement(req.origin, req.level)),
         );
     }
+    verdict.grants = relied.into_grants();
     verdict
 }
 
-/// The reasons one requirement finds.
-fn check(
-    policy: &Policy,
-    ctx: &PushContext,
-    cert: &PushCert,
-    req: &Requirement<'_>,
-    pusher: &Pusher<'_>,
-    reqs: &Requirements<'_>,
-    facts: &UpdateFacts,
-) -> Vec<Reason> {
-    let refname = &facts.update.refname;
-    match &req.check {
-        Check::SignedPush => {
-            let why = match req.origin {
-                Origin::Rule(rule) => format!("signed_push = true, rule {rule}"),
-                _ => "[settings] require_signed_push".to_string(),
-            };
-            certificate::required(cert, refname, &why)
-                .into_iter()
-                .collect()
-        }
-        Check::PolicyBranch { admins, approvals } => policy_branch::check(
+/// One ref update being judged: what every requirement is judged with.
+struct Update<'a> {
+    policy: &'a Policy,
+    ctx: &'a PushContext,
+    cert: &'a PushCert,
+    pusher: Pusher<'a>,
+    reqs: &'a Requirements<'a>,
+    facts: &'a UpdateFacts,
+}
+
+impl<'a> Update<'a> {
+    /// The reasons one requirement finds; the grants it relied on go to `relied`.
+    fn check(&self, req: &Requirement<'_>, relied: &mut Relied<'a>) -> Vec<Reason> {
+        let Update {
             policy,
-            ctx.now,
-            Guard {
-                admins,
-                approvals: *approvals,
-            },
+            ctx,
+            cert,
             pusher,
+            reqs,
             facts,
-        ),
-        Check::Permission { list, effective } => permission::check(
-            policy,
-            ctx.now,
-            reqs.rule,
-            (*list, *effective),
-            pusher,
-            facts,
-        )
-        .into_iter()
-        .collect(),
-        Check::ReplaceRef => vec![permission::replace_ref(pusher, facts)],
-        Check::ApprovalRef => approvals::check_ref(policy, ctx, facts)
-            .into_iter()
-            .collect(),
-        // Counted in `judge`, which also records the approvals that counted.
-        Check::Approvals { .. } => Vec::new(),
-        Check::Commits {
-            scope,
-            signers,
-            merge,
-            linear,
-        } => match facts.commits_in(*scope) {
-            Some(commits) => {
-                let rules = CommitRules {
-                    signers: *signers,
-                    merge: *merge,
-                    linear: *linear,
+        } = self;
+        let refname = &facts.update.refname;
+        match &req.check {
+            Check::SignedPush => {
+                let why = match req.origin {
+                    Origin::Rule(rule) => format!("signed_push = true, rule {rule}"),
+                    _ => "[settings] require_signed_push".to_string(),
                 };
-                commits::check(policy, ctx.now, rules, refname, commits)
+                certificate::required(cert, refname, &why)
+                    .into_iter()
+                    .collect()
             }
-            // Fail closed: the shell must gather what a requirement asks for.
-            None => vec![Reason::on_ref(
-                Code::InternalError,
-                format!("the new commits of {refname} were not examined"),
-            )],
-        },
-        Check::Tag { signers } => tag::check(policy, ctx.now, signers, facts)
+            Check::PolicyBranch { admins, approvals } => policy_branch::check(
+                policy,
+                ctx.now,
+                Guard {
+                    admins,
+                    approvals: *approvals,
+                },
+                pusher,
+                facts,
+                relied,
+            ),
+            Check::Permission { list, effective } => permission::check(
+                policy,
+                ctx.now,
+                reqs.rule,
+                (*list, *effective),
+                pusher,
+                facts,
+                relied,
+            )
             .into_iter()
             .collect(),
+            Check::ReplaceRef => vec![permission::replace_ref(pusher, facts)],
+            Check::ApprovalRef => approvals::check_ref(policy, ctx, facts)
+                .into_iter()
+                .collect(),
+            // Counted in `judge`, which also records the approvals that counted.
+            Check::Approvals { .. } => Vec::new(),
+            Check::Commits {
+                scope,
+                signers,
+                merge,
+                linear,
+            } => match facts.commits_in(*scope) {
+                Some(commits) => {
+                    let rules = CommitRules {
+                        signers: *signers,
+                        merge: *merge,
+                        linear: *linear,
+                    };
+                    commits::check(policy, ctx.now, rules, (refname, commits), relied)
+                }
+                // Fail closed: the shell must gather what a requirement asks for.
+                None => vec![Reason::on_ref(
+                    Code::InternalError,
+                    format!("the new commits of {refname} were not examined"),
+                )],
+            },
+            Check::Tag { signers } => tag::check(policy, ctx.now, signers, facts, relied)
+                .into_iter()
+                .collect(),
+        }
     }
 }

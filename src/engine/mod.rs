@@ -25,11 +25,20 @@
 //!   to the environment name, so the other checks still report. `signed-push-required` comes
 //!   only when there is no certificate at all. Both come before the permission reason.
 //!   `[settings] require_signed_push` covers the policy branch and every ref a rule governs.
+//! - Grants (spec §8): membership is judged at push time through `Policy::membership`; every
+//!   grant that made the pusher or a signer a member of a judged list is in
+//!   [`Verdict::grants`], whatever the outcome (a rejected push by a granted pusher still
+//!   relied on the grant for its permission). Granted admins count as admins on the policy
+//!   branch, as pusher, signer and approver: the quorum a policy needs to stay changeable is
+//!   judged without grants when the policy is validated, so a grant can never be what keeps
+//!   it changeable. A refusal of someone who would be a member through a grant that has
+//!   ended (or not started) says so: `; bob's grant of maintainers ended at ... (roles.toml:40)`.
 
 mod approvals;
 mod certificate;
 mod commits;
 mod facts;
+mod grants;
 mod history;
 mod judge;
 mod permission;

@@ -4,23 +4,26 @@
 use time::OffsetDateTime;
 
 use super::facts::UpdateFacts;
+use super::grants::{self, Relied};
 use super::pusher::Pusher;
 use super::verdict::Reason;
 use crate::policy::{Absent, Effective, ListKind, Policy, REPLACE_PREFIX};
 use crate::requirements::RuleRef;
 use crate::update::UpdateKind;
 
-/// The reason the pusher may not make this update under `list`, if any.
-pub(super) fn check(
-    policy: &Policy,
+/// The reason the pusher may not make this update under `list`, if any; the grant that
+/// made the pusher a member goes to `relied`.
+pub(super) fn check<'p>(
+    policy: &'p Policy,
     now: OffsetDateTime,
     rule: Option<RuleRef>,
     (list, effective): (ListKind, Effective<'_>),
     pusher: &Pusher<'_>,
     facts: &UpdateFacts,
+    relied: &mut Relied<'p>,
 ) -> Option<Reason> {
     let allowed = match effective {
-        Effective::Listed { list, .. } => policy.member(list, pusher.id(), now),
+        Effective::Listed { list, .. } => relied.member(policy.membership(list, pusher.id(), now)),
         Effective::Absent(absent) => absent == Absent::Anyone,
     };
     if allowed {
@@ -37,10 +40,14 @@ pub(super) fn check(
         Effective::Absent(absent) => (spec.field.to_string(), absent.describe().to_string()),
     };
     let rule = rule.map(|r| format!("; rule {r}")).unwrap_or_default();
+    let note = match effective {
+        Effective::Listed { list, .. } => grants::lapsed(policy, list, pusher.id(), now),
+        Effective::Absent(_) => String::new(),
+    };
     Some(Reason::on_ref(
         spec.code,
         format!(
-            "{} may not {} {} ({field}: {names}{rule})",
+            "{} may not {} {} ({field}: {names}{rule}){note}",
             pusher.describe(),
             spec.verb,
             facts.update.refname,

@@ -9,10 +9,11 @@ use std::collections::BTreeSet;
 use time::OffsetDateTime;
 
 use super::facts::{CommitFacts, PolicyCandidate, UpdateFacts, UpdateKind};
+use super::grants::{self, Relied};
 use super::pusher::Pusher;
 use super::signer::{self, Judged};
 use super::verdict::{Code, Reason};
-use crate::policy::{Policy, Principals, User};
+use crate::policy::{Membership, Policy, Principals, User};
 use crate::requirements::CommitScope;
 
 /// The guard as the requirement states it: `[policy] admins` and `approvals`.
@@ -25,13 +26,15 @@ pub(super) struct Guard<'p> {
 }
 
 /// Every reason a push to the policy branch is rejected, ref-level first, then per commit,
-/// then approvals, then the candidate roles.toml.
-pub(super) fn check(
-    policy: &Policy,
+/// then approvals, then the candidate roles.toml. Granted admins (spec §8) are admins here,
+/// as pusher, signer and approver; the grants relied on go to `relied`.
+pub(super) fn check<'p>(
+    policy: &'p Policy,
     now: OffsetDateTime,
     guard: Guard<'_>,
     pusher: &Pusher<'_>,
-    facts: &UpdateFacts,
+    facts: &'p UpdateFacts,
+    relied: &mut Relied<'p>,
 ) -> Vec<Reason> {
     let refname = &facts.update.refname;
     let admins = guard.admins;
@@ -56,13 +59,14 @@ pub(super) fn check(
         )),
         UpdateKind::FastForward => {}
     }
-    if !policy.member(admins, pusher.id(), now) {
+    if !relied.member(policy.membership(admins, pusher.id(), now)) {
         reasons.push(Reason::on_ref(
             Code::PolicyDenied,
             format!(
-                "{} is not a policy admin (admins: {})",
+                "{} is not a policy admin (admins: {}){}",
                 pusher.describe(),
-                admins.describe()
+                admins.describe(),
+                grants::lapsed(policy, admins, pusher.id(), now)
             ),
         ));
     }
@@ -90,7 +94,8 @@ pub(super) fn check(
     let mut stale = BTreeSet::new();
     for commit in commits {
         match admin_signature(policy, now, admins, refname, commit) {
-            Ok(user) => {
+            Ok((user, membership)) => {
+                relied.note(membership);
                 // An approval is a signature on a commit carrying the pushed roles.toml that
                 // descends from the current policy tip.
                 if change.approving.contains(&commit.id) {
@@ -173,24 +178,26 @@ pub(super) fn check(
     reasons
 }
 
-/// The admin who validly signed `commit` (every new policy commit needs one), or the reason
-/// it fails: not signed by an admin, or a fault of its signature or key.
+/// The admin who validly signed `commit` (every new policy commit needs one) and why they
+/// are one, or the reason it fails: not signed by an admin, or a fault of its signature or
+/// key.
 pub(super) fn admin_signature<'p>(
     policy: &'p Policy,
     now: OffsetDateTime,
     admins: &Principals,
     refname: &str,
     commit: &'p CommitFacts,
-) -> Result<&'p User, Reason> {
+) -> Result<(&'p User, Membership<'p>), Reason> {
     let signer = signer::identify(policy, now, &commit.signature);
     let (code, detail) = match signer::judge(policy, now, &signer, admins) {
-        Judged::Member(user) => return Ok(user),
-        Judged::Outsider => (
+        Judged::Member(user, membership) => return Ok((user, membership)),
+        Judged::Outsider(owner) => (
             Code::PolicyDenied,
             format!(
-                "{}, who is not a policy admin (admins: {})",
+                "{}, who is not a policy admin (admins: {}){}",
                 signer.predicate(),
-                admins.describe()
+                admins.describe(),
+                grants::lapsed(policy, admins, Some(&owner.id), now)
             ),
         ),
         Judged::Fault(code) => (code, signer::with_need(&signer, &need(refname, admins))),

@@ -7,7 +7,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::facts::{KeyId, SignatureCheck};
 use super::verdict::Code;
-use crate::policy::{KeyStatus, Policy, Principals, Revoked, User};
+use crate::policy::{KeyStatus, Membership, Policy, Principals, Revoked, User};
 
 /// A signature after the policy lookup chain: revoked → unknown → expired → untouched →
 /// known signer. Membership in a rule's list is judged afterwards ([`judge`]), so every
@@ -144,26 +144,30 @@ impl<'a> Signer<'a> {
 
 /// The outcome of requiring a signature by a member of `allowed`.
 pub(super) enum Judged<'a> {
-    /// Signed by this member.
-    Member(&'a User),
-    /// Signed by a known user who is not a member.
-    Outsider,
+    /// Signed by this member, who is one as the membership says (listed, or through a
+    /// grant active at push time).
+    Member(&'a User, Membership<'a>),
+    /// Signed by this known user, who is not a member.
+    Outsider(&'a User),
     /// The signature or key failed the chain; the code says how.
     Fault(Code),
 }
 
-/// Requires `signer` to be a known user who is a member of `allowed` at `now`.
+/// Requires `signer` to be a known user who is a member of `allowed` at `now`
+/// ([`Policy::membership`]).
 pub(super) fn judge<'a>(
-    policy: &Policy,
+    policy: &'a Policy,
     now: OffsetDateTime,
     signer: &Signer<'a>,
     allowed: &Principals,
 ) -> Judged<'a> {
     let code = match signer {
-        Signer::Known { owner } if policy.member(allowed, Some(&owner.id), now) => {
-            return Judged::Member(owner);
+        Signer::Known { owner } => {
+            return match policy.membership(allowed, Some(&owner.id), now) {
+                Some(membership) => Judged::Member(owner, membership),
+                None => Judged::Outsider(owner),
+            };
         }
-        Signer::Known { .. } => return Judged::Outsider,
         Signer::Unsigned => Code::Unsigned,
         Signer::Unsupported { .. } => Code::UnsupportedSignature,
         Signer::Bad { .. } | Signer::Untouched { .. } => Code::BadSignature,

@@ -5,16 +5,19 @@
 use time::OffsetDateTime;
 
 use super::facts::{SignatureCheck, TagTarget, UpdateFacts};
+use super::grants::{self, Relied};
 use super::signer::{self, Judged};
 use super::verdict::{Code, Reason};
 use crate::policy::{Policy, Principals};
 
-/// The reason a (non-delete) tag update fails `signers`, if any.
-pub(super) fn check(
-    policy: &Policy,
+/// The reason a (non-delete) tag update fails `signers`, if any; the grant that made the
+/// tag's signer a member goes to `relied`.
+pub(super) fn check<'p>(
+    policy: &'p Policy,
     now: OffsetDateTime,
     signers: &Principals,
-    facts: &UpdateFacts,
+    facts: &'p UpdateFacts,
+    relied: &mut Relied<'p>,
 ) -> Option<Reason> {
     let need = format!("needs an annotated tag signed by {}", signers.describe());
     let short_name = facts
@@ -44,10 +47,15 @@ pub(super) fn check(
         ));
     }
     let signer = signer::identify(policy, now, signature);
-    let code = match signer::judge(policy, now, &signer, signers) {
-        // The signature covers the tag's own name: a tag signed as `v1.0` and pushed as
-        // `refs/tags/v2.0` would replay someone's signature under a name they never signed.
-        Judged::Member(_) if name != short_name => {
+    let (code, note) = match signer::judge(policy, now, &signer, signers) {
+        Judged::Member(_, membership) => {
+            relied.note(membership);
+            if name == short_name {
+                return None;
+            }
+            // The signature covers the tag's own name: a tag signed as `v1.0` and pushed as
+            // `refs/tags/v2.0` would replay someone's signature under a name they never
+            // signed.
             return Some(reason(
                 name,
                 Code::BadSignature,
@@ -58,13 +66,15 @@ pub(super) fn check(
                 ),
             ));
         }
-        Judged::Member(_) => return None,
-        Judged::Outsider => Code::SignerNotAllowed,
-        Judged::Fault(code) => code,
+        Judged::Outsider(owner) => (
+            Code::SignerNotAllowed,
+            grants::lapsed(policy, signers, Some(&owner.id), now),
+        ),
+        Judged::Fault(code) => (code, String::new()),
     };
     Some(reason(
         name,
         code,
-        format!("tag {}", signer::with_need(&signer, &need)),
+        format!("tag {}{note}", signer::with_need(&signer, &need)),
     ))
 }

@@ -3,6 +3,7 @@
 pub use super::approvals::Approval;
 use super::facts::{ObjectId, RefUpdate, UpdateKind};
 pub use crate::code::Code;
+use crate::policy::Grant;
 use crate::requirements::{Level, Origin, RuleRef};
 
 /// One finding about a ref update: a reason to reject it, or (at [`Level::Warn`]) what a
@@ -84,6 +85,9 @@ pub struct Verdict {
     pub reasons: Vec<Reason>,
     /// The approvals that counted for the update (spec §7).
     pub approvals: Vec<Approval>,
+    /// The time-boxed grants (spec §8) that made the pusher or a signer a member of a list
+    /// the decision judged, each once, whatever the outcome.
+    pub grants: Vec<Grant>,
 }
 
 impl Verdict {
@@ -111,6 +115,7 @@ impl Verdict {
             rule: None,
             reasons: vec![Reason::on_ref(code, detail)],
             approvals: Vec::new(),
+            grants: Vec::new(),
         }
     }
 }

@@ -17,16 +17,18 @@ mod tests;
 
 pub use allowed_signers::allowed_signers;
 pub use show::{
-    AdminsView, ApprovalsView, KeyView, PolicyView, RevokedView, RoleView, RuleView, UserView,
-    policy_view,
+    AdminsView, ApprovalsView, GrantView, KeyView, PolicyView, RevokedView, RoleView, RuleView,
+    UserView, policy_view,
 };
 pub use who_can::{Excluded, Governor, WhoCan, WhoCanAction, WhoUser, who_can};
 
 use serde::Serialize;
 use time::OffsetDateTime;
 
-pub use crate::policy::KeyStatus;
-use crate::policy::{Absent, Effective, LISTS, ListKind, Policy, Principals, Rule, UserKey};
+use crate::policy::{
+    Absent, Effective, Grant, LISTS, ListKind, Membership, Policy, Principals, Rule, UserKey,
+};
+pub use crate::policy::{GrantStatus, KeyStatus};
 
 /// The status of a user's key at `now` ([`Policy::key_status`], the engine's order:
 /// revoked, then expired).
@@ -61,14 +63,53 @@ pub struct ListView {
     pub effect: Effect,
     /// With [`Effect::Users`]: the user ids who are members at the time judged.
     pub users: Vec<String>,
-    /// One line for people: `maintainers → alice` or `absent: nobody`.
+    /// Those of `users` who are members only through a time-boxed grant active at the time
+    /// judged (spec §8), sorted by user.
+    pub granted: Vec<GrantMark>,
+    /// One line for people: `maintainers → alice, bob (grant until ...)` or `absent: nobody`.
     pub summary: String,
 }
 
+/// A member through a grant, as the views mark them (spec §8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GrantMark {
+    /// The user id.
+    pub user: String,
+    /// The role granted (the list names it, or a role that includes it).
+    pub role: String,
+    /// When the grant ends (UTC).
+    pub until: String,
+    /// `roles.toml:LINE` of the `[[grant]]`.
+    pub location: String,
+}
+
+impl GrantMark {
+    /// The mark of a grant.
+    pub(crate) fn of(grant: &Grant) -> GrantMark {
+        GrantMark {
+            user: grant.user.clone(),
+            role: grant.role.clone(),
+            until: utc(grant.until),
+            location: grant.location.to_string(),
+        }
+    }
+
+    /// `(grant until 2026-12-01T18:00:00Z, roles.toml:40)`, as `who-can` marks a member.
+    pub fn describe(&self) -> String {
+        format!("(grant until {}, {})", self.until, self.location)
+    }
+}
+
 impl ListView {
-    /// A present list, its members judged at `now`.
+    /// A present list, its members judged at `now` ([`Policy::memberships_at`]: listed, or
+    /// through a grant active at `now`).
     pub(crate) fn present(policy: &Policy, p: &Principals, now: OffsetDateTime) -> ListView {
-        let users: Vec<String> = policy.members_at(p, now).into_iter().collect();
+        let memberships = policy.memberships_at(p, now);
+        let granted: Vec<GrantMark> = memberships
+            .values()
+            .filter_map(|m| m.grant().map(GrantMark::of))
+            .collect();
+        let users: Vec<String> = memberships.into_keys().collect();
         let written = if p.written.is_empty() {
             "[]".to_string()
         } else {
@@ -78,15 +119,21 @@ impl ListView {
             written: Some(p.written.clone()),
             default: None,
             effect: Effect::Users,
-            summary: format!("{written} → {}", users_or_nobody(&users)),
+            summary: format!("{written} → {}", members_or_nobody(&users, &granted)),
             users,
+            granted,
         }
+    }
+
+    /// The grant that makes `user` a member, if it is one.
+    pub fn grant_of(&self, user: &str) -> Option<&GrantMark> {
+        self.granted.iter().find(|g| g.user == user)
     }
 
     /// An absent list whose default lets the same people through as `like`.
     fn absent(default: &str, like: ListView) -> ListView {
         let meaning = match like.effect {
-            Effect::Users => users_or_nobody(&like.users),
+            Effect::Users => members_or_nobody(&like.users, &like.granted),
             Effect::Anyone => Absent::Anyone.describe().to_string(),
             Effect::Unsigned => Absent::Unsigned.describe().to_string(),
             Effect::NoMerges => "no merges".to_string(),
@@ -112,6 +159,7 @@ impl ListView {
             default: None,
             effect: Effect::Users,
             users: Vec::new(),
+            granted: Vec::new(),
             summary: "nobody".to_string(),
         }
     }
@@ -123,6 +171,7 @@ impl ListView {
             default: None,
             effect,
             users: Vec::new(),
+            granted: Vec::new(),
             summary: summary.to_string(),
         }
     }
@@ -167,6 +216,7 @@ pub(crate) fn rule_lists(policy: &Policy, rule: &Rule, now: OffsetDateTime) -> V
             if spec.kind == ListKind::Merge && rule.linear {
                 view.effect = Effect::NoMerges;
                 view.users.clear();
+                view.granted.clear();
                 view.summary = format!("no merges: linear = true (as written: {})", view.summary);
             }
             view
@@ -181,6 +231,24 @@ pub(crate) fn users_or_nobody(users: &[String]) -> String {
     } else {
         users.join(", ")
     }
+}
+
+/// [`users_or_nobody`] with members through a grant marked: `alice, bob (grant until
+/// 2026-12-01T18:00:00Z)`.
+pub(crate) fn members_or_nobody(users: &[String], granted: &[GrantMark]) -> String {
+    let marked: Vec<String> = users
+        .iter()
+        .map(|u| match granted.iter().find(|g| g.user == *u) {
+            Some(g) => format!("{u} (grant until {})", g.until),
+            None => u.clone(),
+        })
+        .collect();
+    users_or_nobody(&marked)
+}
+
+/// A membership's grant mark, if it rests on a grant.
+pub(crate) fn mark(membership: Membership<'_>) -> Option<GrantMark> {
+    membership.grant().map(GrantMark::of)
 }
 
 /// `2027-06-30T00:00:00Z`: an instant in UTC, whole seconds.

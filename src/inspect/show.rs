@@ -3,8 +3,8 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::{KeyStatus, ListView, key_status, rule_lists, users_or_nobody, utc};
-use crate::policy::ListKind;
+use super::{GrantStatus, KeyStatus, ListView, key_status, rule_lists, users_or_nobody, utc};
+use crate::policy::{Grant, ListKind, format_span};
 use crate::policy::{Policy, REPLACE_PREFIX};
 
 /// The effective policy at one policy commit, judged at one instant.
@@ -14,12 +14,16 @@ pub struct PolicyView {
     pub policy_ref: String,
     /// The policy commit id (full hex), if known.
     pub policy_commit: Option<String>,
-    /// The instant key status was judged at (UTC).
+    /// The instant key and grant status was judged at (UTC).
     pub now: String,
     /// Users by id, sorted.
     pub users: Vec<UserView>,
     /// Roles by name, sorted.
     pub roles: Vec<RoleView>,
+    /// `[[grant]]`s in file order, each active, pending or ended at [`PolicyView::now`].
+    pub grants: Vec<GrantView>,
+    /// `[settings] max_grant`, e.g. `7d`.
+    pub max_grant: String,
     /// `[policy]`: who may change the policy branch.
     pub admins: AdminsView,
     /// `[trust] baseline` commit ids.
@@ -75,6 +79,57 @@ pub struct RoleView {
     pub written: Vec<String>,
     /// Members expanded transitively into user ids.
     pub users: Vec<String>,
+}
+
+/// One `[[grant]]` (spec §8), judged at [`PolicyView::now`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GrantView {
+    /// The granted user.
+    pub user: String,
+    /// The role granted.
+    pub role: String,
+    /// When it starts (UTC); `None`: since the policy carrying it is in force.
+    pub from: Option<String>,
+    /// When it ends (UTC).
+    pub until: String,
+    /// Why it was granted.
+    pub reason: String,
+    /// Pending, active or ended.
+    pub status: GrantStatus,
+    /// Seconds until it ends (negative once it has ended).
+    pub seconds_left: i64,
+    /// Where it stands, for people: `ends in 5h 12m`, `starts in 20h, lasts 9h`,
+    /// `ended 3d 2h ago`.
+    pub when: String,
+    /// `roles.toml:LINE` of the `[[grant]]` header.
+    pub location: String,
+}
+
+impl GrantView {
+    /// The view of `grant` at `now`.
+    fn of(grant: &Grant, now: OffsetDateTime) -> GrantView {
+        let status = grant.status_at(now);
+        let when = match (status, grant.from) {
+            (GrantStatus::Pending, Some(from)) => format!(
+                "starts in {}, lasts {}",
+                format_span(from - now),
+                format_span(grant.until - from)
+            ),
+            (GrantStatus::Ended, _) => format!("ended {} ago", format_span(now - grant.until)),
+            _ => format!("ends in {}", format_span(grant.until - now)),
+        };
+        GrantView {
+            user: grant.user.clone(),
+            role: grant.role.clone(),
+            from: grant.from.map(utc),
+            until: utc(grant.until),
+            reason: grant.reason.clone(),
+            status,
+            seconds_left: (grant.until - now).whole_seconds(),
+            when,
+            location: grant.location.to_string(),
+        }
+    }
 }
 
 /// `[policy]`.
@@ -246,6 +301,12 @@ pub fn policy_view(
         now: utc(now),
         users,
         roles,
+        grants: policy
+            .grants
+            .iter()
+            .map(|g| GrantView::of(g, now))
+            .collect(),
+        max_grant: format_span(policy.max_grant),
         admins: AdminsView {
             admins: ListView::present(policy, &policy.admins, now),
             approvals: policy.approvals,
@@ -265,7 +326,7 @@ impl PolicyView {
             self.policy_ref,
             self.policy_commit.as_deref().unwrap_or("(unknown commit)")
         ));
-        out.push(format!("key status as of {}", self.now));
+        out.push(format!("key and grant status as of {}", self.now));
 
         out.push(String::new());
         out.push(format!("users ({}):", self.users.len()));
@@ -303,6 +364,32 @@ impl PolicyView {
                 r.name,
                 r.written.join(", "),
                 users_or_nobody(&r.users)
+            ));
+        }
+
+        out.push(String::new());
+        if self.grants.is_empty() {
+            out.push(format!("grants: none (max_grant {})", self.max_grant));
+        } else {
+            out.push(format!(
+                "grants ({}; time-boxed role membership, max_grant {}):",
+                self.grants.len(),
+                self.max_grant
+            ));
+        }
+        for g in &self.grants {
+            let window = match &g.from {
+                Some(from) => format!("{from} .. {}", g.until),
+                None => format!("until {}", g.until),
+            };
+            out.push(format!(
+                "  {:<7} {} → {}  {window}  {}  reason: {}  ({})",
+                g.status.as_str(),
+                g.user,
+                g.role,
+                g.when,
+                g.reason,
+                g.location
             ));
         }
 

@@ -437,3 +437,163 @@ fn principals_that_would_be_patterns_are_left_out() {
     }
     assert!(allowed_signers::plain_principal("alice@example.com"));
 }
+
+/// The policy with grants (spec §8) at NOW: bob is a maintainer for 5h 12m more (line 70),
+/// dave a developer from tomorrow (line 76), carol was a maintainer until yesterday (line 82).
+fn granted() -> Policy {
+    let grant = |user: &str, role: &str, from, until, line| crate::policy::Grant {
+        user: user.into(),
+        role: role.into(),
+        from,
+        until,
+        reason: format!("INC-{line}"),
+        location: Location::new(line, 1),
+        until_location: Location::new(line + 4, 9),
+    };
+    let hours = time::Duration::hours;
+    Policy {
+        grants: vec![
+            grant(
+                "bob",
+                "maintainers",
+                None,
+                NOW + hours(5) + time::Duration::minutes(12),
+                70,
+            ),
+            grant(
+                "dave",
+                "developers",
+                Some(NOW + hours(20)),
+                NOW + hours(29),
+                76,
+            ),
+            grant(
+                "carol",
+                "maintainers",
+                Some(NOW - hours(50)),
+                NOW - hours(26),
+                82,
+            ),
+        ]
+        .into(),
+        ..policy()
+    }
+}
+
+#[test]
+fn who_can_marks_members_through_a_grant() {
+    let p = granted();
+    let push = who_can(&p, POLICY_REF, "refs/heads/main", WhoCanAction::Push, NOW);
+    // main: push = maintainers = alice, and bob by grant; carol's has ended.
+    assert_eq!(ids(&push), ["alice", "bob"]);
+    assert_eq!(push.users[0].grant, None);
+    let mark = push.users[1].grant.as_ref().expect("bob is marked");
+    assert_eq!(
+        (
+            mark.role.as_str(),
+            mark.until.as_str(),
+            mark.location.as_str()
+        ),
+        ("maintainers", "2026-03-01T17:12:00Z", "roles.toml:70")
+    );
+    let text = push.to_lines();
+    assert_eq!(
+        text[1],
+        "push: maintainers → alice, bob (grant until 2026-03-01T17:12:00Z)"
+    );
+    assert_eq!(
+        text[3],
+        "  bob    (grant until 2026-03-01T17:12:00Z, roles.toml:70)"
+    );
+    let json = serde_json::to_value(&push).expect("json");
+    assert_eq!(json["users"][1]["grant"]["location"], "roles.toml:70");
+    assert_eq!(json["list"]["granted"][0]["user"], "bob");
+    assert_eq!(json["users"][0]["grant"], serde_json::Value::Null);
+
+    // Signing: bob is a developer without his grant, so `signers` marks nobody; dave's
+    // grant of developers is still pending.
+    let sign = who_can(&p, POLICY_REF, "refs/heads/main", WhoCanAction::Sign, NOW);
+    assert_eq!(ids(&sign), ["alice", "bob"]);
+    assert!(sign.list.granted.is_empty(), "{:?}", sign.list.granted);
+    assert!(sign.users.iter().all(|u| u.grant.is_none()));
+    // Tomorrow dave signs by grant, marked on his first key line.
+    let tomorrow = NOW + time::Duration::hours(21);
+    let sign = who_can(
+        &p,
+        POLICY_REF,
+        "refs/heads/main",
+        WhoCanAction::Sign,
+        tomorrow,
+    );
+    assert_eq!(ids(&sign), ["alice", "bob", "dave"]);
+    let line = format!(
+        "  dave   {}  (grant until 2026-03-02T17:00:00Z, roles.toml:76)",
+        fingerprint(DAVE)
+    );
+    assert!(sign.to_lines().contains(&line), "{:#?}", sign.to_lines());
+
+    // Merge: merge = maintainers + dave, and a merge also needs signers (developers):
+    // bob by grant in merge; once dave's grant starts, dave too, marked from signers.
+    let merge = who_can(&p, POLICY_REF, "refs/heads/main", WhoCanAction::Merge, NOW);
+    assert_eq!(ids(&merge), ["alice", "bob"]);
+    let merge = who_can(
+        &p,
+        POLICY_REF,
+        "refs/heads/main",
+        WhoCanAction::Merge,
+        tomorrow,
+    );
+    assert_eq!(ids(&merge), ["alice", "dave"]);
+    let dave = merge.users[1].grant.as_ref().expect("dave signs by grant");
+    assert_eq!(
+        (dave.role.as_str(), dave.location.as_str()),
+        ("developers", "roles.toml:76")
+    );
+}
+
+#[test]
+fn show_lists_grants_active_pending_and_ended() {
+    let v = policy_view(&granted(), POLICY_REF, None, NOW);
+    let statuses: Vec<(&str, GrantStatus, &str)> = v
+        .grants
+        .iter()
+        .map(|g| (g.user.as_str(), g.status, g.when.as_str()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("bob", GrantStatus::Active, "ends in 5h 12m"),
+            ("dave", GrantStatus::Pending, "starts in 20h, lasts 9h"),
+            ("carol", GrantStatus::Ended, "ended 1d 2h ago"),
+        ]
+    );
+    assert_eq!(v.grants[0].seconds_left, 5 * 3600 + 12 * 60);
+    assert_eq!(v.grants[2].seconds_left, -26 * 3600);
+    assert_eq!(v.max_grant, "7d");
+    // Lists show who is a member now, through a grant or not.
+    assert_eq!(
+        v.rules[0].push.summary,
+        "maintainers → alice, bob (grant until 2026-03-01T17:12:00Z)"
+    );
+    let text = v.to_lines();
+    for needle in [
+        "key and grant status as of 2026-03-01T12:00:00Z",
+        "grants (3; time-boxed role membership, max_grant 7d):",
+        "  active  bob → maintainers  until 2026-03-01T17:12:00Z  ends in 5h 12m  reason: INC-70  (roles.toml:70)",
+        "  pending dave → developers  2026-03-02T08:00:00Z .. 2026-03-02T17:00:00Z  starts in 20h, lasts 9h  reason: INC-76  (roles.toml:76)",
+        "  ended   carol → maintainers  2026-02-27T10:00:00Z .. 2026-02-28T10:00:00Z  ended 1d 2h ago  reason: INC-82  (roles.toml:82)",
+    ] {
+        assert!(
+            text.iter().any(|l| l == needle),
+            "{needle:?} not in\n{}",
+            text.join("\n")
+        );
+    }
+    let json = serde_json::to_value(&v).expect("json");
+    assert_eq!(json["grants"][1]["status"], "pending");
+    assert_eq!(json["grants"][1]["from"], "2026-03-02T08:00:00Z");
+    assert_eq!(json["grants"][0]["from"], serde_json::Value::Null);
+    // Without grants, one line says so.
+    let plain = policy_view(&policy(), POLICY_REF, None, NOW).to_lines();
+    assert!(plain.iter().any(|l| l == "grants: none (max_grant 7d)"));
+}

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::{Effect, KeyStatus, ListView, rule_lists, users_or_nobody, utc};
+use super::{Effect, GrantMark, KeyStatus, ListView, mark, rule_lists, users_or_nobody, utc};
 use crate::policy::{Absent, ApprovalRule, ListKind, Policy, Principals, REPLACE_PREFIX};
 use crate::requirements::{self, Check, list_for};
 use crate::update::{UpdateKind, is_tag};
@@ -82,6 +82,8 @@ pub struct WhoUser {
     pub id: String,
     /// For `sign` and `merge`: the fingerprints of the user's active keys.
     pub keys: Vec<String>,
+    /// The time-boxed grant that makes the user one who may, if that is why (spec §8).
+    pub grant: Option<GrantMark>,
 }
 
 /// A key of a listed user that cannot sign now.
@@ -192,8 +194,18 @@ pub fn who_can(
                     (rule.list(ListKind::Merge), signers, linear)
                 {
                     let before = merge.users.len();
-                    let allowed = policy.members_at(signers, now);
-                    merge.users.retain(|u| allowed.contains(u));
+                    let allowed = policy.memberships_at(signers, now);
+                    merge.users.retain(|u| allowed.contains_key(u));
+                    merge.granted.retain(|g| allowed.contains_key(&g.user));
+                    // A listed merger who signs only through a grant in `signers` relies on it.
+                    for user in &merge.users {
+                        if merge.grant_of(user).is_none()
+                            && let Some(granted) = allowed.get(user).copied().and_then(mark)
+                        {
+                            merge.granted.push(granted);
+                        }
+                    }
+                    merge.granted.sort_by(|a, b| a.user.cmp(&b.user));
                     if merge.users.len() < before {
                         let signers = ListView::present(policy, signers, now);
                         notes.push(format!(
@@ -255,10 +267,12 @@ pub fn who_can(
     let mut excluded = Vec::new();
     if list.effect == Effect::Users {
         for id in &list.users {
+            let grant = list.grant_of(id).cloned();
             if !action.signs() {
                 users.push(WhoUser {
                     id: id.clone(),
                     keys: Vec::new(),
+                    grant,
                 });
                 continue;
             }
@@ -282,6 +296,7 @@ pub fn who_can(
                 users.push(WhoUser {
                     id: id.clone(),
                     keys: active,
+                    grant,
                 });
             }
         }
@@ -385,12 +400,23 @@ impl WhoCan {
         }
         let width = self.users.iter().map(|u| u.id.len()).max().unwrap_or(0);
         for u in &self.users {
+            // A member through a grant: when it ends and where it is written, on the first line.
+            let granted = u
+                .grant
+                .as_ref()
+                .map(|g| format!("  {}", g.describe()))
+                .unwrap_or_default();
             if u.keys.is_empty() {
-                out.push(format!("  {}", u.id));
+                let line = format!("  {:<width$}{granted}", u.id);
+                out.push(line.trim_end().to_string());
             }
             for (i, k) in u.keys.iter().enumerate() {
-                let name = if i == 0 { u.id.as_str() } else { "" };
-                out.push(format!("  {name:<width$}  {k}"));
+                let (name, granted) = if i == 0 {
+                    (u.id.as_str(), granted.as_str())
+                } else {
+                    ("", "")
+                };
+                out.push(format!("  {name:<width$}  {k}{granted}"));
             }
         }
         if !self.excluded.is_empty() {

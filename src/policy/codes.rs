@@ -17,7 +17,7 @@ pub const CODES: &[(&str, &str)] = &[
     ),
     (
         "missing-field",
-        "a required field is absent (`refs` in a rule, `key` in a key table or [[revoked]])",
+        "a required field is absent or empty (`refs` in a rule, `key` in a key table or [[revoked]], `user`, `role`, `until` or `reason` in a [[grant]])",
     ),
     (
         "invalid-id",
@@ -44,7 +44,7 @@ pub const CODES: &[(&str, &str)] = &[
     ("duplicate-name", "a pusher name that two users claim"),
     (
         "unknown-principal",
-        "a user or role name that is not defined",
+        "a user or role name that is not defined (in a list, or a grant's `user` or `role`)",
     ),
     ("role-cycle", "roles that include each other"),
     (
@@ -68,6 +68,22 @@ pub const CODES: &[(&str, &str)] = &[
         "a `[[revoked]] key` that is not `SHA256:` + 43 base64 characters",
     ),
     ("empty-refs", "a rule with `refs = []`"),
+    (
+        "invalid-time",
+        "a grant's `from` or `until` that is not a UTC date or an RFC 3339 date-time",
+    ),
+    (
+        "invalid-grant",
+        "a grant whose `until` is not later than its `from`, whose `user` names a role or whose `role` names a user",
+    ),
+    (
+        "grant-too-long",
+        "a grant window longer than `[settings] max_grant` (default 7d); without `from`, measured from when the policy is linted or pushed",
+    ),
+    (
+        "invalid-duration",
+        "`[settings] max_grant` that is not a duration such as \"7d\", \"12h\", \"90m\"",
+    ),
     (
         "invalid-pattern",
         "a ref pattern that does not start with `refs/` or is not a valid glob",
@@ -120,5 +136,17 @@ pub const CODES: &[(&str, &str)] = &[
     (
         "rule-matches-policy-ref",
         "a pattern matching refs/meta/policy, which only [policy] guards",
+    ),
+    (
+        "grant-ended",
+        "a grant whose `until` has passed (judged when linted): it grants nothing any more",
+    ),
+    (
+        "admin-grant",
+        "a grant that makes its user a policy admin while `approvals = 1`: they could change the policy alone, their own grant included",
+    ),
+    (
+        "redundant-grant",
+        "a grant of a role the user already holds through [roles]: it neither adds nor ends anything",
     ),
 ];

@@ -1,9 +1,12 @@
-//! OpenSSH public key lines, key expiry dates and revocation fingerprints as written in
-//! roles.toml. Pure: text in, parsed value or a one-line message out.
+//! OpenSSH public key lines, instants (key expiry, grant windows), durations and
+//! revocation fingerprints as written in roles.toml. Pure: text in, parsed value or a
+//! one-line message out.
 
 use crate::signature::KeyId;
 use ssh_key::{Algorithm, PublicKey};
-use time::{Date, OffsetDateTime, Time, UtcOffset, format_description::well_known::Rfc3339};
+use time::{
+    Date, Duration, OffsetDateTime, Time, UtcOffset, format_description::well_known::Rfc3339,
+};
 
 /// Key type names refguard accepts (spec §3.3), as they start an OpenSSH public key line.
 pub(crate) const SUPPORTED_KEY_TYPES: &[&str] = &[
@@ -101,12 +104,25 @@ pub(crate) fn parse_key(line: &str) -> Result<ParsedKey, KeyError> {
     Ok(ParsedKey { id, key })
 }
 
-/// Parses an expiry written as a string.
+/// Parses an expiry written as a string ([`parse_time`]).
+pub(crate) fn parse_expiry(text: &str) -> Result<OffsetDateTime, String> {
+    parse_time(text, "expiry")
+}
+
+/// Parses an instant on a command line or in an approval (`Refguard-Expires`): a UTC date or
+/// an RFC 3339 time with an offset ([`parse_time`]).
+pub fn parse_instant(text: &str) -> Result<OffsetDateTime, String> {
+    parse_time(text, "time")
+}
+
+/// Parses an instant written as a string; `what` names it in the error (`expiry`,
+/// `` `until` ``).
 ///
-/// `YYYY-MM-DD` is a UTC date: the key is invalid from 00:00:00 UTC on that day, the same
-/// meaning as git's allowed_signers `valid-before="YYYYMMDD"`. Anything longer must be an
-/// RFC 3339 date-time with an offset (`2027-06-30T12:00:00Z`, `...+02:00`).
-pub fn parse_expiry(text: &str) -> Result<OffsetDateTime, String> {
+/// `YYYY-MM-DD` is a UTC date: 00:00:00 UTC on that day (for an expiry, the key is invalid
+/// from then on: the same meaning as git's allowed_signers `valid-before="YYYYMMDD"`).
+/// Anything longer must be an RFC 3339 date-time with an offset (`2027-06-30T12:00:00Z`,
+/// `...+02:00`).
+pub(crate) fn parse_time(text: &str, what: &str) -> Result<OffsetDateTime, String> {
     let date_format = time::macros::format_description!("[year]-[month]-[day]");
     let parsed = if text.len() == 10 {
         Date::parse(text, &date_format).map(|d| d.with_time(Time::MIDNIGHT).assume_utc())
@@ -115,7 +131,7 @@ pub fn parse_expiry(text: &str) -> Result<OffsetDateTime, String> {
     };
     parsed.map_err(|e| {
         format!(
-            "invalid expiry `{text}` ({e}): write a UTC date `YYYY-MM-DD` or an RFC 3339 \
+            "invalid {what} `{text}` ({e}): write a UTC date `YYYY-MM-DD` or an RFC 3339 \
              date-time such as `2027-06-30T12:00:00Z`"
         )
     })
@@ -123,15 +139,100 @@ pub fn parse_expiry(text: &str) -> Result<OffsetDateTime, String> {
 
 /// Parses an expiry written as a native TOML date or date-time (see [`parse_expiry`]).
 pub(crate) fn parse_toml_expiry(value: &toml::value::Datetime) -> Result<OffsetDateTime, String> {
+    parse_toml_time(value, "expiry")
+}
+
+/// Parses an instant written as a native TOML date or offset date-time (see
+/// [`parse_time`]); a local date-time (no offset) is refused.
+pub(crate) fn parse_toml_time(
+    value: &toml::value::Datetime,
+    what: &str,
+) -> Result<OffsetDateTime, String> {
     match (value.date, value.time, value.offset) {
-        (Some(_), None, None) | (Some(_), Some(_), Some(_)) => parse_expiry(&value.to_string()),
+        (Some(_), None, None) | (Some(_), Some(_), Some(_)) => parse_time(&value.to_string(), what),
         (Some(_), Some(_), None) => Err(format!(
-            "expiry `{value}` has no time zone: add `Z` for UTC or an offset such as `+02:00`"
+            "{what} `{value}` has no time zone: add `Z` for UTC or an offset such as `+02:00`"
         )),
         _ => Err(format!(
-            "invalid expiry `{value}`: write a UTC date `YYYY-MM-DD` or an RFC 3339 date-time"
+            "invalid {what} `{value}`: write a UTC date `YYYY-MM-DD` or an RFC 3339 date-time"
         )),
     }
+}
+
+/// The units of a duration in roles.toml, largest first, with their length.
+const SPAN_UNITS: [(char, Duration); 4] = [
+    ('w', Duration::WEEK),
+    ('d', Duration::DAY),
+    ('h', Duration::HOUR),
+    ('m', Duration::MINUTE),
+];
+
+/// Parses a duration such as `"7d"`, `"12h"`, `"90m"` or `"1d12h"`: one or more groups of
+/// a whole number and a unit, `w` (weeks), `d` (days), `h` (hours) or `m` (minutes),
+/// without spaces; the total must be positive. (The unit letters are those of
+/// systemd.time(7) and Go's `time.ParseDuration`; seconds, fractions and months are left
+/// out on purpose: a grant window is planned in minutes at the finest.)
+pub(crate) fn parse_span(text: &str) -> Result<Duration, String> {
+    let bad = |why: &str| {
+        format!(
+            "invalid duration `{text}`: {why}; write a whole number and a unit, e.g. \"7d\", \
+             \"12h\", \"90m\" or \"1d12h\" (units: w, d, h, m)"
+        )
+    };
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    if rest.is_empty() {
+        return Err(bad("it is empty"));
+    }
+    while !rest.is_empty() {
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits == 0 {
+            return Err(bad("expected a number"));
+        }
+        let (number, after) = rest.split_at(digits);
+        let mut chars = after.chars();
+        let unit = chars.next().ok_or_else(|| bad("a number without a unit"))?;
+        if unit.is_whitespace() {
+            return Err(bad("no spaces between a number and its unit"));
+        }
+        let Some(&(_, length)) = SPAN_UNITS.iter().find(|(u, _)| *u == unit) else {
+            return Err(bad(&format!("unknown unit `{unit}`")));
+        };
+        let part = number
+            .parse::<i32>()
+            .ok()
+            .and_then(|n| length.checked_mul(n))
+            .and_then(|part| total.checked_add(part))
+            .ok_or_else(|| bad("too large"))?;
+        total = part;
+        rest = chars.as_str();
+    }
+    if total <= Duration::ZERO {
+        return Err(bad("it must be longer than zero"));
+    }
+    Ok(total)
+}
+
+/// A duration for people, in the units of [`parse_span`] (days at most), at most two of
+/// them (the rest dropped), to the nearest minute and without zero units: `7d`, `1d 12h`,
+/// `5h 12m`, `45m`; `0m` below half a minute. Negative durations are shown by their size.
+pub fn format_span(span: Duration) -> String {
+    // To the nearest minute: a window computed from a clock a few milliseconds after its
+    // start is still "10d", not "9d 23h".
+    let mut minutes = (span.abs().whole_seconds() + 30) / 60;
+    let mut parts = Vec::new();
+    for (unit, length) in &SPAN_UNITS[1..] {
+        let size = length.whole_minutes();
+        let n = minutes / size;
+        minutes %= size;
+        if n > 0 || (parts.is_empty() && *unit == 'm') {
+            parts.push(format!("{n}{unit}"));
+        }
+        if parts.len() == 2 {
+            break;
+        }
+    }
+    parts.join(" ")
 }
 
 /// `2027-06-30T00:00:00Z`: an instant in UTC, whole seconds, for messages and views.

@@ -2,6 +2,7 @@
 //! patterns. Pure: takes text, never touches the filesystem, git or the environment.
 
 mod codes;
+mod grants;
 mod keys;
 mod lists;
 mod model;
@@ -12,27 +13,31 @@ mod span;
 mod warnings;
 
 #[cfg(test)]
+mod grants_tests;
+#[cfg(test)]
 mod tests;
 
 pub use codes::CODES;
-pub use keys::{parse_expiry as parse_time, utc};
+pub use keys::{format_span, parse_instant, utc};
 pub use lists::{Absent, LIST_KINDS, LISTS, ListKind, ListSpec};
 pub use model::{
-    ApprovalRule, Effective, KeyStatus, Location, Policy, PolicyFile, Principals, REPLACE_PREFIX,
-    Revoked, Rule, User, UserKey, is_replace_ref, pattern_names_replace_refs,
+    ApprovalRule, DEFAULT_MAX_GRANT, Effective, Grant, GrantStatus, Grants, KeyStatus, Location,
+    Membership, Policy, PolicyFile, Principals, REPLACE_PREFIX, Revoked, Rule, User, UserKey,
+    is_replace_ref, pattern_names_replace_refs,
 };
 pub use parse::{lint, parse};
 pub use quorum::{EXPIRY_WARNING, check_at};
 
 /// Every error and warning for a roles file as a candidate at `now` (what `policy lint`,
 /// `init` and `policy reset` report): [`lint`], then, if the file parses, the time-dependent
-/// checks of [`check_at`] (an admin quorum that cannot be reached at `now` is an error).
+/// checks of [`checks_at`] (an admin quorum that cannot be reached at `now`, a grant without
+/// `from` longer than `max_grant` from `now`: errors; a grant that has ended: a warning).
 pub fn lint_at(text: &str, now: time::OffsetDateTime) -> Vec<Diagnostic> {
     let mut diags = lint(text);
     if !diags.iter().any(|d| d.severity == Severity::Error)
         && let Ok(policy) = parse(text)
     {
-        diags.extend(check_at(&policy, now));
+        diags.extend(checks_at(&policy, now));
         diags.sort_by(|a, b| {
             (a.location, a.severity, &a.message).cmp(&(b.location, b.severity, &b.message))
         });
@@ -41,12 +46,13 @@ pub fn lint_at(text: &str, now: time::OffsetDateTime) -> Vec<Diagnostic> {
 }
 
 /// A roles file validated as a candidate at `now`: [`parse`], then the errors of
-/// [`check_at`] (spec §2, v2: a policy whose admins cannot reach the quorum with keys usable
-/// at the time of the push is invalid). The policy in force is loaded with [`parse`] alone:
-/// it must keep governing pushes even when its admins' keys have expired.
+/// [`checks_at`] (spec §2, v2: a policy whose admins cannot reach the quorum with keys usable
+/// at the time of the push is invalid; spec §8: so is a grant longer than `max_grant`). The
+/// policy in force is loaded with [`parse`] alone: it must keep governing pushes even when
+/// its admins' keys have expired.
 pub fn parse_at(text: &str, now: time::OffsetDateTime) -> Result<Policy, Vec<Diagnostic>> {
     let policy = parse(text)?;
-    let errors: Vec<Diagnostic> = check_at(&policy, now)
+    let errors: Vec<Diagnostic> = checks_at(&policy, now)
         .into_iter()
         .filter(|d| d.severity == Severity::Error)
         .collect();
@@ -55,6 +61,14 @@ pub fn parse_at(text: &str, now: time::OffsetDateTime) -> Result<Policy, Vec<Dia
     } else {
         Err(errors)
     }
+}
+
+/// The checks of a parsed policy that depend on the time: the admin quorum ([`check_at`];
+/// grants never count toward it) and the grants' windows ([`grants::check_at`]).
+pub fn checks_at(policy: &Policy, now: time::OffsetDateTime) -> Vec<Diagnostic> {
+    let mut diags = check_at(policy, now);
+    diags.extend(grants::check_at(policy, now));
+    diags
 }
 
 /// How serious a diagnostic is.

@@ -660,6 +660,195 @@ fn error_cases() -> Vec<Case> {
             "approvals-unreachable",
             "approvals = 2 but only 1 admin (b) holds a key that is usable at 2026-01-01T00:00:00Z",
         ),
+        // [[grant]] (spec §8); LINT_NOW is 2026-01-01T00:00:00Z.
+        base_case(
+            "[[grant]]\nrole = \"devs\"\nuntil = \"2026-01-02\"\nreason = \"INC-1\"\n",
+            1,
+            1,
+            "missing-field",
+            "[[grant]] has no `user`: write user = \"bob\"",
+        ),
+        base_case(
+            "[[grant]]\nuser = \"alice\"\nuntil = \"2026-01-02\"\nreason = \"INC-1\"\n",
+            1,
+            1,
+            "missing-field",
+            "[[grant]] has no `role`",
+        ),
+        base_case(
+            "[[grant]]\nuser = \"alice\"\nrole = \"devs\"\nreason = \"INC-1\"\n",
+            1,
+            1,
+            "missing-field",
+            "[[grant]] has no `until`: every grant ends by itself",
+        ),
+        base_case(
+            "[[grant]]\nuser = \"alice\"\nrole = \"devs\"\nuntil = \"2026-01-02\"\n",
+            1,
+            1,
+            "missing-field",
+            "[[grant]] has no `reason`: say why the access is needed",
+        ),
+        base_case(
+            "[[grant]]\nuser = \"alice\"\nrole = \"devs\"\nuntil = \"2026-01-02\"\nreason = \" \"\n",
+            5,
+            10,
+            "missing-field",
+            "[[grant]] has an empty `reason`",
+        ),
+        base_case(
+            "[[grant]]\nuser = \"bobb\"\nrole = \"devs\"\nuntil = \"2026-01-02\"\nreason = \"INC-1\"\n",
+            2,
+            8,
+            "unknown-principal",
+            "unknown user or role `bobb`; did you mean `bob`?",
+        ),
+        base_case(
+            "[[grant]]\nuser = \"alice\"\nrole = \"dev\"\nuntil = \"2026-01-02\"\nreason = \"INC-1\"\n",
+            3,
+            8,
+            "unknown-principal",
+            "unknown user or role `dev`; did you mean `devs`?",
+        ),
+        base_case(
+            "[[grant]]\nuser = \"devs\"\nrole = \"devs\"\nuntil = \"2026-01-02\"\nreason = \"INC-1\"\n",
+            2,
+            8,
+            "invalid-grant",
+            "`devs` is a role, not a user",
+        ),
+        base_case(
+            "[[grant]]\nuser = \"alice\"\nrole = \"carol\"\nuntil = \"2026-01-02\"\nreason = \"INC-1\"\n",
+            3,
+            8,
+            "invalid-grant",
+            "`carol` is a user, not a role of [roles]",
+        ),
+        base_case(
+            "[[grant]]\nuser = \"alice\"\nrole = \"*\"\nuntil = \"2026-01-02\"\nreason = \"INC-1\"\n",
+            3,
+            8,
+            "invalid-grant",
+            "`*` is not a role",
+        ),
+        base_case(
+            "[[grant]]\nuser = \"alice\"\nrole = \"devs\"\nfrom = \"2026-01-05\"\n\
+             until = 2026-01-05T00:00:00Z\nreason = \"INC-1\"\n",
+            5,
+            9,
+            "invalid-grant",
+            "the grant ends (until = 2026-01-05T00:00:00Z) before it starts (from = 2026-01-05T00:00:00Z)",
+        ),
+        base_case(
+            "[[grant]]\nuser = \"alice\"\nrole = \"devs\"\nfrom = \"2026-01-01\"\n\
+             until = \"2026-01-08T00:01:00Z\"\nreason = \"INC-1\"\n",
+            5,
+            9,
+            "grant-too-long",
+            "the grant lasts 7d 1m (from 2026-01-01T00:00:00Z until 2026-01-08T00:01:00Z), longer than [settings] max_grant = 7d",
+        ),
+        base_case(
+            "[settings]\nmax_grant = \"12h\"\n[[grant]]\nuser = \"alice\"\nrole = \"devs\"\n\
+             from = 2026-03-01T08:00:00+01:00\nuntil = \"2026-03-01T21:00:00+01:00\"\nreason = \"INC-1\"\n",
+            7,
+            9,
+            "grant-too-long",
+            "lasts 13h (from 2026-03-01T07:00:00Z until 2026-03-01T20:00:00Z), longer than [settings] max_grant = 12h",
+        ),
+        base_case(
+            "[[grant]]\nuser = \"alice\"\nrole = \"devs\"\nuntil = \"2026-01-09\"\nreason = \"INC-1\"\n",
+            4,
+            9,
+            "grant-too-long",
+            "alice's grant of devs has no `from`, so it starts when the policy lands; until 2026-01-09T00:00:00Z is 8d from 2026-01-01T00:00:00Z, longer than [settings] max_grant = 7d",
+        ),
+        base_case(
+            "[[grant]]\nuser = \"alice\"\nrole = \"devs\"\nfrom = \"tomorrow\"\n\
+             until = \"2026-01-02\"\nreason = \"INC-1\"\n",
+            4,
+            8,
+            "invalid-time",
+            "invalid `from` `tomorrow`",
+        ),
+        base_case(
+            "[[grant]]\nuser = \"alice\"\nrole = \"devs\"\nuntil = 2026-01-02T00:00:00\nreason = \"INC-1\"\n",
+            4,
+            9,
+            "invalid-time",
+            "`until` `2026-01-02T00:00:00` has no time zone",
+        ),
+        base_case(
+            "[[grant]]\nuser = \"alice\"\nrole = \"devs\"\nuntil = 5\nreason = \"INC-1\"\n",
+            4,
+            9,
+            "wrong-type",
+            "`until` must be a date \"YYYY-MM-DD\" or an RFC 3339 date-time, not an integer",
+        ),
+        base_case(
+            "[[grant]]\nuser = [\"alice\"]\nrole = \"devs\"\nuntil = \"2026-01-02\"\nreason = \"INC-1\"\n",
+            2,
+            8,
+            "wrong-type",
+            "`user` must be one user id (a string), not a list",
+        ),
+        base_case(
+            "[[grant]]\nuser = \"alice\"\nroles = \"devs\"\nuntil = \"2026-01-02\"\nreason = \"INC-1\"\n",
+            3,
+            1,
+            "unknown-field",
+            "unknown field `roles` in [[grant]]; did you mean `role`?",
+        ),
+        base_case(
+            "[grant]\nuser = \"alice\"\n",
+            1,
+            1,
+            "wrong-type",
+            "`grant` must be a list of tables (write `[[grant]]`), not a table",
+        ),
+        base_case(
+            "[settings]\nmax_grant = \"7 days\"\n",
+            2,
+            13,
+            "invalid-duration",
+            "invalid duration `7 days`: no spaces between a number and its unit",
+        ),
+        base_case(
+            "[settings]\nmax_grant = \"0h\"\n",
+            2,
+            13,
+            "invalid-duration",
+            "invalid duration `0h`: it must be longer than zero",
+        ),
+        base_case(
+            "[settings]\nmax_grant = 7\n",
+            2,
+            13,
+            "wrong-type",
+            "`max_grant` must be a duration string such as \"7d\" or \"12h\", not an integer",
+        ),
+        // Grants never count toward the admin quorum (spec §2, §8): bob's active grant of
+        // `admins` does not make approvals = 2 reachable.
+        case(
+            "version = 1\n[users.alice]\nkeys = [\"{A}\"]\n[users.bob]\nkeys = [\"{B}\"]\n\
+             [roles]\nadmins = [\"alice\"]\n[policy]\nadmins = [\"admins\"]\napprovals = 2\n\
+             [[grant]]\nuser = \"bob\"\nrole = \"admins\"\nuntil = \"2026-01-02\"\nreason = \"INC-1\"\n",
+            10,
+            13,
+            "approvals-unreachable",
+            "approvals = 2 but `admins` has only 1 distinct user",
+        ),
+        // ... nor at the time of the push: bob's key has expired, carol's grant is active.
+        case(
+            "version = 1\n[users.alice]\nkeys = [\"{A}\"]\n\
+             [users.bob]\nkeys = [{ key = \"{B}\", expires = \"2025-06-01\" }]\n\
+             [users.carol]\nkeys = [\"{C}\"]\n[roles]\nadmins = [\"alice\", \"bob\"]\n\
+             [policy]\nadmins = [\"admins\"]\napprovals = 2\n\
+             [[grant]]\nuser = \"carol\"\nrole = \"admins\"\nuntil = \"2026-01-02\"\nreason = \"INC-1\"\n",
+            12,
+            13,
+            "approvals-unreachable",
+            "approvals = 2 but only 1 admin (alice) holds a key that is usable at 2026-01-01T00:00:00Z",
+        ),
     ]
 }
 
@@ -792,6 +981,30 @@ fn warning_cases() -> Vec<Case> {
             17,
             "admin-key-expiring",
             "only 1 admin (b) can sign by 2026-01-31T00:00:00Z and approvals = 2 can no longer",
+        ),
+        base_case(
+            "[[grant]]\nuser = \"alice\"\nrole = \"devs\"\nfrom = \"2025-12-31\"\n\
+             until = \"2025-12-31T18:00:00Z\"\nreason = \"INC-1\"\n",
+            1,
+            1,
+            "grant-ended",
+            "alice's grant of devs ended at 2025-12-31T18:00:00Z (6h ago): it grants nothing any more",
+        ),
+        case(
+            "version = 1\n[users.alice]\nkeys = [\"{A}\"]\n[users.bob]\nkeys = [\"{B}\"]\n\
+             [roles]\nadmins = [\"alice\"]\n[policy]\nadmins = [\"admins\"]\n\
+             [[grant]]\nuser = \"bob\"\nrole = \"admins\"\nuntil = \"2026-01-02\"\nreason = \"INC-1\"\n",
+            10,
+            1,
+            "admin-grant",
+            "this grant makes bob a policy admin until 2026-01-02T00:00:00Z, and with approvals = 1",
+        ),
+        base_case(
+            "[[grant]]\nuser = \"bob\"\nrole = \"devs\"\nuntil = \"2026-01-02\"\nreason = \"INC-1\"\n",
+            1,
+            1,
+            "redundant-grant",
+            "bob holds devs without this grant (through [roles]): the grant changes nothing",
         ),
     ]
 }
@@ -1408,8 +1621,8 @@ mod proptests {
     /// A `field = value` line from the schema's vocabulary, right or wrong.
     fn field_line() -> impl Strategy<Value = String> {
         use crate::policy::parse::{
-            KEY_FIELDS, POLICY_FIELDS, REVOKED_FIELDS, RULE_FIELDS, SETTINGS_FIELDS, TRUST_FIELDS,
-            USER_FIELDS,
+            GRANT_FIELDS, KEY_FIELDS, POLICY_FIELDS, REVOKED_FIELDS, RULE_FIELDS, SETTINGS_FIELDS,
+            TRUST_FIELDS, USER_FIELDS,
         };
         // Every field the schema knows (from the parser's own lists), and near misses.
         let mut fields: Vec<&'static str> = vec!["version"];
@@ -1421,6 +1634,7 @@ mod proptests {
             REVOKED_FIELDS,
             RULE_FIELDS,
             SETTINGS_FIELDS,
+            GRANT_FIELDS,
         ] {
             for &f in list {
                 if !fields.contains(&f) {
@@ -1452,6 +1666,11 @@ mod proptests {
             "\"2027-01-01\"".to_string(),
             "2027-01-01T00:00:00Z".to_string(),
             "\"yesterday\"".to_string(),
+            "\"alice\"".to_string(),
+            "\"devs\"".to_string(),
+            "\"7d\"".to_string(),
+            "\"90m\"".to_string(),
+            "\"1d12x\"".to_string(),
             format!("[\"{ALICE}\"]"),
             format!("[\"{BOB}\", \"{BOB}\"]"),
             format!("[{{ key = \"{SK_ED25519}\", touch_required = false }}]"),
@@ -1481,6 +1700,8 @@ mod proptests {
             "[[rule]]",
             "[[rule]]",
             "[settings]",
+            "[[grant]]",
+            "[[grant]]",
             "[roles.x]",
             "[[users]]",
             "[rule]",

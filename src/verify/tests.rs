@@ -104,7 +104,8 @@ fn malformed_signature_detail_is_escaped() {
     assert!(!shown.contains(char::is_control), "{shown:?}");
     assert!(shown.contains(r"ssh-\u{1b}[2J\n\u{7}a"), "{shown:?}");
 
-    // The fuzzer's own input: a NUL in a P-521 key's algorithm name.
+    // The fuzzer's own input: a NUL in a P-521 key's algorithm name (and a `%` in the
+    // base64, which ssh-key's decoder skipped).
     let found = b"-----BEGIN SSH SIGNATURE-----\n\
 U1NIU0lHAAAAAQAAAKwAAAATZWNkc2Etc2hhMi1uaXN0cDUyAMQAAAhuaXN0cDUyMQAAAI\n\
 UEANI7IXFgAH95N218KTTUZs63gkfDMfeVU2N0CwbnaEEELD+7XphUlrQSwCLHCg8D3sP7\n\
@@ -115,9 +116,11 @@ tMd6iuK7NBTg5wt5BDmF9AUJJcuThRnP6PIe9nzeTl8japTYlAInG1tTSo/GoAAABBf00M\n\
 Gqi1DJo9AqBhk+5jLE7Pkm/PuVnzvxx1x9PfIintbz+kVqXgc2HJqDa2jj6a1qzmUgTr4x\n\
 WroMRGCydB0ZM=\n\
 -----END SSH SIGNATURE-----\n";
+    // Its `%` is not base64: OpenSSH's decoder (b64_pton), which refguard follows, refuses
+    // the armor before any label is read.
     assert_eq!(
         detail(check(found, PAYLOAD)),
-        r"malformed SSH signature (invalid label: \'ecdsa-sha2-nistp52\u{0}\')"
+        "malformed SSH signature (invalid base64)"
     );
 }
 

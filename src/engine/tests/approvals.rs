@@ -354,3 +354,56 @@ fn the_approval_ref_guard() {
         assert_eq!(v.rule, None, "{case}: no rule governs refs/approvals/");
     }
 }
+
+#[test]
+fn a_granted_approver_counts_while_the_grant_lasts_and_the_verdict_names_the_grant() {
+    // dave is a release manager, not a policy admin; a grant makes him one for an hour.
+    let hour = time::Duration::hours(1);
+    let grant = |from, until| crate::policy::Grant {
+        user: "dave".into(),
+        role: "policy-admins".into(),
+        from: Some(from),
+        until,
+        reason: "INC-1 second approver".into(),
+        location: Location::new(120, 1),
+        until_location: Location::new(124, 9),
+    };
+    for (case, window, counts) in [
+        ("active", grant(NOW - hour, NOW + hour), true),
+        ("ended", grant(NOW - 2 * hour, NOW - hour), false),
+    ] {
+        let mut policy = prod_policy(1, false);
+        policy.grants = vec![window].into();
+        let v = evaluate(
+            &policy,
+            &ctx(Some("bob")),
+            &prod_push(vec![approval('1', Some(DAVE))]),
+        );
+        if counts {
+            assert_reasons(case, &v, &[]);
+            assert_eq!(v.approvals[0].user, "dave");
+            assert_eq!(
+                v.grants.len(),
+                1,
+                "{case}: the decision relied on the grant"
+            );
+        } else {
+            assert_reasons(
+                case,
+                &v,
+                &[
+                    (ApprovalsMissing, None, &["0 of 1"]),
+                    (
+                        ApprovalsMissing,
+                        None,
+                        &[
+                            "dave is not among the approvers",
+                            "dave's grant of policy-admins ended at",
+                        ],
+                    ),
+                ],
+            );
+            assert!(v.grants.is_empty(), "{case}");
+        }
+    }
+}

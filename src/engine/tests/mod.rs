@@ -3,6 +3,7 @@
 mod approvals;
 mod certificate;
 mod fixture;
+mod grants;
 mod history;
 mod touch;
 

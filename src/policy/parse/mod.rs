@@ -7,6 +7,7 @@
 //! and names, one line table for locations.
 
 mod approvals;
+mod grants;
 mod roles;
 mod rules;
 mod sections;
@@ -27,9 +28,10 @@ use super::{Diagnostic, Location, Policy, PolicyFile, Severity};
 
 /// The fields each table of roles.toml may hold (anything else is `unknown-field`).
 pub(super) const TOP_FIELDS: &[&str] = &[
-    "version", "users", "roles", "policy", "trust", "revoked", "rule", "settings",
+    "version", "users", "roles", "policy", "trust", "revoked", "rule", "settings", "grant",
 ];
-pub(super) const SETTINGS_FIELDS: &[&str] = &["require_signed_push"];
+pub(super) const SETTINGS_FIELDS: &[&str] = &["require_signed_push", "max_grant"];
+pub(super) const GRANT_FIELDS: &[&str] = &["user", "role", "from", "until", "reason"];
 pub(super) const USER_FIELDS: &[&str] = &["keys", "names"];
 pub(super) const KEY_FIELDS: &[&str] = &["key", "expires", "touch_required"];
 pub(super) const POLICY_FIELDS: &[&str] = &["admins", "approvals"];
@@ -328,15 +330,23 @@ impl Checker<'_> {
             Some(field) => self.trust(field),
             None => Vec::new(),
         };
-        let require_signed_push = match top.get("settings") {
+        let settings = match top.get("settings") {
             Some(field) => self.settings(field),
-            None => false,
+            None => sections::Settings::default(),
+        };
+        let require_signed_push = settings.require_signed_push;
+        let grants = match top.get("grant") {
+            Some(field) => self.grants(field, &names, settings.max_grant, mode),
+            None => Vec::new(),
         };
         let mut drafts = Vec::new();
         let rules = match top.get("rule") {
             Some(field) => self.rules(field, &names, &mut drafts),
             None => Vec::new(),
         };
+        if mode == Mode::Lint {
+            self.admin_grants(&grants, &admins, approvals);
+        }
         if mode == Mode::Lint && require_signed_push {
             self.ineffective_signed_push(top.get("rule"));
         }
@@ -369,6 +379,8 @@ impl Checker<'_> {
             key_index,
             name_index,
             require_signed_push,
+            grants: grants.into(),
+            max_grant: settings.max_grant,
         })
     }
 

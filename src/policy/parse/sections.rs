@@ -3,19 +3,55 @@
 
 use std::collections::HashSet;
 
+use time::Duration;
+
 use super::{Checker, Def, Names, POLICY_FIELDS, REVOKED_FIELDS, SETTINGS_FIELDS, TRUST_FIELDS};
 use crate::policy::keys;
 use crate::policy::node::{Node, fields};
-use crate::policy::{Location, Principals, Revoked, User};
+use crate::policy::{DEFAULT_MAX_GRANT, Location, Principals, Revoked, User};
+
+/// `[settings]`, with its defaults.
+pub(super) struct Settings {
+    /// `require_signed_push` (default false).
+    pub(super) require_signed_push: bool,
+    /// `max_grant` (default [`DEFAULT_MAX_GRANT`]).
+    pub(super) max_grant: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            require_signed_push: false,
+            max_grant: DEFAULT_MAX_GRANT,
+        }
+    }
+}
 
 impl Checker<'_> {
-    /// `[settings]`: `require_signed_push` (default false).
-    pub(super) fn settings(&mut self, field: (Location, Node<'_>)) -> bool {
+    /// `[settings]`: `require_signed_push` (default false) and `max_grant` (a duration such
+    /// as `"7d"`, see [`keys::parse_span`]; default [`DEFAULT_MAX_GRANT`]).
+    pub(super) fn settings(&mut self, field: (Location, Node<'_>)) -> Settings {
+        let mut settings = Settings::default();
         let Some((table, at)) = self.table(field, &"`settings`") else {
-            return false;
+            return settings;
         };
         let found = self.fields(table, &"[settings]", SETTINGS_FIELDS, at);
-        self.flag(found.get("require_signed_push"), "require_signed_push")
+        settings.require_signed_push =
+            self.flag(found.get("require_signed_push"), "require_signed_push");
+        if let Some((key_at, node)) = found.get("max_grant") {
+            let at = self.at(node.span(), key_at);
+            match node.as_str().map(keys::parse_span) {
+                Some(Ok(span)) => settings.max_grant = span,
+                Some(Err(message)) => self.error(at, "invalid-duration", message),
+                None => self.wrong_type(
+                    at,
+                    &"`max_grant`",
+                    "a duration string such as \"7d\" or \"12h\"",
+                    node,
+                ),
+            }
+        }
+        settings
     }
 
     /// Lint: a rule's `signed_push` says nothing when `[settings] require_signed_push` is on.
