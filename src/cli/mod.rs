@@ -5,6 +5,8 @@
 mod admin;
 mod audit;
 mod demo;
+mod diag;
+mod generate;
 mod hook;
 mod inspect;
 
@@ -33,7 +35,7 @@ const HOOK_HELP: &str = concat!(
 
 /// refguard: branch protection with SSH signatures for self-hosted git servers.
 #[derive(Debug, Parser)]
-#[command(name = "refguard", version, about, long_about = None)]
+#[command(name = "refguard", version, about, long_about = None, disable_help_subcommand = true)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -122,6 +124,12 @@ enum Command {
         /// Keep the temporary directory and print its path.
         #[arg(long)]
         keep: bool,
+    },
+    /// Man pages and shell completions from these definitions (for install.sh and packagers).
+    #[command(hide = true)]
+    Generate {
+        #[command(subcommand)]
+        what: generate::GenerateCommand,
     },
 }
 
@@ -228,6 +236,10 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> u8 {
+    // A hook sets up its own diagnostics: its stderr is the pusher's screen (spec §15).
+    if !matches!(cli.command, Command::Hook { .. }) {
+        diag::init_person(diag::Settings::from_env().as_ref());
+    }
     let result = match cli.command {
         Command::Hook { hook } => return hook::run(hook),
         Command::Init { repo, policy } => admin::init(repo, &policy),
@@ -265,6 +277,7 @@ fn run(cli: Cli) -> u8 {
             command: KeysCommand::AllowedSigners { repo },
         } => inspect::allowed_signers(repo),
         Command::Demo { keep } => demo::run(keep),
+        Command::Generate { what } => generate::run(what),
     };
     match result {
         Ok(code) => code,

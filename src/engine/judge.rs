@@ -54,6 +54,9 @@ pub fn judge(
     verdict.reasons.extend(certified.reason);
     for req in &reqs.items {
         let found = check(policy, ctx, cert, req, &pusher, reqs, facts);
+        // The one diagnostic of the engine (`REFGUARD_LOG=refguard::engine=trace`): no I/O,
+        // a disabled callsite unless a subscriber asks for it.
+        tracing::trace!(origin = %req.origin, check = ?req.check, findings = found.len());
         verdict.reasons.extend(
             found
                 .into_iter()

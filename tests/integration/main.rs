@@ -8,6 +8,7 @@ mod objects;
 mod attacks;
 mod audit;
 mod cli;
+mod diagnostics;
 mod hardening;
 mod harness;
 mod hooks;
