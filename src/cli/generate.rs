@@ -38,9 +38,13 @@ pub fn run(what: GenerateCommand) -> anyhow::Result<u8> {
             }
         }
         GenerateCommand::Completions { shell } => {
+            // Into memory first: the generator panics on a write error (a closed pipe).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "refguard", &mut script);
             let mut out = std::io::stdout().lock();
-            clap_complete::generate(shell, &mut Cli::command(), "refguard", &mut out);
-            out.flush().context("write the completion script")?;
+            out.write_all(&script)
+                .and_then(|()| out.flush())
+                .context("write the completion script")?;
         }
     }
     Ok(EXIT_OK)
@@ -48,21 +52,61 @@ pub fn run(what: GenerateCommand) -> anyhow::Result<u8> {
 
 /// Writes every page into `dir` and returns their paths, sorted: `refguard.1` and one page
 /// per visible subcommand at every level, named after its path (`refguard-policy-lint.1`).
+/// The same walk as `clap_mangen::generate_to`, with the footer naming refguard and its
+/// version on every page, and the text after the options kept as written (it holds the hook
+/// files and the environment table, which roff would otherwise run into one paragraph).
 fn man_pages(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
-    clap_mangen::generate_to(Cli::command(), dir)
-        .with_context(|| format!("write man pages into {}", dir.display()))?;
-    let mut pages: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("list {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("refguard") && n.ends_with(".1"))
-        })
-        .collect();
+    let mut root = Cli::command();
+    root.build();
+    let source = format!("refguard {}", env!("CARGO_PKG_VERSION"));
+    let mut pages = Vec::new();
+    let mut todo = vec![root];
+    while let Some(cmd) = todo.pop() {
+        todo.extend(cmd.get_subcommands().filter(|s| !s.is_hide_set()).cloned());
+        let page = clap_mangen::Man::new(cmd.clone())
+            .source(source.clone())
+            .manual("refguard manual");
+        let path = dir.join(page.get_filename());
+        let mut out = Vec::new();
+        render(&page, &cmd, &mut out).with_context(|| format!("render {}", path.display()))?;
+        std::fs::write(&path, out).with_context(|| format!("write {}", path.display()))?;
+        pages.push(path);
+    }
     pages.sort();
     Ok(pages)
+}
+
+/// One page: clap_mangen's sections, with the after-help text as a NOTES section in
+/// no-fill mode.
+fn render(
+    page: &clap_mangen::Man,
+    cmd: &clap::Command,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    page.render_title(out)?;
+    page.render_name_section(out)?;
+    page.render_synopsis_section(out)?;
+    page.render_description_section(out)?;
+    if cmd.get_arguments().any(|a| !a.is_hide_set()) {
+        page.render_options_section(out)?;
+    }
+    if cmd.get_subcommands().any(|s| !s.is_hide_set()) {
+        page.render_subcommands_section(out)?;
+    }
+    if let Some(notes) = cmd.get_after_long_help().or_else(|| cmd.get_after_help()) {
+        let mut roff = roff::Roff::new();
+        roff.control("SH", ["NOTES"]).control("nf", []);
+        for line in notes.to_string().lines() {
+            roff.text([roff::roman(line)]);
+        }
+        roff.control("fi", []);
+        roff.to_writer(out)?;
+    }
+    if cmd.get_version().is_some() {
+        page.render_version_section(out)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ mod hostile;
 mod inspect;
 mod lifecycle;
 mod merges;
+mod packaging;
 mod policy_branch;
 mod push;
 mod servers;
