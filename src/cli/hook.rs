@@ -182,23 +182,10 @@ fn log_sink(located: &Located) -> diag::HookSink {
 fn ship_to_syslog(located: &Located, records: &[Record], lines: &[String]) {
     // Read from the repository, or from its config file when it could not be opened (its
     // rejection is logged, and shipped, all the same).
-    let (enabled, socket) = match &located.repo {
-        Some(repo) => (
-            repo.config_bool("refguard.auditSyslog")
-                .map_err(|e| e.to_string()),
-            repo.config_string("refguard.auditSyslogSocket")
-                .map_err(|e| e.to_string()),
-        ),
-        None => {
-            let dir = hook_git_dir();
-            (
-                Ok(git::bool_setting_without_repo(&dir, "refguard.auditSyslog")),
-                Ok(git::setting_without_repo(
-                    &dir,
-                    "refguard.auditSyslogSocket",
-                )),
-            )
-        }
+    let dir = hook_git_dir();
+    let enabled = match &located.repo {
+        Some(repo) => repo.config_bool("refguard.auditSyslog"),
+        None => Ok(git::bool_setting_without_repo(&dir, "refguard.auditSyslog")),
     };
     match enabled {
         Ok(Some(true)) => {}
@@ -208,6 +195,13 @@ fn ship_to_syslog(located: &Located, records: &[Record], lines: &[String]) {
             return;
         }
     }
+    let socket = match &located.repo {
+        Some(repo) => repo.config_string("refguard.auditSyslogSocket"),
+        None => Ok(git::setting_without_repo(
+            &dir,
+            "refguard.auditSyslogSocket",
+        )),
+    };
     let socket = match socket {
         Ok(path) => PathBuf::from(path.unwrap_or_else(|| audit::syslog::DEFAULT_SOCKET.into())),
         Err(e) => {
