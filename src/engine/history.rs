@@ -122,6 +122,7 @@ pub fn judge_commit(
             | Check::Permission { .. }
             | Check::ReplaceRef
             | Check::Approvals { .. }
+            | Check::Path { .. }
             | Check::ApprovalRef
             | Check::Tag { .. } => Vec::new(),
         };

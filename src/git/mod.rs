@@ -9,6 +9,7 @@
 mod blob;
 mod error;
 mod refs;
+mod touched;
 
 pub use error::{Error, Result};
 
@@ -195,6 +196,25 @@ impl Repo {
         }
         out.sort();
         Ok(out)
+    }
+
+    /// The paths commit `id` touches (spec §9, [`touched::touched`]) that start with one of
+    /// `prefixes` (none: every path), sorted. Unchanged subtrees, and those no prefix
+    /// reaches, are never read.
+    pub fn touched_paths(&self, id: &ObjectId, prefixes: &[String]) -> Result<Vec<String>> {
+        let object_error = |cause| Error::Object {
+            id: id.clone(),
+            cause,
+        };
+        let commit = self.repo.find_commit(to_oid(id)?).map_err(object_error)?;
+        let tree = commit.tree().map_err(object_error)?;
+        let parents: Vec<git2::Tree<'_>> = commit
+            .parents()
+            .map(|p| p.tree())
+            .collect::<std::result::Result<_, _>>()
+            .map_err(object_error)?;
+        touched::touched(&self.repo, &tree, &parents, &touched::Scope::new(prefixes))
+            .map_err(object_error)
     }
 
     /// The direct refs whose names start with `prefix`, with their ids, sorted by name. A

@@ -19,6 +19,7 @@ mod inspect;
 mod lifecycle;
 mod merges;
 mod packaging;
+mod paths;
 mod policy_branch;
 mod push;
 mod servers;
