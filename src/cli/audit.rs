@@ -368,10 +368,15 @@ impl<W: Write> Printer<W> {
         Ok(flow)
     }
 
-    fn finish(mut self) -> Result<Summary> {
+    /// Blanks the progress line, if one is shown.
+    fn clear_progress(&self) {
         if self.progress.is_some() {
             eprint!("\r{:PROGRESS_WIDTH$}\r", "");
         }
+    }
+
+    fn finish(mut self) -> Result<Summary> {
+        self.clear_progress();
         if !self.closed {
             let lines = match self.format {
                 ListFormat::Table => summary_lines(&self.summary),
@@ -437,16 +442,24 @@ fn history(repo: Option<PathBuf>, only: Option<String>, format: ListFormat) -> R
     }
     if !printer.closed {
         let mut failed = None;
-        crate::history::audit(&repo, policy, &ctx, only.as_deref(), |row| {
-            match printer.row(row) {
-                Ok(flow) => flow,
-                Err(e) => {
-                    failed = Some(e);
-                    ControlFlow::Break(())
+        let walked =
+            crate::history::audit(&repo, policy, &ctx, only.as_deref(), |row| {
+                match printer.row(row) {
+                    Ok(flow) => flow,
+                    Err(e) => {
+                        failed = Some(e);
+                        ControlFlow::Break(())
+                    }
                 }
-            }
-        })?;
-        if let Some(e) = failed {
+            });
+        let error = match (failed, walked) {
+            (Some(e), _) => Some(e),
+            (None, Err(e)) => Some(e.into()),
+            (None, Ok(())) => None,
+        };
+        if let Some(e) = error {
+            // The error goes on a line of its own, not after the progress line.
+            printer.clear_progress();
             return Err(e);
         }
     }

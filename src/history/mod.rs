@@ -21,20 +21,22 @@ pub enum Error {
     #[error("no ref {0}")]
     NoRef(String),
     /// The history of the protected refs could not be walked.
-    #[error("cannot walk the history of {refname}: {source}")]
+    #[error("cannot walk the history of {refname}: {cause}")]
     Walk {
         /// The ref (or "the protected refs" when the walk over all of them failed).
         refname: String,
-        /// What git said.
-        source: git::Error,
+        /// What git said (a field named `cause`, not `source`, so that the message, which
+        /// includes it, is not followed by it again in an error chain).
+        cause: git::Error,
     },
     /// A tag could not be read.
-    #[error("cannot read the tag {refname}: {source}")]
+    #[error("cannot read the tag {refname}: {cause}")]
     Tag {
         /// The tag ref.
         refname: String,
-        /// What git said.
-        source: git::Error,
+        /// What git said (a field named `cause`, not `source`, so that the message, which
+        /// includes it, is not followed by it again in an error chain).
+        cause: git::Error,
     },
     /// The refs could not be listed or resolved.
     #[error(transparent)]
@@ -210,9 +212,9 @@ impl<V: FnMut(&Row<'_>) -> ControlFlow<()>> Audit<'_, V> {
             if self.stopped {
                 break;
             }
-            let target = self.repo.tag_target(id).map_err(|source| Error::Tag {
+            let target = self.repo.tag_target(id).map_err(|cause| Error::Tag {
                 refname: refname.clone(),
-                source,
+                cause,
             })?;
             let judgement = engine::judge_tag(self.policy, self.ctx, refname, id, &target);
             let summary = match &target {
@@ -275,9 +277,9 @@ impl<V: FnMut(&Row<'_>) -> ControlFlow<()>> Audit<'_, V> {
                     self.commit(refname, &c.commit)
                 }
             })
-            .map_err(|source| Error::Walk {
-                refname: walk_name(targets, &source),
-                source,
+            .map_err(|cause| Error::Walk {
+                refname: walk_name(targets, &cause),
+                cause,
             })?;
         Ok(())
     }

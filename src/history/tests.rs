@@ -86,9 +86,9 @@ impl<V: FnMut(&Row<'_>) -> ControlFlow<()>> Audit<'_, V> {
                 .walk(std::slice::from_ref(tip), &hide, |c| {
                     self.commit(refname, &c)
                 })
-                .map_err(|source| Error::Walk {
+                .map_err(|cause| Error::Walk {
                     refname: refname.clone(),
-                    source,
+                    cause,
                 })?;
             if self.stopped {
                 return Ok(());
@@ -128,9 +128,9 @@ impl<V: FnMut(&Row<'_>) -> ControlFlow<()>> Audit<'_, V> {
                 let row = commit_row(&c, "-", &signed_by, Outcome::Baseline, &[], false);
                 self.row(&row)
             })
-            .map_err(|source| Error::Walk {
+            .map_err(|cause| Error::Walk {
                 refname: "the baseline".to_owned(),
-                source,
+                cause,
             })?;
         Ok(())
     }
