@@ -12,7 +12,7 @@ use crate::engine::{
     PushContext, RefUpdate, Touch, UpdateFacts, Verdict,
 };
 use crate::git::{self, Repo};
-use crate::policy::{self, PathEntry, Policy};
+use crate::policy::{self, Policy};
 use crate::pushcert::{self, Coverage, NonceStatus, Presented};
 use crate::requirements::{self, CommitScope, PathId, Requirements};
 
@@ -410,7 +410,10 @@ impl<'r> Session<'r> {
         if let Some(paths) = self.touched.borrow().get(id) {
             return Ok(Rc::clone(paths));
         }
-        let paths: Rc<[String]> = self.repo.touched_paths(id, &path_prefixes(policy))?.into();
+        let paths: Rc<[String]> = self
+            .repo
+            .touched_paths(id, &requirements::path_prefixes(policy))?
+            .into();
         self.touched
             .borrow_mut()
             .insert(id.clone(), Rc::clone(&paths));
@@ -511,22 +514,6 @@ pub fn read_policy(repo: &Repo, commit: &ObjectId) -> Result<Result<Policy, Stri
             .unwrap_or_default();
         format!("{POLICY_FILE} does not validate: {first}")
     }))
-}
-
-/// The literal starts of every `[[path]]` glob of `policy` (`secrets/**` → `secrets/`,
-/// `deploy/prod-*.yml` → `deploy/prod-`), or none (every path) when some glob starts with a
-/// wildcard (`**/*.key`): one tree comparison per commit serves every entry.
-pub fn path_prefixes(policy: &Policy) -> Vec<String> {
-    let mut prefixes = Vec::new();
-    for literal in policy.paths.iter().flat_map(PathEntry::literal_prefixes) {
-        if literal.is_empty() {
-            return Vec::new();
-        }
-        prefixes.push(literal.to_string());
-    }
-    prefixes.sort();
-    prefixes.dedup();
-    prefixes
 }
 
 fn non_zero(id: &ObjectId) -> Option<ObjectId> {

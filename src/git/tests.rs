@@ -612,6 +612,83 @@ fn walk_streams_each_commit_once_across_tips() {
 }
 
 #[test]
+fn walk_labelled_gives_each_commit_the_lowest_label_reaching_it() {
+    // base ← a ← m (merge of a and t) on main; base ← t on topic; base ← old on side.
+    let f = Fixture::new();
+    let base = f.commit("base", None);
+    let a = f.commit("on main", Some(&keys().ed25519));
+    f.git(&["checkout", "-q", "-b", "topic", base.as_str()]);
+    let t = f.commit("on topic", None);
+    f.git(&["checkout", "-q", "-b", "side", base.as_str()]);
+    let old = f.commit("marked, on no tip", None);
+    f.git(&["checkout", "-q", "main"]);
+    f.git(&["merge", "-q", "--no-ff", "-m", "merge topic", "topic"]);
+    let m = f.rev("HEAD");
+    let repo = f.repo();
+
+    let walk = |tips: &[(ObjectId, u32)], marks: &[ObjectId]| {
+        let mut seen = Vec::new();
+        let n = repo
+            .walk_labelled(tips, marks, |c| {
+                seen.push((c.commit.facts.id, c.label, c.marked));
+                ControlFlow::Continue(())
+            })
+            .expect("walk");
+        assert_eq!(n as usize, seen.len());
+        seen
+    };
+    // topic's tip has label 0, main's 1: the commits both reach take 0. `old` is walked for
+    // its mark but visited by no tip; the mark reaches base through it. Children come before
+    // parents, otherwise newest first.
+    let seen = walk(
+        &[(m.clone(), 1), (t.clone(), 0)],
+        std::slice::from_ref(&old),
+    );
+    assert_eq!(
+        seen,
+        [
+            (m.clone(), 1, false),
+            (t.clone(), 0, false),
+            (a.clone(), 1, false),
+            (base.clone(), 0, true),
+        ]
+    );
+    // The same tip under two labels takes the lower; a mark that is a tip marks itself.
+    let seen = walk(&[(a.clone(), 5), (a.clone(), 3)], std::slice::from_ref(&a));
+    assert_eq!(seen, [(a.clone(), 3, true), (base.clone(), 3, true)]);
+    // Signatures are verified on the way.
+    let mut signed = None;
+    repo.walk_labelled(&[(a.clone(), 0)], &[], |c| {
+        signed.get_or_insert(c.commit.facts.signature);
+        ControlFlow::Break(())
+    })
+    .expect("walk");
+    let signed = signed.expect("visited");
+    assert_eq!(fingerprint(&signed), keys().ed25519.fingerprint);
+
+    // A break stops the walk; no tips, nothing; a mark that is missing or no commit is
+    // ignored; a tip that is no commit fails closed.
+    let n = repo
+        .walk_labelled(&[(m.clone(), 0)], &[], |_| ControlFlow::Break(()))
+        .expect("walk");
+    assert_eq!(n, 1);
+    assert_eq!(
+        repo.walk_labelled(&[], std::slice::from_ref(&old), |_| ControlFlow::Continue(
+            ()
+        ))
+        .expect("walk"),
+        0
+    );
+    let tree = id(&f.git(&["rev-parse", "HEAD^{tree}"]));
+    let missing = id("0123456789abcdef0123456789abcdef01234567");
+    assert_eq!(walk(&[(t.clone(), 0)], &[tree.clone(), missing]).len(), 2);
+    assert!(matches!(
+        repo.walk_labelled(&[(tree, 0)], &[], |_| ControlFlow::Continue(())),
+        Err(Error::NotACommit { .. })
+    ));
+}
+
+#[test]
 fn committer_header_is_parsed_leniently() {
     assert_eq!(
         committer(b"tree x\ncommitter A B <a@b> 1700000000 +0100\n\nmsg\n"),

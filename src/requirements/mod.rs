@@ -472,5 +472,21 @@ fn rule_requirements<'p>(
         })
 }
 
+/// The literal starts of every `[[path]]` glob of `policy` (`secrets/**` → `secrets/`,
+/// `deploy/prod-*.yml` → `deploy/prod-`), or none (every path) when some glob starts with a
+/// wildcard (`**/*.key`): one tree comparison per commit serves every entry.
+pub fn path_prefixes(policy: &Policy) -> Vec<String> {
+    let mut prefixes = Vec::new();
+    for literal in policy.paths.iter().flat_map(PathEntry::literal_prefixes) {
+        if literal.is_empty() {
+            return Vec::new();
+        }
+        prefixes.push(literal.to_string());
+    }
+    prefixes.sort();
+    prefixes.dedup();
+    prefixes
+}
+
 #[cfg(test)]
 mod tests;

@@ -316,3 +316,42 @@ fn who_can_sign_a_path_and_policy_show_lists_entries() {
         show.stdout
     );
 }
+
+#[test]
+fn the_history_audit_applies_path_entries() {
+    let (s, bob) = setup(Hook::PreReceive, SECRETS);
+    // bob's change to a secret and a docs change on top, put on the server directly (as
+    // though they predated the entry).
+    let secret = change(&bob, "modify");
+    fs::write(bob.dir().join("docs/a.md"), "# A, edited\n").expect("write");
+    bob.git(&["add", "-A"]);
+    let docs = commit_staged(&bob, "Edit the docs", "bob");
+    let dir = bob.dir().display().to_string();
+    s.server_git(&["fetch", "-q", &dir, "HEAD"]);
+    s.server_git(&["update-ref", "refs/heads/main", &docs]);
+
+    let out = s.refguard_repo(&["audit", "history", "--format", "json"]);
+    out.assert_code(1, "audit history");
+    let rows: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    let row = |id: &str| {
+        rows.iter()
+            .find(|r| r["id"] == id)
+            .unwrap_or_else(|| panic!("no row for {id}: {rows:?}"))
+    };
+    let denied = row(&secret);
+    assert_eq!(denied["verdict"], "violation", "{denied}");
+    assert_eq!(denied["reasons"][0]["code"], "path-denied", "{denied}");
+    let detail = denied["reasons"][0]["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains("touches secrets/db.key (secrets/**), which needs a signature by security"),
+        "{detail}"
+    );
+    // The docs change on top, and alice's layout commit that added the secrets, pass.
+    assert_eq!(row(&docs)["verdict"], "ok");
+    let layout = s.server_git(&["rev-parse", "refs/heads/main~2"]);
+    assert_eq!(row(layout.trim())["verdict"], "ok");
+}

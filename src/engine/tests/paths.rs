@@ -3,7 +3,7 @@
 //! scope, and failing closed when the shell did not say what was touched.
 
 use super::fixture::*;
-use crate::engine::{Code, Touch, UpdateFacts, evaluate};
+use crate::engine::{Code, Touch, UpdateFacts, evaluate, judge_commit};
 use crate::policy::{ApprovalRule, ListKind, Location, PathEntry, Policy};
 use crate::requirements::{self, Check, CommitScope, PathId};
 use crate::testutil::path_entry;
@@ -339,4 +339,52 @@ fn untold_touches_fail_closed() {
             &["were not examined", "roles.toml:200"],
         )],
     );
+}
+
+#[test]
+fn history_applies_the_signers_of_every_entry_covering_the_ref() {
+    let deploy = entry(
+        210,
+        &["deploy/**"],
+        &["refs/heads/main"],
+        Some(&["maintainers"]),
+        None,
+    );
+    let policy = with_entries(vec![secrets(), deploy]);
+    let ctx = ctx(None);
+    let touched: Vec<String> = ["deploy/prod.yml", "docs/a.md", "secrets/db.key"]
+        .map(String::from)
+        .to_vec();
+    let judge = |refname: &str, key: &str, touched: &[String]| -> Vec<(Code, String)> {
+        let c = commit('c', "rotate", 1, valid(key));
+        judge_commit(&policy, &ctx, refname, &c, touched)
+            .reasons
+            .into_iter()
+            .map(|r| (r.code, r.detail))
+            .collect()
+    };
+    // On main both entries apply, each naming its own path and line.
+    let main = judge("refs/heads/main", BOB, &touched);
+    assert_eq!(main.len(), 2, "{main:?}");
+    assert!(main.iter().all(|(code, _)| *code == PathDenied));
+    assert!(
+        main[0].1.contains("secrets/db.key (secrets/**)"),
+        "{main:?}"
+    );
+    assert!(main[0].1.contains("roles.toml:200"), "{main:?}");
+    assert!(
+        main[1].1.contains("deploy/prod.yml (deploy/**)"),
+        "{main:?}"
+    );
+    assert!(main[1].1.contains("roles.toml:210"), "{main:?}");
+    // Elsewhere only the entry covering every branch.
+    let feature = judge("refs/heads/feature/x", BOB, &touched);
+    assert_eq!(feature.len(), 1, "{feature:?}");
+    assert!(feature[0].1.contains("secrets/db.key"));
+    // Untouched paths, or a signer the entries accept: nothing.
+    let docs = ["docs/a.md".to_string()];
+    assert!(judge("refs/heads/main", BOB, &docs).is_empty());
+    assert!(judge("refs/heads/main", ALICE, &touched).is_empty());
+    // Tags are judged by their tag rule only.
+    assert!(judge("refs/tags/v1", BOB, &touched).is_empty());
 }
