@@ -71,6 +71,7 @@ pub mod hook;
 pub mod inspect;
 pub mod policy;
 pub mod pushcert;
+pub mod refmap;
 pub mod report;
 pub mod requirements;
 pub mod session;
