@@ -62,6 +62,7 @@
 
 pub mod approval;
 pub mod audit;
+pub mod chain;
 pub mod cli;
 pub mod code;
 pub mod engine;
