@@ -9,6 +9,7 @@ mod approvals;
 mod attacks;
 mod audit;
 mod cli;
+mod client;
 mod grants;
 mod hardening;
 mod harness;
