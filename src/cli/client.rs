@@ -153,29 +153,27 @@ fn report_push(remote: &str, mode: Mode, judged: &Judged) -> u8 {
     if !judged.rejected() {
         return EXIT_OK;
     }
-    let checked = format!(
-        "checked on this machine against {remote}'s {} at {}, as {}",
+    match mode {
+        Mode::Block => eprintln!("refguard: {remote} would reject this push; nothing was sent"),
+        Mode::Warn => eprintln!(
+            "refguard: warning: {remote} would reject this push; pushing anyway \
+             (refguard.clientMode = warn)"
+        ),
+    }
+    for line in report::render(&judged.verdicts, report::Mode::PerRef) {
+        eprintln!("{line}");
+    }
+    eprintln!(
+        "refguard: (checked before sending, against {remote}'s {} at {}, as {})",
         text::escape(&judged.policy_ref),
         judged.policy.short(),
         text::escape(&judged.identity.describe())
     );
     match mode {
         Mode::Block => {
-            eprintln!("refguard: {remote} would reject this push; nothing was sent ({checked})")
-        }
-        Mode::Warn => eprintln!(
-            "refguard: warning: {remote} would reject this push; pushing anyway \
-             (refguard.clientMode = warn; {checked})"
-        ),
-    }
-    for line in report::render(&judged.verdicts, report::Mode::PerRef) {
-        eprintln!("{line}");
-    }
-    match mode {
-        Mode::Block => {
             eprintln!(
-                "refguard: fix the above and push again; git push --no-verify skips this check \
-                 (the server still decides)"
+                "refguard: fix the above and push again, or skip this check with git push \
+                 --no-verify (the server decides either way)"
             );
             EXIT_REJECT
         }
@@ -507,14 +505,6 @@ fn print_verification(
     } else {
         "the authenticated policy"
     };
-    writeln!(
-        out,
-        "refguard: history: judged against {judged_by} at {}:",
-        chain.authenticated.short()
-    )?;
-    for line in &history.lines {
-        writeln!(out, "{line}")?;
-    }
     let codes: Vec<String> = history
         .by_code
         .iter()
@@ -522,7 +512,8 @@ fn print_verification(
         .collect();
     writeln!(
         out,
-        "refguard: history: {}, {}: {} judged, {} baseline; {}{}",
+        "refguard: history against {judged_by} at {}: {}, {}: {} judged, {} baseline; {}{}",
+        chain.authenticated.short(),
         plural(history.commits as usize, "commit"),
         plural(history.tags as usize, "tag"),
         history.judged,
@@ -534,6 +525,9 @@ fn print_verification(
             format!(" ({})", codes.join(", "))
         }
     )?;
+    for line in &history.lines {
+        writeln!(out, "{line}")?;
+    }
     if chain.broken.is_none() && history.violations.is_empty() {
         writeln!(out, "refguard: verified")?;
     } else {

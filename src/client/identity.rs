@@ -41,10 +41,10 @@ impl Identity {
     /// How the identity was found, for messages: `user bob (refguard.user)`.
     pub fn describe(&self) -> String {
         match self {
-            Identity::Configured(name) => format!("\"{name}\" (git config refguard.user)"),
+            Identity::Configured(name) => format!("\"{name}\" from refguard.user"),
             Identity::SigningKey {
                 user, fingerprint, ..
-            } => format!("user {user} (the holder of user.signingKey {fingerprint})"),
+            } => format!("user {user}, holder of user.signingKey {fingerprint}"),
         }
     }
 }

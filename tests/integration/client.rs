@@ -196,7 +196,7 @@ fn warn_mode_reports_and_pushes_anyway() {
     let lines = local_lines(&p);
     assert!(
         lines.iter().any(|l| l.starts_with(
-            "refguard: warning: origin would reject this push; pushing anyway (refguard.clientMode = warn"
+            "refguard: warning: origin would reject this push; pushing anyway (refguard.clientMode = warn)"
         )),
         "{}",
         p.transcript()
@@ -257,6 +257,32 @@ fn no_policy_on_the_remote_is_one_line_and_the_push_proceeds() {
 }
 
 #[test]
+fn a_failed_fetch_is_one_line_and_the_push_proceeds() {
+    let s = Scenario::new(Hook::PreReceive);
+    let bob = checked_client(&s, "bob", None);
+    // Fetches from the server go to a repository that is not there; pushes still go to the
+    // server (as when a clone fetches over one transport and pushes over another).
+    let url = format!("file://{}", s.server().display());
+    let gone = format!("file://{}", s.home().join("gone.git").display());
+    bob.git(&["config", &format!("url.{gone}.insteadOf"), &url]);
+    bob.git(&["config", &format!("url.{url}.pushInsteadOf"), &url]);
+    let id = bob.commit("Signed work", Sign::Own);
+    let p = bob.push(&["HEAD:refs/heads/main"]);
+    p.assert_accepted();
+    let lines = local_lines(&p);
+    assert_eq!(lines.len(), 1, "{}", p.transcript());
+    assert!(
+        lines[0].starts_with(
+            "refguard: cannot check this push against origin's policy: cannot fetch the policy \
+             from origin: git fetch failed"
+        ) && lines[0].ends_with("; pushing anyway (the server decides)"),
+        "{}",
+        p.transcript()
+    );
+    assert_eq!(p.ref_after("refs/heads/main"), Some(id.as_str()));
+}
+
+#[test]
 fn no_verify_skips_the_check_and_the_server_decides() {
     let s = Scenario::new(Hook::PreReceive);
     let bob = checked_client(&s, "bob", None);
@@ -297,7 +323,7 @@ fn the_pusher_is_the_holder_of_the_signing_key() {
     );
     assert!(
         lines.iter().any(|l| l.contains(&format!(
-            "as user carol (the holder of user.signingKey {})",
+            "as user carol, holder of user.signingKey {})",
             key("carol").fingerprint
         ))),
         "{}",
@@ -548,8 +574,11 @@ fn verify_authenticates_a_clean_chain_and_history() {
         out.stdout
     );
     assert!(
-        out.stdout
-            .contains("refguard: history: 1 commit, 1 tag: 2 judged, 0 baseline; 0 violations"),
+        out.stdout.contains(&format!(
+            "refguard: history against the authenticated policy at {}: 1 commit, 1 tag: \
+             2 judged, 0 baseline; 0 violations",
+            short(&change)
+        )),
         "{}",
         out.stdout
     );
@@ -640,7 +669,7 @@ fn a_policy_reset_on_the_server_breaks_the_chain() {
     );
     assert!(
         out.stdout.contains(&format!(
-            "refguard: history: judged against the last authenticated policy at {}",
+            "refguard: history against the last authenticated policy at {}: ",
             short(&change)
         )),
         "{}",
