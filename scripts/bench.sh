@@ -30,6 +30,8 @@ ZERO=0000000000000000000000000000000000000000
 export HOME=$TMP/home GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
 mkdir -p "$HOME"
 unset GIT_DIR GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_QUARANTINE_PATH
+# Diagnostics off (their cost is measured on its own row); backtraces off, as on a server.
+unset REFGUARD_LOG REFGUARD_LOG_FORMAT RUST_BACKTRACE
 
 now() { date +%s.%N; }
 calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
@@ -143,7 +145,15 @@ if [[ -d /dev/shm && -w /dev/shm ]]; then
   rm -rf "$shm"
   row "  same push, audit log on tmpfs (no fsync cost), ms" "$shm_ms" "" ""
 fi
-# 5. roles.toml with $ROLES users.
+# 5. Diagnostics (spec §15): the same push at REFGUARD_LOG=debug, its spans and timings
+#    written to refguard.logFile (the pusher still sees one line).
+git --git-dir="$TMP/hist/repo.git" config refguard.logFile "$TMP/diag.log"
+export REFGUARD_LOG=debug
+debug_ms=$(median_hook_ms "$TMP/hist" "$push_in" 2>/dev/null)
+unset REFGUARD_LOG
+git --git-dir="$TMP/hist/repo.git" config --unset refguard.logFile
+row "  same push, REFGUARD_LOG=debug to refguard.logFile, ms" "$debug_ms" "" ""
+# 6. roles.toml with $ROLES users.
 roles_ms=$(for _ in $(seq "$RUNS"); do
   t=$(now)
   "$RG" policy lint "$TMP/roles/roles.toml" >/dev/null 2>&1

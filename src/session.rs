@@ -171,6 +171,7 @@ impl<'r> Session<'r> {
     /// The policy at the tip of the server's policy branch as `view` finds it, for judging
     /// pushes to that server (the same engine whatever the view).
     pub fn load_view(repo: &'r Repo, view: View) -> Result<Session<'r>, git::Error> {
+        let _span = tracing::debug_span!("load_policy").entered();
         let View {
             policy_ref,
             repository,
@@ -249,6 +250,47 @@ impl<'r> Session<'r> {
     /// Judges one ref update of a push with (or without) a push certificate. Never fails:
     /// errors become `[internal-error]` rejections.
     pub fn decide_signed(&self, update: &RefUpdate, ctx: &PushContext, cert: &PushCert) -> Verdict {
+        // One span per ref update (spec §15): what was judged, under which rule, for whom,
+        // and (when it closes) how long it took; its children time the phases.
+        let span = tracing::info_span!(
+            "update",
+            refname = %crate::text::escape(&update.refname),
+            range = %format_args!("{}..{}", update.old.short(), update.new.short()),
+            pusher = ctx
+                .pusher
+                .as_deref()
+                .map(|p| tracing::field::display(crate::text::escape(p))),
+            kind = tracing::field::Empty,
+            rule = tracing::field::Empty,
+            user = tracing::field::Empty,
+            decision = tracing::field::Empty,
+            codes = tracing::field::Empty,
+        );
+        let _entered = span.enter();
+        let verdict = self.decide_in_span(update, ctx, cert);
+        if !span.is_disabled() {
+            if let Some(kind) = verdict.kind {
+                span.record("kind", kind.as_str());
+            }
+            if let Some(rule) = verdict.rule {
+                span.record("rule", tracing::field::display(rule));
+            }
+            if let Some(user) = &verdict.user {
+                span.record("user", tracing::field::display(crate::text::escape(user)));
+            }
+            let decision = if verdict.accepted() {
+                "accept"
+            } else {
+                "reject"
+            };
+            span.record("decision", decision);
+            let codes: Vec<&str> = verdict.reasons.iter().map(|r| r.code.as_str()).collect();
+            span.record("codes", tracing::field::display(codes.join(",")));
+        }
+        verdict
+    }
+
+    fn decide_in_span(&self, update: &RefUpdate, ctx: &PushContext, cert: &PushCert) -> Verdict {
         match &self.state {
             PolicyState::Missing => Verdict::reject(
                 update.clone(),
@@ -271,7 +313,11 @@ impl<'r> Session<'r> {
                 let inspected = self.repo.kind(update).and_then(|kind| {
                     let reqs =
                         requirements::for_update(policy, &self.policy_ref, &update.refname, kind);
-                    let facts = self.gather(policy, &reqs, update, ctx)?;
+                    let facts = {
+                        let _gather = tracing::debug_span!("gather").entered();
+                        self.gather(policy, &reqs, update, ctx)?
+                    };
+                    let _decide = tracing::debug_span!("decide").entered();
                     Ok(engine::judge(policy, &reqs, ctx, cert, &facts))
                 });
                 inspected.unwrap_or_else(|err| {
@@ -297,7 +343,11 @@ impl<'r> Session<'r> {
         let mut facts = UpdateFacts::new(update.clone(), reqs.kind);
         let needs = reqs.needs();
         for scope in &needs.commits {
+            let walk =
+                tracing::debug_span!("walk", scope = ?scope, commits = tracing::field::Empty);
+            let _walk = walk.enter();
             let commits = self.new_commits(policy, *scope, update)?;
+            walk.record("commits", commits.len());
             facts.set_commits(*scope, commits);
         }
         if needs.tag {

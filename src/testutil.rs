@@ -204,6 +204,7 @@ pub fn build_policy(
         baseline: Vec::new(),
         revoked,
         rules,
+        paths: Vec::new(),
         key_index,
         name_index,
         require_signed_push: false,

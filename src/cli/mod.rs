@@ -7,6 +7,8 @@ mod approve;
 mod audit;
 mod client;
 mod demo;
+mod diag;
+mod generate;
 mod hook;
 mod inspect;
 
@@ -35,9 +37,24 @@ const HOOK_HELP: &str = concat!(
     "refguard behaves as `refguard hook pre-receive|update|pre-push`."
 );
 
+const ENVIRONMENT_HELP: &str = "\
+Environment:
+  REFGUARD_USER, GL_USER, GITEA_PUSHER_NAME, GL_USERNAME, REMOTE_USER
+                       the pusher's name: the first one set and non-empty
+  REFGUARD_LOG         diagnostics filter: info (or 1), debug, refguard::engine=trace, ...
+  REFGUARD_LOG_FORMAT  text (the default) or json (one object per line)
+
+Server-side git config (`git config NAME VALUE` in the repository):
+  refguard.policyRef          the policy branch (default refs/meta/policy)
+  refguard.auditLog           the audit log (default GIT_DIR/refguard/audit.jsonl)
+  refguard.logFile            where a hook's diagnostics go: a file, or journald
+  refguard.auditSyslog        true: also send each audit record to syslog (RFC 5424)
+  refguard.auditSyslogSocket  the syslog socket (default /dev/log)";
+
 /// refguard: branch protection with SSH signatures for self-hosted git servers.
 #[derive(Debug, Parser)]
-#[command(name = "refguard", version, about, long_about = None)]
+#[command(name = "refguard", version, about, long_about = None, disable_help_subcommand = true)]
+#[command(after_long_help = ENVIRONMENT_HELP)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -191,6 +208,12 @@ enum Command {
         #[arg(long)]
         keep: bool,
     },
+    /// Man pages and shell completions from these definitions (for install.sh and packagers).
+    #[command(hide = true)]
+    Generate {
+        #[command(subcommand)]
+        what: generate::GenerateCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -309,6 +332,10 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> u8 {
+    // A hook sets up its own diagnostics: its stderr is the pusher's screen (spec §15).
+    if !matches!(cli.command, Command::Hook { .. }) {
+        diag::init_person(diag::Settings::from_env().as_ref());
+    }
     let result = match cli.command {
         Command::Hook { hook } => return hook::run(hook),
         Command::Init { repo, policy } => admin::init(repo, &policy),
@@ -385,6 +412,7 @@ fn run(cli: Cli) -> u8 {
             repository,
             no_push,
         }),
+        Command::Generate { what } => generate::run(what),
     };
     match result {
         Ok(code) => code,

@@ -74,6 +74,9 @@ pub fn judge(
             }
             _ => update.check(req, &mut relied),
         };
+        // The one diagnostic of the engine (`REFGUARD_LOG=refguard::engine=trace`): no I/O,
+        // a disabled callsite unless a subscriber asks for it.
+        tracing::trace!(origin = %req.origin, check = ?req.check, findings = found.len());
         verdict.reasons.extend(
             found
                 .into_iter()

@@ -128,6 +128,21 @@ impl Repo {
         }
     }
 
+    /// The value of a boolean config variable as git reads it (`true`, `yes`, `on`, `1`...),
+    /// or `None` if it is not set; a value that is not a boolean is an error.
+    pub fn config_bool(&self, name: &str) -> Result<Option<bool>> {
+        let config_error = |cause| Error::Config {
+            name: name.to_owned(),
+            cause,
+        };
+        let config = self.repo.config().map_err(config_error)?;
+        match config.get_bool(name) {
+            Ok(value) => Ok(Some(value)),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(cause) => Err(config_error(cause)),
+        }
+    }
+
     /// Sets a boolean in the repository's own config file (`git config NAME true|false`).
     pub fn set_config_bool(&self, name: &str, value: bool) -> Result<()> {
         let config_error = |cause| Error::Config {
@@ -664,6 +679,22 @@ impl Repo {
 /// config. For a hook whose repository cannot be opened, so its rejection can still be
 /// logged where the admin wants it. `None` when unset or unreadable.
 pub fn audit_log_setting(git_dir: &Path) -> Option<String> {
+    setting_without_repo(git_dir, "refguard.auditLog")
+}
+
+/// A config variable read from the repository's own config file (and the global and system
+/// ones) without opening the repository, for a hook whose repository cannot be opened.
+pub fn setting_without_repo(git_dir: &Path, name: &str) -> Option<String> {
+    config_without_repo(git_dir)?.get_string(name).ok()
+}
+
+/// A boolean config variable read as [`setting_without_repo`] reads strings; `None` when
+/// unset, unreadable or not a boolean.
+pub fn bool_setting_without_repo(git_dir: &Path, name: &str) -> Option<bool> {
+    config_without_repo(git_dir)?.get_bool(name).ok()
+}
+
+fn config_without_repo(git_dir: &Path) -> Option<git2::Config> {
     let mut config = git2::Config::open_default()
         .or_else(|_| git2::Config::new())
         .ok()?;
@@ -673,7 +704,7 @@ pub fn audit_log_setting(git_dir: &Path) -> Option<String> {
             .add_file(&local, git2::ConfigLevel::Local, false)
             .ok()?;
     }
-    config.get_string("refguard.auditLog").ok()
+    Some(config)
 }
 
 /// The pre-push object store: the given object directories (and their own alternates);
@@ -702,6 +733,10 @@ fn parents(raw: &[u8]) -> impl Iterator<Item = Oid> + '_ {
 /// Splits and verifies a batch of raw commits into `out`, in order, on as many threads as
 /// the machine has when the batch is long enough to pay for them; empties the batch.
 fn verify_batch(batch: &mut Vec<(Oid, Vec<u8>)>, out: &mut Vec<CommitFacts>) {
+    if batch.is_empty() {
+        return;
+    }
+    let _span = tracing::debug_span!("verify", commits = batch.len()).entered();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if threads < 2 || batch.len() < PARALLEL_MIN {
         out.extend(

@@ -67,7 +67,12 @@ pub const CODES: &[(&str, &str)] = &[
         "invalid-fingerprint",
         "a `[[revoked]] key` that is not `SHA256:` + 43 base64 characters",
     ),
-    ("empty-refs", "a rule with `refs = []`"),
+    ("empty-refs", "a rule or `[[path]]` entry with `refs = []`"),
+    ("empty-paths", "a `[[path]]` entry with `paths = []`"),
+    (
+        "invalid-path-pattern",
+        "a `[[path]]` glob that is empty, starts with `/`, or is not a valid glob",
+    ),
     (
         "invalid-time",
         "a grant's `from` or `until` that is not a UTC date or an RFC 3339 date-time",
@@ -124,6 +129,10 @@ pub const CODES: &[(&str, &str)] = &[
     (
         "ineffective-approvals",
         "a rule's `approvals.on = []`: no update needs the approvals",
+    ),
+    (
+        "ineffective-path",
+        "a `[[path]]` entry with neither `signers` nor `approvals`",
     ),
     (
         "writable-replace-refs",
