@@ -198,8 +198,8 @@ pub struct VerifyRequest {
     pub format: Format,
 }
 
-/// Rows between progress updates on a terminal.
-const PROGRESS_EVERY: u64 = 1000;
+/// Commits (or tags) between progress updates on a terminal.
+const PROGRESS_EVERY: u64 = 100;
 
 /// Counts of the history judged.
 #[derive(Debug, Default)]
