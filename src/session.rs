@@ -2,16 +2,20 @@
 //! each ref update with git, and hand them to the pure engine. Errors never escape as an
 //! accept: every failure becomes an `[internal-error]` verdict (fail closed).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use crate::approval;
 use crate::engine::{
     self, ApprovalFact, Code, CommitFacts, ObjectId, PolicyCandidate, PolicyChange, PushCert,
-    PushContext, RefUpdate, UpdateFacts, Verdict,
+    PushContext, RefUpdate, Touch, UpdateFacts, Verdict,
 };
 use crate::git::{self, Repo};
 use crate::policy::{self, Policy};
 use crate::pushcert::{self, Coverage, NonceStatus, Presented};
 use crate::refmap::{Lookup, RefMap};
-use crate::requirements::{self, CommitScope, Requirements};
+use crate::requirements::{self, CommitScope, PathId, Requirements};
 
 /// The policy branch when `refguard.policyRef` is not set.
 pub const DEFAULT_POLICY_REF: &str = "refs/meta/policy";
@@ -160,6 +164,8 @@ pub struct Session<'r> {
     repository: String,
     refs: RefMap,
     state: PolicyState,
+    /// The paths each commit touches, once compared ([`Session::touched_paths`]).
+    touched: RefCell<HashMap<ObjectId, Rc<[String]>>>,
 }
 
 impl<'r> Session<'r> {
@@ -197,6 +203,7 @@ impl<'r> Session<'r> {
             policy_ref,
             refs,
             state,
+            touched: RefCell::default(),
         })
     }
 
@@ -353,6 +360,10 @@ impl<'r> Session<'r> {
         if needs.tag {
             facts.tag = Some(self.repo.tag_target(&update.new)?);
         }
+        for id in &needs.touched {
+            let touched = self.touched(policy, *id, &facts)?;
+            facts.touched.push((*id, touched));
+        }
         if needs.approvals {
             facts.approvals = Some(self.approvals(update, ctx)?);
         }
@@ -433,6 +444,52 @@ impl<'r> Session<'r> {
             }
         }
         Ok(found.into_iter().collect())
+    }
+
+    /// The new commits of the `[[path]]` entry `id`'s scope that touch its paths, with the
+    /// paths (spec §9). The diff is limited to the directories the entry's globs can match in.
+    fn touched(
+        &self,
+        policy: &Policy,
+        id: PathId,
+        facts: &UpdateFacts,
+    ) -> Result<Vec<Touch>, git::Error> {
+        let Some(entry) = policy.paths.iter().find(|p| PathId::of(p) == id) else {
+            return Ok(Vec::new());
+        };
+        let commits = facts.commits_in(CommitScope::Path(id)).unwrap_or_default();
+        let mut out = Vec::new();
+        for commit in commits {
+            let paths: Vec<String> = self
+                .touched_paths(policy, &commit.id)?
+                .iter()
+                .filter(|p| entry.pattern_for(p).is_some())
+                .cloned()
+                .collect();
+            if !paths.is_empty() {
+                out.push(Touch {
+                    commit: commit.id.clone(),
+                    paths,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The paths `id` touches under any path entry's prefix: compared once per commit for
+    /// the whole push, whatever the number of entries and refs that bring it.
+    fn touched_paths(&self, policy: &Policy, id: &ObjectId) -> Result<Rc<[String]>, git::Error> {
+        if let Some(paths) = self.touched.borrow().get(id) {
+            return Ok(Rc::clone(paths));
+        }
+        let paths: Rc<[String]> = self
+            .repo
+            .touched_paths(id, &requirements::path_prefixes(policy))?
+            .into();
+        self.touched
+            .borrow_mut()
+            .insert(id.clone(), Rc::clone(&paths));
+        Ok(paths)
     }
 
     /// The approvals of `update.new`: stored under `refs/approvals/<new>/` (a prefix lookup,

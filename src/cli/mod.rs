@@ -189,6 +189,10 @@ enum Command {
         action: inspect::WhoCanArg,
         /// The full ref name, e.g. refs/heads/main.
         refname: String,
+        /// For a change that touches this path (relative to the tree root): apply the
+        /// [[path]] entries that cover it too.
+        #[arg(long)]
+        path: Option<String>,
         /// The repository.
         #[arg(long)]
         repo: Option<PathBuf>,
@@ -388,9 +392,10 @@ fn run(cli: Cli) -> u8 {
         Command::WhoCan {
             action,
             refname,
+            path,
             repo,
             format,
-        } => inspect::who_can(repo, action, &refname, format),
+        } => inspect::who_can(repo, action, &refname, path.as_deref(), format),
         Command::Keys {
             command: KeysCommand::AllowedSigners { repo },
         } => inspect::allowed_signers(repo),

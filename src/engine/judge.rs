@@ -8,7 +8,7 @@ use super::grants::Relied;
 use super::policy_branch::{self, Guard};
 use super::pusher::Pusher;
 use super::verdict::{Code, Reason, Verdict};
-use super::{approvals, certificate, permission, tag};
+use super::{approvals, certificate, paths, permission, tag};
 use crate::policy::Policy;
 use crate::requirements::{self, Check, Origin, Requirement, Requirements};
 
@@ -71,6 +71,15 @@ pub fn judge(
                 let counted = approvals::check(policy, ctx, rule, &pusher, facts, &mut relied);
                 verdict.approvals.extend(counted.approvals);
                 counted.reasons
+            }
+            Check::Path { entry, scope } => {
+                let found = paths::check(policy, ctx, entry, *scope, &pusher, facts, &mut relied);
+                for approval in found.approvals {
+                    if !verdict.approvals.contains(&approval) {
+                        verdict.approvals.push(approval);
+                    }
+                }
+                found.reasons
             }
             _ => update.check(req, &mut relied),
         };
@@ -146,7 +155,7 @@ impl<'a> Update<'a> {
                 .into_iter()
                 .collect(),
             // Counted in `judge`, which also records the approvals that counted.
-            Check::Approvals { .. } => Vec::new(),
+            Check::Approvals { .. } | Check::Path { .. } => Vec::new(),
             Check::Commits {
                 scope,
                 signers,

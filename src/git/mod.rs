@@ -10,10 +10,11 @@ mod blob;
 mod clone;
 mod error;
 mod refs;
+mod touched;
 
 pub use error::{Error, Result};
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
@@ -196,6 +197,25 @@ impl Repo {
         }
         out.sort();
         Ok(out)
+    }
+
+    /// The paths commit `id` touches (spec §9, [`touched::touched`]) that start with one of
+    /// `prefixes` (none: every path), sorted. Unchanged subtrees, and those no prefix
+    /// reaches, are never read.
+    pub fn touched_paths(&self, id: &ObjectId, prefixes: &[String]) -> Result<Vec<String>> {
+        let object_error = |cause| Error::Object {
+            id: id.clone(),
+            cause,
+        };
+        let commit = self.repo.find_commit(to_oid(id)?).map_err(object_error)?;
+        let tree = commit.tree().map_err(object_error)?;
+        let parents: Vec<git2::Tree<'_>> = commit
+            .parents()
+            .map(|p| p.tree())
+            .collect::<std::result::Result<_, _>>()
+            .map_err(object_error)?;
+        touched::touched(&self.repo, &tree, &parents, &touched::Scope::new(prefixes))
+            .map_err(object_error)
     }
 
     /// The direct refs whose names start with `prefix`, with their ids, sorted by name. A
@@ -529,6 +549,103 @@ impl Repo {
         Ok(visited)
     }
 
+    /// Streams every commit reachable from any of `tips` to `visit`, each exactly once,
+    /// children before parents and otherwise newest first by commit time (`git log
+    /// --date-order`), each with the lowest label of the tips that reach it and whether it is
+    /// one of `marks` or an ancestor of one. Commits reachable only from `marks` are walked
+    /// (to carry the mark to their ancestors) but not visited. Returns how many were visited;
+    /// `visit` may stop the walk early with [`ControlFlow::Break`].
+    ///
+    /// One walk however many tips: this is how `refguard audit history` attributes each
+    /// commit of thousands of refs to one of them without walking history once per ref.
+    /// Labels flow from children to parents, which is sound only because a topological walk
+    /// emits a commit after all its children; a commit met after one of its parents (a walk
+    /// out of order) or without a labelled child fails the walk ([`Error::WalkOrder`]) rather
+    /// than guess.
+    ///
+    /// Every tip must be (or peel to) a commit; `marks` is lenient like `hide` in
+    /// [`Repo::new_commits`]. Commits are read in batches and their signatures verified on
+    /// several threads, as [`Repo::new_commits`] does. Memory: libgit2's per-walk node for
+    /// each commit, one small entry (id, label, flags) per commit here, and one batch of raw
+    /// commits.
+    pub fn walk_labelled(
+        &self,
+        tips: &[(ObjectId, u32)],
+        marks: &[ObjectId],
+        mut visit: impl FnMut(LabelledCommit) -> ControlFlow<()>,
+    ) -> Result<u64> {
+        let Some((first, _)) = tips.first() else {
+            return Ok(0);
+        };
+        let walk_error = |cause| Error::Walk {
+            id: first.clone(),
+            cause,
+        };
+        let mut walk = self.repo.revwalk().map_err(walk_error)?;
+        walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)
+            .map_err(walk_error)?;
+        let mut nodes: HashMap<Oid, Node> = HashMap::new();
+        let mut starts: Vec<Oid> = Vec::new();
+        for (tip, label) in tips {
+            let commit = self
+                .peel_to_commit(tip)?
+                .ok_or_else(|| Error::NotACommit { id: tip.clone() })?;
+            let node = nodes.entry(commit).or_insert_with(|| {
+                starts.push(commit);
+                Node::UNREACHED
+            });
+            node.label = node.label.min(*label);
+        }
+        for id in marks {
+            if let Ok(Some(commit)) = self.peel_to_commit(id) {
+                nodes
+                    .entry(commit)
+                    .or_insert_with(|| {
+                        starts.push(commit);
+                        Node::UNREACHED
+                    })
+                    .marked = true;
+            }
+        }
+        for commit in starts {
+            walk.push(commit).map_err(walk_error)?;
+        }
+
+        let odb = self.repo.odb().map_err(walk_error)?;
+        let mut batch = Batch::default();
+        for oid in walk {
+            let oid = oid.map_err(walk_error)?;
+            let object = read_commit(&odb, oid)?;
+            let raw = object.data();
+            let node = match nodes.get_mut(&oid) {
+                Some(node) if !node.done => {
+                    node.done = true;
+                    *node
+                }
+                _ => return Err(Error::WalkOrder { id: to_id(oid) }),
+            };
+            for parent in parents(raw) {
+                let entry = nodes.entry(parent).or_insert(Node::UNREACHED);
+                if entry.done {
+                    return Err(Error::WalkOrder { id: to_id(parent) });
+                }
+                entry.label = entry.label.min(node.label);
+                entry.marked |= node.marked;
+            }
+            if node.label == UNLABELLED {
+                continue;
+            }
+            let (committer, time) = committer(raw);
+            batch.raw.push((oid, raw.to_vec()));
+            batch.about.push((node.label, node.marked, committer, time));
+            if batch.raw.len() == BATCH && batch.deliver(&mut visit).is_break() {
+                return Ok(batch.visited);
+            }
+        }
+        let _ = batch.deliver(&mut visit);
+        Ok(batch.visited)
+    }
+
     /// Whether commit `commit` has `ancestor` in its history (a commit is not its own
     /// descendant). Both must be (or peel to) commits.
     pub fn descends_from(&self, commit: &ObjectId, ancestor: &ObjectId) -> Result<bool> {
@@ -770,6 +887,79 @@ fn verify_batch(batch: &mut Vec<(Oid, Vec<u8>)>, out: &mut Vec<CommitFacts>) {
     });
     out.extend(results.into_iter().flatten());
     batch.clear();
+}
+
+/// A label no tip gave: the commit is reachable only from marks.
+const UNLABELLED: u32 = u32::MAX;
+
+/// What [`Repo::walk_labelled`] knows about one commit while walking.
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    /// The lowest label of the tips that reach it so far.
+    label: u32,
+    /// Whether a mark reaches it.
+    marked: bool,
+    /// Whether the walk has emitted it (its label is final).
+    done: bool,
+}
+
+impl Node {
+    const UNREACHED: Node = Node {
+        label: UNLABELLED,
+        marked: false,
+        done: false,
+    };
+}
+
+/// Commits of [`Repo::walk_labelled`] read but not yet verified and visited.
+#[derive(Default)]
+struct Batch {
+    /// Id and raw object of each.
+    raw: Vec<(Oid, Vec<u8>)>,
+    /// Label, mark, committer and time of each, in the same order.
+    about: Vec<(u32, bool, String, i64)>,
+    /// Verified facts, reused between batches.
+    facts: Vec<CommitFacts>,
+    /// How many were handed to the visitor.
+    visited: u64,
+}
+
+impl Batch {
+    /// Verifies the batch (in parallel when long enough) and hands it to `visit` in walk
+    /// order; empties it.
+    fn deliver(
+        &mut self,
+        visit: &mut impl FnMut(LabelledCommit) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        verify_batch(&mut self.raw, &mut self.facts);
+        for (facts, (label, marked, committer, time)) in
+            self.facts.drain(..).zip(self.about.drain(..))
+        {
+            self.visited += 1;
+            let commit = WalkedCommit {
+                facts,
+                committer,
+                time,
+            };
+            visit(LabelledCommit {
+                commit,
+                label,
+                marked,
+            })?;
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// One commit met by [`Repo::walk_labelled`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelledCommit {
+    /// The commit, verified.
+    pub commit: WalkedCommit,
+    /// The lowest label of the tips it is reachable from.
+    pub label: u32,
+    /// Whether it is one of the marks or an ancestor of one.
+    pub marked: bool,
 }
 
 /// One commit met by [`Repo::walk`]: the facts the engine judges, and when and by whom it

@@ -420,6 +420,17 @@ pub struct PathEntry {
     pub approvals: Option<ApprovalRule>,
 }
 
+impl PartialEq for PathEntry {
+    /// The same entry: same place, same patterns (the compiled matchers follow from them).
+    fn eq(&self, other: &PathEntry) -> bool {
+        (self.index, self.location, &self.paths, &self.refs)
+            == (other.index, other.location, &other.paths, &other.refs)
+            && (&self.signers, &self.approvals) == (&other.signers, &other.approvals)
+    }
+}
+
+impl Eq for PathEntry {}
+
 impl PathEntry {
     /// Whether this entry applies to updates of `refname`.
     pub fn applies_to(&self, refname: &str) -> bool {

@@ -20,6 +20,7 @@ mod inspect;
 mod lifecycle;
 mod merges;
 mod packaging;
+mod paths;
 mod policy_branch;
 mod push;
 mod servers;
