@@ -7,6 +7,7 @@
 //! [`Repo::new_commits`], where skipping an unreadable id can only make the check wider.
 
 mod blob;
+mod clone;
 mod error;
 mod refs;
 mod touched;
