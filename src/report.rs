@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::engine::{ObjectId, Reason, Verdict};
+use crate::requirements::Origin;
 use crate::text::escape_line as shown;
 
 /// How many reasons are shown per ref before a count of the rest.
@@ -30,11 +31,60 @@ pub fn render(verdicts: &[Verdict], mode: Mode) -> Vec<String> {
                     v.update.refname
                 )));
             }
-            continue;
+        } else {
+            out.extend(render_rejection(v));
         }
-        out.extend(render_rejection(v));
+        out.extend(render_warnings(v));
     }
     out
+}
+
+/// The lines for what rules and path entries in evaluate mode (spec §11) would have
+/// rejected, one block per shadow: `refguard: warning: REF would be rejected by rule
+/// roles.toml:N (evaluate mode)`, then the usual reason and hint lines.
+pub fn render_warnings(v: &Verdict) -> Vec<String> {
+    let mut blocks: Vec<(Option<Origin>, Vec<&Reason>)> = Vec::new();
+    for reason in v.warnings() {
+        match blocks.iter_mut().find(|(o, _)| *o == reason.origin) {
+            Some((_, reasons)) => reasons.push(reason),
+            None => blocks.push((reason.origin, vec![reason])),
+        }
+    }
+    let noun = noun_for(&v.update.refname);
+    let mut out = Vec::new();
+    for (origin, reasons) in blocks {
+        let by = match origin {
+            Some(Origin::Rule(rule)) => format!("rule {rule}"),
+            Some(other) => other.to_string(),
+            None => "a rule".to_string(),
+        };
+        out.push(shown(format!(
+            "refguard: warning: {} would be rejected by {by} (evaluate mode)",
+            v.update.refname
+        )));
+        let mut hinted = BTreeSet::new();
+        for reason in reasons.iter().take(MAX_REASONS) {
+            out.push(shown(format!("refguard:   {}", reason_line(reason, noun))));
+            if hinted.insert(reason.code) {
+                out.push(format!("refguard:   hint: {}", reason.code.hint()));
+            }
+        }
+        if reasons.len() > MAX_REASONS {
+            out.push(format!(
+                "refguard:   ... and {} more reasons not shown",
+                reasons.len() - MAX_REASONS
+            ));
+        }
+    }
+    out
+}
+
+fn noun_for(refname: &str) -> &'static str {
+    if refname.starts_with("refs/tags/") {
+        "tag"
+    } else {
+        "commit"
+    }
 }
 
 /// The lines for one rejected verdict: header, reasons with hints, a count of the rest.
@@ -46,11 +96,7 @@ pub fn render_rejection(v: &Verdict) -> Vec<String> {
         abbrev(&v.update.new)
     ))];
     let mut hinted = BTreeSet::new();
-    let noun = if v.update.refname.starts_with("refs/tags/") {
-        "tag"
-    } else {
-        "commit"
-    };
+    let noun = noun_for(&v.update.refname);
     let denials: Vec<&Reason> = v.denials().collect();
     for reason in denials.iter().take(MAX_REASONS) {
         out.push(shown(format!("refguard:   {}", reason_line(reason, noun))));
@@ -207,6 +253,49 @@ mod tests {
         );
         assert!(lines[0].contains("refs/heads/topic would be accepted"));
         assert!(render(&[ok, verdict(vec![unsigned('9')])], Mode::PerRef)[0].contains("rejected"));
+    }
+
+    #[test]
+    fn warnings_of_shadows_follow_the_decision_one_block_per_shadow() {
+        use crate::requirements::Level;
+        let shadow = |line| {
+            Origin::Rule(RuleRef {
+                id: RuleId {
+                    file: PolicyFile::Repo,
+                    index: 1,
+                },
+                location: Location::new(line, 1),
+            })
+        };
+        let warn = |c, line| unsigned(c).from_requirement(shadow(line), Level::Warn);
+        // Accepted with warnings: only the warning blocks.
+        let lines = render(
+            &[verdict(vec![warn('8', 30), warn('9', 30)])],
+            Mode::PreReceive,
+        );
+        assert_eq!(
+            lines[0],
+            "refguard: warning: refs/heads/main would be rejected by rule roles.toml:30 (evaluate mode)"
+        );
+        assert!(lines[1].starts_with("refguard:   [unsigned] commit 8888888"));
+        assert!(lines[2].starts_with("refguard:   hint: "));
+        assert!(lines[3].starts_with("refguard:   [unsigned] commit 9999999"));
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        // Rejected too: the rejection first, then each shadow's block.
+        let lines = render(
+            &[verdict(vec![unsigned('7'), warn('8', 30), warn('9', 40)])],
+            Mode::PerRef,
+        );
+        assert!(lines[0].starts_with("refguard: rejected refs/heads/main"));
+        let headers: Vec<&String> = lines.iter().filter(|l| l.contains("warning:")).collect();
+        assert_eq!(headers.len(), 2, "{lines:?}");
+        assert!(headers[1].contains("rule roles.toml:40"));
+        // The rejection lists denials only.
+        let rejection = render_rejection(&verdict(vec![unsigned('7'), warn('8', 30)]));
+        assert!(
+            !rejection.iter().any(|l| l.contains("8888888")),
+            "{rejection:?}"
+        );
     }
 
     #[test]

@@ -165,8 +165,11 @@ pub struct Session<'r> {
     refs: RefMap,
     state: PolicyState,
     /// The paths each commit touches, once compared ([`Session::touched_paths`]).
-    touched: RefCell<HashMap<ObjectId, Rc<[String]>>>,
+    touched: RefCell<HashMap<ObjectId, Touched>>,
 }
+
+/// The paths a commit touches ([`Repo::touched_paths`]) and the prefixes they were bound by.
+type Touched = (Vec<String>, Rc<[String]>);
 
 impl<'r> Session<'r> {
     /// Reads the policy ref name from config and the policy at its current tip.
@@ -316,26 +319,40 @@ impl<'r> Session<'r> {
                     commit.short()
                 ),
             ),
-            PolicyState::Loaded { policy, .. } => {
-                let inspected = self.repo.kind(update).and_then(|kind| {
-                    let reqs =
-                        requirements::for_update(policy, &self.policy_ref, &update.refname, kind);
-                    let facts = {
-                        let _gather = tracing::debug_span!("gather").entered();
-                        self.gather(policy, &reqs, update, ctx)?
-                    };
-                    let _decide = tracing::debug_span!("decide").entered();
-                    Ok(engine::judge(policy, &reqs, ctx, cert, &facts))
-                });
-                inspected.unwrap_or_else(|err| {
-                    Verdict::reject(
-                        update.clone(),
-                        Code::InternalError,
-                        format!("cannot inspect {}: {err}", update.refname),
-                    )
-                })
-            }
+            PolicyState::Loaded { policy, .. } => self.judge_with(policy, update, ctx, cert),
         }
+    }
+
+    /// Judges one ref update under `policy` instead of the policy branch's (a candidate, for
+    /// `audit replay`), push certificates not checked. Never fails: errors become
+    /// `[internal-error]` rejections.
+    pub fn decide_with(&self, policy: &Policy, update: &RefUpdate, ctx: &PushContext) -> Verdict {
+        self.judge_with(policy, update, ctx, &PushCert::NotChecked)
+    }
+
+    fn judge_with(
+        &self,
+        policy: &Policy,
+        update: &RefUpdate,
+        ctx: &PushContext,
+        cert: &PushCert,
+    ) -> Verdict {
+        let inspected = self.repo.kind(update).and_then(|kind| {
+            let reqs = requirements::for_update(policy, &self.policy_ref, &update.refname, kind);
+            let facts = {
+                let _gather = tracing::debug_span!("gather").entered();
+                self.gather(policy, &reqs, update, ctx)?
+            };
+            let _decide = tracing::debug_span!("decide").entered();
+            Ok(engine::judge(policy, &reqs, ctx, cert, &facts))
+        });
+        inspected.unwrap_or_else(|err| {
+            Verdict::reject(
+                update.clone(),
+                Code::InternalError,
+                format!("cannot inspect {}: {err}", update.refname),
+            )
+        })
     }
 
     /// Gathers what the requirements of `update` need (their [`requirements::Needs`]), and
@@ -479,16 +496,17 @@ impl<'r> Session<'r> {
     /// The paths `id` touches under any path entry's prefix: compared once per commit for
     /// the whole push, whatever the number of entries and refs that bring it.
     fn touched_paths(&self, policy: &Policy, id: &ObjectId) -> Result<Rc<[String]>, git::Error> {
-        if let Some(paths) = self.touched.borrow().get(id) {
+        let prefixes = requirements::path_prefixes(policy);
+        // Keyed by the prefixes too: a session may judge under another policy (a candidate).
+        if let Some((bound, paths)) = self.touched.borrow().get(id)
+            && *bound == prefixes
+        {
             return Ok(Rc::clone(paths));
         }
-        let paths: Rc<[String]> = self
-            .repo
-            .touched_paths(id, &requirements::path_prefixes(policy))?
-            .into();
+        let paths: Rc<[String]> = self.repo.touched_paths(id, &prefixes)?.into();
         self.touched
             .borrow_mut()
-            .insert(id.clone(), Rc::clone(&paths));
+            .insert(id.clone(), (prefixes, Rc::clone(&paths)));
         Ok(paths)
     }
 

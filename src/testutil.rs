@@ -145,6 +145,7 @@ pub fn rule(line: usize, refs: &[&str]) -> Rule {
         linear: false,
         signed_push: false,
         approvals: None,
+        evaluate: false,
         names_replace_refs: refs
             .iter()
             .any(|p| crate::policy::pattern_names_replace_refs(p)),
@@ -175,6 +176,7 @@ pub fn path_entry(line: usize, paths: &[&str], refs: &[&str]) -> PathEntry {
         ref_matcher: globs(refs),
         signers: None,
         approvals: None,
+        evaluate: false,
     }
 }
 

@@ -26,7 +26,7 @@ mod tests;
 pub use error::AuditError;
 pub use log::{Rotation, append, append_lines, rotate};
 pub use read::{Filter, Records, read};
-pub use record::{Decision, Hook, Record, RecordContext, RecordGrant, RecordReason};
+pub use record::{Decision, Hook, Record, RecordContext, RecordFinding, RecordGrant, RecordReason};
 pub use table::{printable, table};
 pub use verify::{BadLine, ChainStart, VerifyReport, verify};
 

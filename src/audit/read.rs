@@ -22,6 +22,9 @@ pub struct Filter {
     pub decision: Option<Decision>,
     /// Only decisions that relied on a time-boxed grant (a non-empty `grants`, spec §8).
     pub grants: bool,
+    /// Only decisions with findings of rules in evaluate mode (a non-empty `evaluate`,
+    /// spec §11).
+    pub would_reject: bool,
 }
 
 impl Filter {
@@ -34,6 +37,7 @@ impl Filter {
                 .is_none_or(|name| *name == record.refname)
             && self.decision.is_none_or(|d| d == record.decision)
             && (!self.grants || !record.grants.is_empty())
+            && (!self.would_reject || !record.evaluate.is_empty())
     }
 }
 

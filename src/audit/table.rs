@@ -5,17 +5,25 @@ use super::Record;
 use super::record::utc_seconds;
 
 /// The column headers.
-const HEADERS: [&str; 7] = [
-    "TIME", "DECISION", "PUSHER", "REF", "OLD..NEW", "CODES", "GRANTS",
+const HEADERS: [&str; 8] = [
+    "TIME",
+    "DECISION",
+    "PUSHER",
+    "REF",
+    "OLD..NEW",
+    "CODES",
+    "GRANTS",
+    "WOULD-REJECT",
 ];
 
 /// The records as table lines (a header, then one line per record), columns
-/// `time  decision  pusher  ref  old..new  codes  grants` separated by two spaces and padded
-/// to the widest cell; no trailing spaces. Control characters and other hidden code points
-/// (which a pusher name or a ref name might carry) are shown escaped. GRANTS lists the
-/// grants the decision relied on as `user:role` (spec §8).
+/// `time  decision  pusher  ref  old..new  codes  grants  would-reject` separated by two
+/// spaces and padded to the widest cell; no trailing spaces. Control characters and other
+/// hidden code points (which a pusher name or a ref name might carry) are shown escaped.
+/// GRANTS lists the grants the decision relied on as `user:role` (spec §8); WOULD-REJECT
+/// the findings of rules in evaluate mode as `code@location` (spec §11).
 pub fn table(records: &[Record]) -> Vec<String> {
-    let rows: Vec<[String; 7]> = records.iter().map(row).collect();
+    let rows: Vec<[String; 8]> = records.iter().map(row).collect();
     let mut widths = HEADERS.map(|h| h.chars().count());
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -38,13 +46,20 @@ pub fn table(records: &[Record]) -> Vec<String> {
 }
 
 /// One record's cells.
-fn row(record: &Record) -> [String; 7] {
+fn row(record: &Record) -> [String; 8] {
     let codes: Vec<&str> = record.reasons.iter().map(|r| r.code.as_str()).collect();
     let grants: Vec<String> = record
         .grants
         .iter()
         .map(|g| format!("{}:{}", g.user, g.role))
         .collect();
+    let mut would_reject: Vec<String> = Vec::new();
+    for finding in &record.evaluate {
+        let cell = format!("{}@{}", finding.code, finding.rule);
+        if !would_reject.contains(&cell) {
+            would_reject.push(cell);
+        }
+    }
     [
         utc_seconds::format(record.time).unwrap_or_else(|_| record.time.to_string()),
         record.decision.to_string(),
@@ -59,12 +74,18 @@ fn row(record: &Record) -> [String; 7] {
         } else {
             printable(&codes.join(","))
         },
-        if grants.is_empty() {
-            "-".to_owned()
-        } else {
-            printable(&grants.join(","))
-        },
+        list(&grants),
+        list(&would_reject),
     ]
+}
+
+/// The cells of a list column: `-` when empty, else comma-separated.
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "-".to_owned()
+    } else {
+        printable(&items.join(","))
+    }
 }
 
 /// `text` with control characters and other hidden code points escaped

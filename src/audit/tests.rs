@@ -461,6 +461,7 @@ fn filters_select_records() {
             decision: Some(Decision::Accept),
             since: Some(T0),
             grants: false,
+            would_reject: false,
         }),
         ["refs/heads/r2"]
     );
@@ -470,6 +471,7 @@ fn filters_select_records() {
             decision: Some(Decision::Reject),
             since: None,
             grants: false,
+            would_reject: false,
         })
         .is_empty()
     );
@@ -499,6 +501,12 @@ fn the_grants_filter_keeps_decisions_that_relied_on_a_grant() {
         grants: true,
         ..Filter::default()
     };
+    // No record here has evaluate findings.
+    let would_reject = Filter {
+        would_reject: true,
+        ..Filter::default()
+    };
+    assert!(refs(would_reject).is_empty());
     assert_eq!(
         refs(only_grants.clone()),
         ["refs/heads/r2", "refs/heads/r3"]
@@ -557,11 +565,20 @@ fn table_lines_are_aligned() {
         role: "maintainers".into(),
         until: T0,
     });
+    // Two findings of one shadow with the same code show once.
+    for _ in 0..2 {
+        r2.evaluate.push(RecordFinding {
+            code: "unsigned".into(),
+            commit: None,
+            detail: String::new(),
+            rule: "roles.toml:30".into(),
+        });
+    }
     let got = table(&[r1, r2]);
     let want = [
-        "TIME                  DECISION  PUSHER  REF                               OLD..NEW          CODES                  GRANTS",
-        "2026-11-30T12:00:01Z  reject    alice   refs/heads/r1                     3f1c2aa..9be04d1  unsigned,merge-denied  -",
-        "2026-11-30T12:00:02Z  accept    -       refs/heads/feature/\\u{1b}[31mred  0000000..0000000  -                      bob:maintainers",
+        "TIME                  DECISION  PUSHER  REF                               OLD..NEW          CODES                  GRANTS           WOULD-REJECT",
+        "2026-11-30T12:00:01Z  reject    alice   refs/heads/r1                     3f1c2aa..9be04d1  unsigned,merge-denied  -                -",
+        "2026-11-30T12:00:02Z  accept    -       refs/heads/feature/\\u{1b}[31mred  0000000..0000000  -                      bob:maintainers  unsigned@roles.toml:30",
     ];
     assert_eq!(got, want);
 }

@@ -1,4 +1,4 @@
-//! `refguard audit verify|log|rotate|history`: the security team's commands over the audit
+//! `refguard audit verify|log|rotate|history` (and `replay`, in `replay.rs`): the security team's commands over the audit
 //! log (spec §6) and over the repository's history. Prints; the checks themselves live in
 //! `audit` (the chain) and `engine` (the judgement of each commit).
 
@@ -59,7 +59,36 @@ pub enum AuditCommand {
         /// record's `grants` names them; the table's GRANTS column shows them as user:role.
         #[arg(long)]
         grants: bool,
+        /// Only decisions that a rule or path entry in evaluate mode would have rejected
+        /// (mode = "evaluate"): the record's `evaluate` lists the findings; the table's
+        /// WOULD-REJECT column shows them as code@location.
+        #[arg(long)]
+        would_reject: bool,
         /// table: aligned columns; json: the records as JSON lines, printed as they are read.
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Re-judge the logged updates of this repository against a candidate roles file and
+    /// print which decisions would change (accepted → rejected, and the reverse), with the
+    /// codes the candidate gives.
+    ///
+    /// Each update whose objects are still in the repository is judged by the hook's own
+    /// engine as of its logged time (key expiry, grants), as its logged pusher, against the
+    /// repository's refs as they are now. Policy-branch and approval updates are not
+    /// replayed (their guard is not in the rules). Exit 0 when nothing would change, 1 when
+    /// something would, 2 on errors.
+    Replay {
+        /// The repository.
+        #[arg(long)]
+        repo: Option<PathBuf>,
+        /// The candidate roles file.
+        #[arg(long = "policy", value_name = "CANDIDATE.toml")]
+        policy: PathBuf,
+        /// Only updates logged at or after TIME: YYYY-MM-DD (midnight UTC) or RFC 3339.
+        #[arg(long, value_name = "TIME", value_parser = parse_since)]
+        since: Option<OffsetDateTime>,
+        /// table: one line per change with the candidate's reasons under it, then a
+        /// summary; json: one object per change, then a final {"summary": ...} line.
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
         format: ListFormat,
     },
@@ -118,6 +147,7 @@ pub fn run(cmd: AuditCommand) -> Result<u8> {
             refname,
             decision,
             grants,
+            would_reject,
             format,
         } => log(
             repo,
@@ -127,10 +157,17 @@ pub fn run(cmd: AuditCommand) -> Result<u8> {
                 refname,
                 decision,
                 grants,
+                would_reject,
             },
             format,
         ),
         AuditCommand::Rotate { repo } => rotate(repo),
+        AuditCommand::Replay {
+            repo,
+            policy,
+            since,
+            format,
+        } => super::replay::replay(repo, &policy, since, format),
         AuditCommand::History {
             repo,
             refname,
@@ -284,7 +321,7 @@ fn parse_decision(text: &str) -> std::result::Result<Decision, String> {
     text.parse()
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
+pub(super) fn rfc3339(t: OffsetDateTime) -> String {
     let t = t.to_offset(UtcOffset::UTC);
     t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }

@@ -11,6 +11,7 @@ mod diag;
 mod generate;
 mod hook;
 mod inspect;
+mod replay;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

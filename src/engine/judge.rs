@@ -142,7 +142,11 @@ impl<'a> Update<'a> {
             Check::Permission { list, effective } => permission::check(
                 policy,
                 ctx.now,
-                reqs.rule,
+                // The rule the list belongs to: a shadow's own (spec §11), else the governing.
+                match req.origin {
+                    Origin::Rule(rule) => Some(rule),
+                    _ => reqs.rule,
+                },
                 (*list, *effective),
                 pusher,
                 facts,

@@ -55,8 +55,15 @@ impl Reason {
         }
     }
 
-    /// The same reason, attributed to `origin` at `level`.
+    /// The same reason, attributed to `origin` at `level`. A fail-closed error
+    /// (`internal-error`) denies whatever the level: a shadow that cannot be judged is no
+    /// warning (spec §11).
     pub fn from_requirement(self, origin: Origin, level: Level) -> Reason {
+        let level = if self.code == Code::InternalError {
+            Level::Deny
+        } else {
+            level
+        };
         Reason {
             origin: Some(origin),
             level,

@@ -184,6 +184,8 @@ pub struct RuleView {
     pub signed_push: bool,
     /// `approvals`: what updates need approvals, by whom (spec §7).
     pub approvals: Option<ApprovalsView>,
+    /// `mode = "evaluate"`: a shadow, judged in addition and only warning (spec §11).
+    pub evaluate: bool,
 }
 
 /// One `[[path]]` entry.
@@ -201,6 +203,8 @@ pub struct PathView {
     pub signers: Option<ListView>,
     /// What updates carrying such commits need approvals, by whom.
     pub approvals: Option<ApprovalsView>,
+    /// `mode = "evaluate"`: its findings only warn (spec §11).
+    pub evaluate: bool,
 }
 
 /// A rule's `approvals`.
@@ -300,6 +304,7 @@ pub fn policy_view(
                     .approvals
                     .as_ref()
                     .map(|a| ApprovalsView::of(policy, a, now)),
+                evaluate: rule.evaluate,
             }
         })
         .collect();
@@ -319,6 +324,7 @@ pub fn policy_view(
                 .approvals
                 .as_ref()
                 .map(|a| ApprovalsView::of(policy, a, now)),
+            evaluate: entry.evaluate,
         })
         .collect();
     PolicyView {
@@ -493,10 +499,15 @@ impl PolicyView {
         ));
         for r in &self.rules {
             out.push(format!(
-                "  rule {} ({}): {}",
+                "  rule {} ({}): {}{}",
                 r.number,
                 r.location,
-                r.refs.join(", ")
+                r.refs.join(", "),
+                if r.evaluate {
+                    "  [evaluate mode: governs nothing; judged in addition, findings are warnings]"
+                } else {
+                    ""
+                }
             ));
             for (field, list) in [
                 ("push", &r.push),
@@ -554,10 +565,15 @@ impl PolicyView {
         }
         for p in &self.paths {
             out.push(format!(
-                "  path {} ({}): {}",
+                "  path {} ({}): {}{}",
                 p.number,
                 p.location,
-                p.paths.join(", ")
+                p.paths.join(", "),
+                if p.evaluate {
+                    "  [evaluate mode: findings are warnings]"
+                } else {
+                    ""
+                }
             ));
             out.push(format!("    {:<11} {}", "refs:", p.refs.join(", ")));
             out.push(format!(

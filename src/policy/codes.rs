@@ -70,6 +70,10 @@ pub const CODES: &[(&str, &str)] = &[
     ("empty-refs", "a rule or `[[path]]` entry with `refs = []`"),
     ("empty-paths", "a `[[path]]` entry with `paths = []`"),
     (
+        "invalid-mode",
+        "a rule's or path entry's `mode` that is not \"enforce\" or \"evaluate\"",
+    ),
+    (
         "invalid-path-pattern",
         "a `[[path]]` glob that is empty, starts with `/`, or is not a valid glob",
     ),

@@ -396,6 +396,9 @@ pub struct Rule {
     /// One of `refs` names replace refs explicitly (its literal part starts with
     /// [`REPLACE_PREFIX`]): only such a rule can govern a replace ref (spec §14).
     pub names_replace_refs: bool,
+    /// `mode = "evaluate"`: a shadow (spec §11), never part of first-match, judged in
+    /// addition to the governing rule, its findings warnings.
+    pub evaluate: bool,
 }
 
 /// One `[[path]]` entry (spec §9): changes to `paths` on refs matching `refs` need
@@ -418,6 +421,8 @@ pub struct PathEntry {
     pub signers: Option<Principals>,
     /// `approvals`: an update whose new commits touch the paths needs these approvals.
     pub approvals: Option<ApprovalRule>,
+    /// `mode = "evaluate"`: its findings are warnings (spec §11).
+    pub evaluate: bool,
 }
 
 impl PartialEq for PathEntry {
@@ -426,6 +431,7 @@ impl PartialEq for PathEntry {
         (self.index, self.location, &self.paths, &self.refs)
             == (other.index, other.location, &other.paths, &other.refs)
             && (&self.signers, &self.approvals) == (&other.signers, &other.approvals)
+            && self.evaluate == other.evaluate
     }
 }
 
@@ -565,7 +571,20 @@ impl Policy {
                 .iter()
                 .find(|r| r.names_replace_refs && r.matches(refname));
         }
-        self.rules.iter().find(|r| r.matches(refname))
+        self.rules
+            .iter()
+            .find(|r| !r.evaluate && r.matches(refname))
+    }
+
+    /// The rules in evaluate mode whose `refs` match `refname`, in file order: each is judged
+    /// in addition to the governing rule (spec §11). Replace refs, which only rules naming
+    /// them can govern, are shadowed the same way.
+    pub fn shadows_for(&self, refname: &str) -> Vec<&Rule> {
+        let replace = is_replace_ref(refname);
+        self.rules
+            .iter()
+            .filter(|r| r.evaluate && r.matches(refname) && (!replace || r.names_replace_refs))
+            .collect()
     }
 
     /// The user a pusher name maps to through `names`.

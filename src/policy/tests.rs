@@ -653,6 +653,13 @@ fn error_cases() -> Vec<Case> {
             "[[path]] has no `paths`",
         ),
         base_case(
+            "[[rule]]\nrefs = [\"refs/heads/main\"]\nmode = \"shadow\"\n",
+            3,
+            8,
+            "invalid-mode",
+            "`mode` is \"enforce\" (the default) or \"evaluate\", not \"shadow\"",
+        ),
+        base_case(
             "[[path]]\npaths = []\nsigners = [\"devs\"]\n",
             2,
             9,
@@ -1116,6 +1123,23 @@ fn every_error_kind_is_reported_with_location() {
 #[test]
 fn every_warning_kind_is_reported_by_lint_only() {
     check_all(&warning_cases(), Severity::Warning);
+}
+
+#[test]
+fn a_rule_in_evaluate_mode_takes_no_part_in_first_match() {
+    let text = base(
+        "[[rule]]\nrefs = [\"refs/heads/main\"]\npush = [\"devs\"]\nmode = \"evaluate\"\n\
+         [[rule]]\nrefs = [\"refs/heads/main\"]\npush = [\"devs\"]\n\
+         [[path]]\npaths = [\"x/**\"]\nsigners = [\"devs\"]\nmode = \"evaluate\"\n",
+    );
+    // Not "this rule can never match" for the enforced rule below the shadow.
+    assert!(lint(&text).is_empty(), "{}", render(&lint(&text)));
+    let p = ok(&text);
+    assert!(p.rules[0].evaluate && !p.rules[1].evaluate && p.paths[0].evaluate);
+    let governing = p.rule_for("refs/heads/main").expect("a rule");
+    assert_eq!(governing.index, 1);
+    assert_eq!(p.shadows_for("refs/heads/main").len(), 1);
+    assert!(p.shadows_for("refs/heads/other").is_empty());
 }
 
 #[test]

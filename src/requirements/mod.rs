@@ -187,7 +187,12 @@ impl CommitScope {
                     // A tag update gets the tag check only: the commits behind a tag were
                     // never checked, so its tip must not count as known.
                     && !is_tag(other)
-                    && policy.rule_for(other).map(|r| RuleRef::of(r).id) == Some(id)
+                    && match policy.rules.iter().find(|r| RuleRef::of(r).id == id) {
+                        // A shadow (spec §11) governs nothing: the refs it matches are those
+                        // whose commits it would have judged.
+                        Some(shadow) if shadow.evaluate => shadow.matches(other),
+                        _ => policy.rule_for(other).map(|r| RuleRef::of(r).id) == Some(id),
+                    }
             }
             CommitScope::Path(id) => {
                 other != refname
@@ -405,6 +410,25 @@ pub fn for_update<'p>(
     } else if is_replace_ref(refname) {
         items.push(deny(Origin::Builtin, Check::ReplaceRef));
     }
+    // Rules in evaluate mode whose refs match (spec §11): judged in addition, as warnings.
+    // Never for the policy branch (approval refs returned above).
+    if refname != policy_ref {
+        for shadow in policy.shadows_for(refname) {
+            let origin = Origin::Rule(RuleRef::of(shadow));
+            let signed_push =
+                (shadow.signed_push && !policy.require_signed_push).then_some(Check::SignedPush);
+            items.extend(
+                signed_push
+                    .into_iter()
+                    .chain(rule_requirements(shadow, refname, kind).map(|r| r.check))
+                    .map(|check| Requirement {
+                        origin,
+                        level: Level::Warn,
+                        check,
+                    }),
+            );
+        }
+    }
     // Every [[path]] entry whose refs match applies, in addition to the governing rule
     // (spec §9); to branch-like refs, never to tags (whose update checks only the tag object)
     // or the policy branch or approval refs, which hold no commits).
@@ -415,13 +439,19 @@ pub fn for_update<'p>(
     {
         for entry in policy.paths.iter().filter(|p| p.applies_to(refname)) {
             let id = PathId::of(entry);
-            items.push(deny(
-                Origin::Path(id, entry.location),
-                Check::Path {
+            items.push(Requirement {
+                origin: Origin::Path(id, entry.location),
+                // An entry in evaluate mode only warns (spec §11).
+                level: if entry.evaluate {
+                    Level::Warn
+                } else {
+                    Level::Deny
+                },
+                check: Check::Path {
                     entry,
                     scope: CommitScope::Path(id),
                 },
-            ));
+            });
         }
     }
     Requirements {

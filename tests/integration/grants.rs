@@ -280,9 +280,13 @@ fn an_admin_grants_and_a_security_team_reviews() {
     let table = s.refguard_repo(&["audit", "log", "--grants"]);
     table.assert_success("audit log --grants");
     let lines: Vec<&str> = table.stdout.lines().collect();
-    assert!(lines[0].ends_with("CODES  GRANTS"), "{}", table.stdout);
+    assert!(
+        lines[0].ends_with("CODES  GRANTS           WOULD-REJECT"),
+        "{}",
+        table.stdout
+    );
     assert_eq!(lines.len(), 2, "{}", table.stdout);
-    assert!(lines[1].ends_with("bob:maintainers"), "{}", table.stdout);
+    assert!(lines[1].ends_with("bob:maintainers  -"), "{}", table.stdout);
 }
 
 /// `policy lint` warns about a grant that has ended, and refuses one too long from now.

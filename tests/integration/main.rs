@@ -11,6 +11,7 @@ mod audit;
 mod cli;
 mod client;
 mod diagnostics;
+mod evaluate;
 mod grants;
 mod hardening;
 mod harness;

@@ -2,6 +2,7 @@
 
 mod approvals;
 mod certificate;
+mod evaluate;
 mod fixture;
 mod grants;
 mod history;

@@ -49,8 +49,9 @@ pub(super) const RULE_FIELDS: &[&str] = &[
     "linear",
     "signed_push",
     "approvals",
+    "mode",
 ];
-pub(super) const PATH_FIELDS: &[&str] = &["paths", "refs", "signers", "approvals"];
+pub(super) const PATH_FIELDS: &[&str] = &["paths", "refs", "signers", "approvals", "mode"];
 pub(super) const APPROVAL_FIELDS: &[&str] = &["by", "count", "on", "allow_self"];
 
 /// Parses and validates a roles file. On failure, every error found (no warnings), sorted by
@@ -392,6 +393,34 @@ impl Checker<'_> {
     }
 
     /// An optional `true`/`false` field (absent: false).
+    /// `mode`: `"enforce"` (the default) or `"evaluate"` (spec §11); whether it evaluates.
+    fn evaluate_mode(&mut self, field: Option<(Location, Node<'_>)>) -> bool {
+        let Some((key_at, node)) = field else {
+            return false;
+        };
+        match node.as_str() {
+            Some("enforce") => false,
+            Some("evaluate") => true,
+            Some(other) => {
+                let at = self.at(node.span(), key_at);
+                self.error(
+                    at,
+                    "invalid-mode",
+                    format!(
+                        "`mode` is \"enforce\" (the default) or \"evaluate\", not {:?}",
+                        other
+                    ),
+                );
+                false
+            }
+            None => {
+                let at = self.at(node.span(), key_at);
+                self.wrong_type(at, &"`mode`", "\"enforce\" or \"evaluate\"", node);
+                false
+            }
+        }
+    }
+
     fn flag(&mut self, field: Option<(Location, Node<'_>)>, name: &str) -> bool {
         let Some((key_at, node)) = field else {
             return false;

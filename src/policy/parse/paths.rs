@@ -45,6 +45,7 @@ impl Checker<'_> {
             let approvals = found
                 .get("approvals")
                 .and_then(|field| self.approval_rule(field, names));
+            let evaluate = self.evaluate_mode(found.get("mode"));
             if signers.is_none() && approvals.is_none() && found.get("signers").is_none() {
                 self.warning(
                     at,
@@ -62,6 +63,7 @@ impl Checker<'_> {
                 ref_matcher,
                 signers,
                 approvals,
+                evaluate,
             });
         }
         out

@@ -30,13 +30,18 @@ impl Checker<'_> {
             }
             let linear = self.flag(found.get("linear"), "linear");
             let signed_push = self.flag(found.get("signed_push"), "signed_push");
+            let evaluate = self.evaluate_mode(found.get("mode"));
             let approvals = found
                 .get("approvals")
                 .and_then(|field| self.approval_rule(field, names));
-            drafts.push(RuleDraft {
-                location: at,
-                patterns,
-            });
+            // A rule in evaluate mode takes no part in first-match (spec §11): it neither
+            // shadows the rules after it nor is shadowed by those before it.
+            if !evaluate {
+                drafts.push(RuleDraft {
+                    location: at,
+                    patterns,
+                });
+            }
             let names_replace_refs = refs.iter().any(|p| model::pattern_names_replace_refs(p));
             rules.push(Rule {
                 names_replace_refs,
@@ -48,6 +53,7 @@ impl Checker<'_> {
                 linear,
                 signed_push,
                 approvals,
+                evaluate,
             });
         }
         rules
