@@ -12,6 +12,7 @@ use crate::git::{self, Repo, WalkedCommit};
 use crate::policy::Policy;
 use crate::requirements::{self, Check};
 use crate::update::{UpdateKind, is_tag};
+use crate::verify::Keyring;
 
 /// Why the history audit could not run.
 #[derive(Debug, Error)]
@@ -52,9 +53,11 @@ pub fn audit(
     visit: impl FnMut(&Row<'_>) -> ControlFlow<()>,
 ) -> Result<(), Error> {
     let targets = targets(repo, policy, &ctx.policy_ref, only)?;
+    let keyring = Keyring::new(policy.certificates().cloned());
     Audit {
         repo,
         policy,
+        keyring: &keyring,
         ctx,
         visit,
         stopped: false,
@@ -183,6 +186,8 @@ fn targets(
 struct Audit<'a, V> {
     repo: &'a Repo,
     policy: &'a Policy,
+    /// The policy's OpenPGP certificates, signatures are verified with.
+    keyring: &'a Keyring,
     ctx: &'a PushContext,
     visit: V,
     /// The visitor asked to stop.
@@ -201,13 +206,14 @@ impl<V: FnMut(&Row<'_>) -> ControlFlow<()>> Audit<'_, V> {
         // out once, under the first ref that reaches it. The policy branch is judged without
         // the baseline, as the hook does.
         let mut walked: Vec<ObjectId> = Vec::new();
+        let keyring = self.keyring;
         for (refname, tip) in &targets.branches {
             let mut hide = walked.clone();
             if *refname != self.ctx.policy_ref {
                 hide.extend(targets.baseline.iter().cloned());
             }
             self.repo
-                .walk(std::slice::from_ref(tip), &hide, |c| {
+                .walk(std::slice::from_ref(tip), &hide, keyring, |c| {
                     self.commit(refname, &c)
                 })
                 .map_err(|source| Error::Walk {
@@ -224,10 +230,13 @@ impl<V: FnMut(&Row<'_>) -> ControlFlow<()>> Audit<'_, V> {
             if self.stopped {
                 break;
             }
-            let target = self.repo.tag_target(id).map_err(|source| Error::Tag {
-                refname: refname.clone(),
-                source,
-            })?;
+            let target = self
+                .repo
+                .tag_target(id, self.keyring)
+                .map_err(|source| Error::Tag {
+                    refname: refname.clone(),
+                    source,
+                })?;
             let judgement = engine::judge_tag(self.policy, self.ctx, refname, id, &target);
             let summary = match &target {
                 engine::TagTarget::Annotated { name, .. } => name.as_str(),
@@ -260,6 +269,7 @@ impl<V: FnMut(&Row<'_>) -> ControlFlow<()>> Audit<'_, V> {
             return Ok(());
         }
         let mut starts: Vec<ObjectId> = Vec::new();
+        let keyring = self.keyring;
         for (refname, tip) in &targets.branches {
             if *refname == self.ctx.policy_ref {
                 continue;
@@ -277,7 +287,7 @@ impl<V: FnMut(&Row<'_>) -> ControlFlow<()>> Audit<'_, V> {
             }
         }
         self.repo
-            .walk(&starts, &[], |c| {
+            .walk(&starts, &[], keyring, |c| {
                 let signed_by = engine::signed_by(self.policy, self.ctx, &c.facts.signature);
                 let row = commit_row(&c, "-", &signed_by, Outcome::Baseline, &[], false);
                 self.row(&row)

@@ -69,6 +69,7 @@ pub mod git;
 pub mod history;
 pub mod hook;
 pub mod inspect;
+pub mod openpgp;
 pub mod policy;
 pub mod pushcert;
 pub mod report;

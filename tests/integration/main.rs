@@ -17,6 +17,7 @@ mod hostile;
 mod inspect;
 mod lifecycle;
 mod merges;
+mod openpgp;
 mod policy_branch;
 mod push;
 mod servers;
