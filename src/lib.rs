@@ -52,7 +52,8 @@
 //! # Dependency rule
 //!
 //! Checked by a grep in `.ci/run`: `update`, `code`, `text`, `signature`, `approval`,
-//! `policy`, `requirements`, `engine`, `inspect`, `hook`, `pushcert` and `report` never touch
+//! `openpgp` (OpenPGP certificates: parsed and judged at a given time, spec §12), `policy`,
+//! `requirements`, `engine`, `inspect`, `hook`, `pushcert` and `report` never touch
 //! the filesystem, environment, processes, git2 or stdout, and never read the clock: time
 //! (key expiry, grant windows) arrives as an argument. `git` and `verify` do I/O or crypto
 //! and know
