@@ -27,6 +27,9 @@ pub enum Code {
     ExpiredKey,
     /// A new merge commit is not signed by a member of `merge`.
     MergeDenied,
+    /// A new commit touches paths a `[[path]]` entry protects and is not signed by one of
+    /// its `signers` (spec §9).
+    PathDenied,
     /// A new merge commit under a `linear = true` rule.
     Nonlinear,
     /// A tag under a rule with `signers` is lightweight or unsigned.
@@ -58,7 +61,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in documentation order.
-    pub const ALL: [Code; 22] = [
+    pub const ALL: [Code; 23] = [
         Code::PushDenied,
         Code::CreateDenied,
         Code::DeleteDenied,
@@ -70,6 +73,7 @@ impl Code {
         Code::RevokedKey,
         Code::ExpiredKey,
         Code::MergeDenied,
+        Code::PathDenied,
         Code::Nonlinear,
         Code::UnsignedTag,
         Code::UnsupportedSignature,
@@ -97,6 +101,7 @@ impl Code {
             Code::RevokedKey => "revoked-key",
             Code::ExpiredKey => "expired-key",
             Code::MergeDenied => "merge-denied",
+            Code::PathDenied => "path-denied",
             Code::Nonlinear => "nonlinear",
             Code::UnsignedTag => "unsigned-tag",
             Code::UnsupportedSignature => "unsupported-signature",
@@ -140,6 +145,9 @@ impl Code {
             }
             Code::MergeDenied => {
                 "have a member of the rule's merge list merge and sign it, or rebase instead"
+            }
+            Code::PathDenied => {
+                "have a member of the path's signers sign the commit (git commit --amend -S), or leave those paths out of it"
             }
             Code::Nonlinear => "this ref takes no merge commits: git rebase onto the tip instead",
             Code::UnsignedTag => {

@@ -60,6 +60,15 @@
 //! nothing of the policy. `session` and `history` compose them; `cli` is the only place that
 //! prints. Modules form an acyclic graph: vocabulary ← policy ← requirements ← engine ←
 //! views/shell.
+//!
+//! # Diagnostics
+//!
+//! `tracing` spans and events (spec §15) live in the shell: a `push` span in `cli::hook`, an
+//! `update` span per ref update in `session` (ref, range, rule, user, decision) with
+//! `load_policy`, `gather`, `walk`, `verify` (in `git`), `decide` and `log` under it. The
+//! pure modules emit at most a `trace!` (the engine's one per requirement) and never set a
+//! subscriber: only `cli::diag` does, and only when `REFGUARD_LOG` asks, so with it unset
+//! every callsite is disabled and costs nothing measurable.
 
 pub mod approval;
 pub mod audit;

@@ -2,15 +2,19 @@
 //! each ref update with git, and hand them to the pure engine. Errors never escape as an
 //! accept: every failure becomes an `[internal-error]` verdict (fail closed).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use crate::approval;
 use crate::engine::{
     self, ApprovalFact, Code, CommitFacts, ObjectId, PolicyCandidate, PolicyChange, PushCert,
-    PushContext, RefUpdate, UpdateFacts, Verdict,
+    PushContext, RefUpdate, Touch, UpdateFacts, Verdict,
 };
 use crate::git::{self, Repo};
 use crate::policy::{self, Policy};
 use crate::pushcert::{self, Coverage, NonceStatus, Presented};
-use crate::requirements::{self, CommitScope, Requirements};
+use crate::requirements::{self, CommitScope, PathId, Requirements};
 use crate::verify::Keyring;
 
 /// The policy branch when `refguard.policyRef` is not set.
@@ -132,11 +136,14 @@ pub struct Session<'r> {
     /// The policy's OpenPGP certificates, built once: every signature of the push is
     /// verified with it (empty without a loaded policy).
     keyring: Keyring,
+    /// The paths each commit touches, once compared ([`Session::touched_paths`]).
+    touched: RefCell<HashMap<ObjectId, Rc<[String]>>>,
 }
 
 impl<'r> Session<'r> {
     /// Reads the policy ref name from config and the policy at its current tip.
     pub fn load(repo: &'r Repo) -> Result<Session<'r>, git::Error> {
+        let _span = tracing::debug_span!("load_policy").entered();
         let policy_ref = repo
             .config_string("refguard.policyRef")?
             .unwrap_or_else(|| DEFAULT_POLICY_REF.to_string());
@@ -160,6 +167,7 @@ impl<'r> Session<'r> {
             policy_ref,
             state,
             keyring,
+            touched: RefCell::default(),
         })
     }
 
@@ -218,6 +226,47 @@ impl<'r> Session<'r> {
     /// Judges one ref update of a push with (or without) a push certificate. Never fails:
     /// errors become `[internal-error]` rejections.
     pub fn decide_signed(&self, update: &RefUpdate, ctx: &PushContext, cert: &PushCert) -> Verdict {
+        // One span per ref update (spec §15): what was judged, under which rule, for whom,
+        // and (when it closes) how long it took; its children time the phases.
+        let span = tracing::info_span!(
+            "update",
+            refname = %crate::text::escape(&update.refname),
+            range = %format_args!("{}..{}", update.old.short(), update.new.short()),
+            pusher = ctx
+                .pusher
+                .as_deref()
+                .map(|p| tracing::field::display(crate::text::escape(p))),
+            kind = tracing::field::Empty,
+            rule = tracing::field::Empty,
+            user = tracing::field::Empty,
+            decision = tracing::field::Empty,
+            codes = tracing::field::Empty,
+        );
+        let _entered = span.enter();
+        let verdict = self.decide_in_span(update, ctx, cert);
+        if !span.is_disabled() {
+            if let Some(kind) = verdict.kind {
+                span.record("kind", kind.as_str());
+            }
+            if let Some(rule) = verdict.rule {
+                span.record("rule", tracing::field::display(rule));
+            }
+            if let Some(user) = &verdict.user {
+                span.record("user", tracing::field::display(crate::text::escape(user)));
+            }
+            let decision = if verdict.accepted() {
+                "accept"
+            } else {
+                "reject"
+            };
+            span.record("decision", decision);
+            let codes: Vec<&str> = verdict.reasons.iter().map(|r| r.code.as_str()).collect();
+            span.record("codes", tracing::field::display(codes.join(",")));
+        }
+        verdict
+    }
+
+    fn decide_in_span(&self, update: &RefUpdate, ctx: &PushContext, cert: &PushCert) -> Verdict {
         match &self.state {
             PolicyState::Missing => Verdict::reject(
                 update.clone(),
@@ -240,7 +289,11 @@ impl<'r> Session<'r> {
                 let inspected = self.repo.kind(update).and_then(|kind| {
                     let reqs =
                         requirements::for_update(policy, &self.policy_ref, &update.refname, kind);
-                    let facts = self.gather(policy, &reqs, update, ctx)?;
+                    let facts = {
+                        let _gather = tracing::debug_span!("gather").entered();
+                        self.gather(policy, &reqs, update, ctx)?
+                    };
+                    let _decide = tracing::debug_span!("decide").entered();
                     Ok(engine::judge(policy, &reqs, ctx, cert, &facts))
                 });
                 inspected.unwrap_or_else(|err| {
@@ -266,11 +319,19 @@ impl<'r> Session<'r> {
         let mut facts = UpdateFacts::new(update.clone(), reqs.kind);
         let needs = reqs.needs();
         for scope in &needs.commits {
+            let walk =
+                tracing::debug_span!("walk", scope = ?scope, commits = tracing::field::Empty);
+            let _walk = walk.enter();
             let commits = self.new_commits(policy, *scope, update)?;
+            walk.record("commits", commits.len());
             facts.set_commits(*scope, commits);
         }
         if needs.tag {
             facts.tag = Some(self.repo.tag_target(&update.new, &self.keyring)?);
+        }
+        for id in &needs.touched {
+            let touched = self.touched(policy, *id, &facts)?;
+            facts.touched.push((*id, touched));
         }
         if needs.approvals {
             facts.approvals = Some(self.approvals(update, ctx)?);
@@ -332,6 +393,52 @@ impl<'r> Session<'r> {
         };
         self.repo
             .new_commits_beyond(&update.new, &known, others, &self.keyring)
+    }
+
+    /// The new commits of the `[[path]]` entry `id`'s scope that touch its paths, with the
+    /// paths (spec §9). The diff is limited to the directories the entry's globs can match in.
+    fn touched(
+        &self,
+        policy: &Policy,
+        id: PathId,
+        facts: &UpdateFacts,
+    ) -> Result<Vec<Touch>, git::Error> {
+        let Some(entry) = policy.paths.iter().find(|p| PathId::of(p) == id) else {
+            return Ok(Vec::new());
+        };
+        let commits = facts.commits_in(CommitScope::Path(id)).unwrap_or_default();
+        let mut out = Vec::new();
+        for commit in commits {
+            let paths: Vec<String> = self
+                .touched_paths(policy, &commit.id)?
+                .iter()
+                .filter(|p| entry.pattern_for(p).is_some())
+                .cloned()
+                .collect();
+            if !paths.is_empty() {
+                out.push(Touch {
+                    commit: commit.id.clone(),
+                    paths,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The paths `id` touches under any path entry's prefix: compared once per commit for
+    /// the whole push, whatever the number of entries and refs that bring it.
+    fn touched_paths(&self, policy: &Policy, id: &ObjectId) -> Result<Rc<[String]>, git::Error> {
+        if let Some(paths) = self.touched.borrow().get(id) {
+            return Ok(Rc::clone(paths));
+        }
+        let paths: Rc<[String]> = self
+            .repo
+            .touched_paths(id, &requirements::path_prefixes(policy))?
+            .into();
+        self.touched
+            .borrow_mut()
+            .insert(id.clone(), Rc::clone(&paths));
+        Ok(paths)
     }
 
     /// The approvals of `update.new`: stored under `refs/approvals/<new>/` (a prefix lookup,

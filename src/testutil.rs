@@ -12,7 +12,7 @@ use ssh_key::{HashAlg, PublicKey};
 use time::OffsetDateTime;
 
 use crate::engine::KeyId;
-use crate::policy::{Location, Policy, Principals, Revoked, Rule, User, UserKey};
+use crate::policy::{Location, PathEntry, Policy, Principals, Revoked, Rule, User, UserKey};
 
 pub const ALICE: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICYuiPDztavk1w/U2euF2hbXi9tZV/vISBb/uyY3JZdB alice@test";
@@ -139,19 +139,11 @@ pub fn principals(roles: Roles, written: &[&str]) -> Principals {
 /// A rule at `line` with the given patterns and every list absent; [`build_policy`] sets
 /// its index.
 pub fn rule(line: usize, refs: &[&str]) -> Rule {
-    let mut set = GlobSetBuilder::new();
-    for pattern in refs {
-        let glob = GlobBuilder::new(pattern)
-            .literal_separator(true)
-            .build()
-            .expect("test glob compiles");
-        set.add(glob);
-    }
     Rule {
         index: 0,
         location: Location::new(line, 1),
         refs: refs.iter().map(|r| r.to_string()).collect(),
-        matcher: set.build().expect("test globset builds"),
+        matcher: globs(refs),
         lists: Default::default(),
         linear: false,
         signed_push: false,
@@ -159,6 +151,33 @@ pub fn rule(line: usize, refs: &[&str]) -> Rule {
         names_replace_refs: refs
             .iter()
             .any(|p| crate::policy::pattern_names_replace_refs(p)),
+    }
+}
+
+/// Git-style globs (`*` stays within a component), compiled as the parser compiles them.
+pub fn globs(patterns: &[&str]) -> globset::GlobSet {
+    let mut set = GlobSetBuilder::new();
+    for pattern in patterns {
+        let glob = GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .build()
+            .expect("test glob compiles");
+        set.add(glob);
+    }
+    set.build().expect("test globset builds")
+}
+
+/// A `[[path]]` entry written at `line` (index 0) with no `signers` and no `approvals`.
+pub fn path_entry(line: usize, paths: &[&str], refs: &[&str]) -> PathEntry {
+    PathEntry {
+        index: 0,
+        location: Location::new(line, 1),
+        paths: paths.iter().map(|p| p.to_string()).collect(),
+        path_matcher: globs(paths),
+        refs: refs.iter().map(|r| r.to_string()).collect(),
+        ref_matcher: globs(refs),
+        signers: None,
+        approvals: None,
     }
 }
 
@@ -207,6 +226,7 @@ pub fn build_policy(
         baseline: Vec::new(),
         revoked,
         rules,
+        paths: Vec::new(),
         key_index,
         name_index,
         require_signed_push: false,

@@ -68,8 +68,14 @@ pub fn line_hash(line: &[u8]) -> String {
 /// Fails closed: a last line without its newline (a torn write, or an edit) is an error, not
 /// something to chain onto.
 pub fn append(path: &Path, records: &[Record]) -> Result<(), AuditError> {
+    append_lines(path, records).map(drop)
+}
+
+/// [`append`], returning the lines written (without their newlines), e.g. to ship them to
+/// syslog exactly as the chain holds them.
+pub fn append_lines(path: &Path, records: &[Record]) -> Result<Vec<String>, AuditError> {
     if records.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         DirBuilder::new()
@@ -89,6 +95,7 @@ pub fn append(path: &Path, records: &[Record]) -> Result<(), AuditError> {
     };
 
     let mut batch = Vec::new();
+    let mut lines = Vec::with_capacity(records.len());
     for record in records {
         let record = Record {
             prev: std::mem::take(&mut prev),
@@ -101,6 +108,7 @@ pub fn append(path: &Path, records: &[Record]) -> Result<(), AuditError> {
         prev = line_hash(line.as_bytes());
         batch.extend_from_slice(line.as_bytes());
         batch.push(b'\n');
+        lines.push(line);
     }
 
     // O_APPEND puts the batch at the end, which is `len`: every writer holds the lock.
@@ -121,7 +129,7 @@ pub fn append(path: &Path, records: &[Record]) -> Result<(), AuditError> {
     // turn it into an error (the hook would then reject a push the log already records);
     // closing the file on drop releases the lock anyway.
     let _ = file.unlock();
-    Ok(())
+    Ok(lines)
 }
 
 /// What [`rotate`] did.

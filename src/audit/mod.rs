@@ -16,6 +16,7 @@ mod error;
 pub mod log;
 mod read;
 pub mod record;
+pub mod syslog;
 mod table;
 mod verify;
 
@@ -23,7 +24,7 @@ mod verify;
 mod tests;
 
 pub use error::AuditError;
-pub use log::{Rotation, append, rotate};
+pub use log::{Rotation, append, append_lines, rotate};
 pub use read::{Filter, Records, read};
 pub use record::{Decision, Hook, Record, RecordContext, RecordGrant, RecordReason};
 pub use table::{printable, table};

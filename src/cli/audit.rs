@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::io::{self, IsTerminal, Write};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Subcommand, ValueEnum};
@@ -78,6 +79,10 @@ pub enum AuditCommand {
     /// Commits reachable from a `[trust] baseline` id are listed as `baseline` and not
     /// judged. Tags under a rule with `signers` are judged by their own signature. Keys are
     /// judged as of now, so a key that expired since is reported as `expired-key`.
+    ///
+    /// Rows stream as they are judged, from one walk over all protected refs: children
+    /// before parents, otherwise newest first (the commits of different refs interleave);
+    /// tags last. When the rows go to a file or pipe, a terminal's stderr shows progress.
     /// Exit 1 when there is any violation.
     History {
         /// The repository.
@@ -306,12 +311,15 @@ struct Printer<W: Write> {
     out: W,
     format: ListFormat,
     summary: Summary,
-    progress: bool,
+    /// When the audit started, if progress is shown.
+    progress: Option<Instant>,
     closed: bool,
 }
 
 /// Rows between progress updates.
 const PROGRESS_EVERY: u64 = 1000;
+/// Width of the progress line (cleared with spaces: no terminal escapes).
+const PROGRESS_WIDTH: usize = 60;
 
 impl<W: Write> Printer<W> {
     fn row(&mut self, row: &Row<'_>) -> Result<ControlFlow<()>> {
@@ -347,8 +355,12 @@ impl<W: Write> Printer<W> {
             }
         }
         let seen = s.commits + s.tags;
-        if self.progress && seen.is_multiple_of(PROGRESS_EVERY) {
-            eprint!("\rrefguard: {seen} checked");
+        if let Some(started) = self.progress
+            && seen.is_multiple_of(PROGRESS_EVERY)
+        {
+            let rate = seen as f64 / started.elapsed().as_secs_f64().max(0.001);
+            let line = format!("refguard: {seen} checked ({rate:.0}/s)");
+            eprint!("\r{line:PROGRESS_WIDTH$}");
         }
         if self.closed {
             return Ok(ControlFlow::Break(()));
@@ -362,10 +374,15 @@ impl<W: Write> Printer<W> {
         Ok(flow)
     }
 
-    fn finish(mut self) -> Result<Summary> {
-        if self.progress {
-            eprint!("\r{:40}\r", "");
+    /// Blanks the progress line, if one is shown.
+    fn clear_progress(&self) {
+        if self.progress.is_some() {
+            eprint!("\r{:PROGRESS_WIDTH$}\r", "");
         }
+    }
+
+    fn finish(mut self) -> Result<Summary> {
+        self.clear_progress();
         if !self.closed {
             let lines = match self.format {
                 ListFormat::Table => summary_lines(&self.summary),
@@ -376,6 +393,12 @@ impl<W: Write> Printer<W> {
                     break;
                 }
             }
+        }
+        match self.out.flush() {
+            Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                Err(e).context("cannot write to standard output")?
+            }
+            _ => {}
         }
         Ok(self.summary)
     }
@@ -399,11 +422,25 @@ fn history(repo: Option<PathBuf>, only: Option<String>, format: ListFormat) -> R
         }
     };
     let ctx = session.context(None, OffsetDateTime::now_utc(), Vec::new());
+    // Rows stream as they are judged. Into a pipe or file they go in blocks rather than a
+    // write per line; a person watching the terminal sees each row, and when the rows go
+    // elsewhere the terminal shows how far the audit is.
+    let on_terminal = io::stdout().is_terminal();
+    let out: Box<dyn Write> = if on_terminal {
+        Box::new(io::stdout().lock())
+    } else {
+        Box::new(io::BufWriter::with_capacity(1 << 16, io::stdout().lock()))
+    };
+    let progress = (io::stderr().is_terminal() && !on_terminal).then(|| {
+        let line = "refguard: walking the history of the protected refs...";
+        eprint!("{line:PROGRESS_WIDTH$}");
+        Instant::now()
+    });
     let mut printer = Printer {
-        out: io::stdout().lock(),
+        out,
         format,
         summary: Summary::default(),
-        progress: io::stderr().is_terminal(),
+        progress,
         closed: false,
     };
     if format == ListFormat::Table {
@@ -411,16 +448,24 @@ fn history(repo: Option<PathBuf>, only: Option<String>, format: ListFormat) -> R
     }
     if !printer.closed {
         let mut failed = None;
-        crate::history::audit(&repo, policy, &ctx, only.as_deref(), |row| {
-            match printer.row(row) {
-                Ok(flow) => flow,
-                Err(e) => {
-                    failed = Some(e);
-                    ControlFlow::Break(())
+        let walked =
+            crate::history::audit(&repo, policy, &ctx, only.as_deref(), |row| {
+                match printer.row(row) {
+                    Ok(flow) => flow,
+                    Err(e) => {
+                        failed = Some(e);
+                        ControlFlow::Break(())
+                    }
                 }
-            }
-        })?;
-        if let Some(e) = failed {
+            });
+        let error = match (failed, walked) {
+            (Some(e), _) => Some(e),
+            (None, Err(e)) => Some(e.into()),
+            (None, Ok(())) => None,
+        };
+        if let Some(e) = error {
+            // The error goes on a line of its own, not after the progress line.
+            printer.clear_progress();
             return Err(e);
         }
     }

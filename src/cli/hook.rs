@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use time::OffsetDateTime;
 
-use super::{EXIT_OK, EXIT_REJECT, HookCommand};
+use super::{EXIT_OK, EXIT_REJECT, HookCommand, diag};
 use crate::audit::{self, Decision, Hook, Record, RecordContext};
 use crate::engine::{Code, RefUpdate, Verdict};
 use crate::git::{self, Repo};
@@ -50,6 +50,23 @@ pub fn run(cmd: HookCommand) -> u8 {
             "refguard crashed while opening the repository: {crash}"
         )),
     });
+    // Diagnostics (spec §15) start once the repository says where they go; without
+    // REFGUARD_LOG nothing is installed and every span below is a no-op.
+    if let Some(settings) = diag::Settings::from_env() {
+        diag::init_hook(&settings, &log_sink(&located));
+    }
+    let push_span = tracing::info_span!(
+        "push",
+        hook = hook.as_str(),
+        pid = std::process::id(),
+        repo = %located.repo_name,
+        updates = input.len(),
+    );
+    let _push = push_span.enter();
+    if let Some(problem) = &located.problem {
+        tracing::warn!("{problem}");
+    }
+
     let judged = match &located.repo {
         Some(repo) => guarded(|| judge(repo, &input, mode, now, pusher.clone())),
         None => Ok(Judged::failed(
@@ -90,12 +107,24 @@ pub fn run(cmd: HookCommand) -> u8 {
             record
         })
         .collect();
-    let logged = guarded(|| audit::append(&located.log, &records).map_err(|e| e.to_string()));
-    if let Some(problem) = match logged {
-        Ok(Ok(())) => None,
-        Ok(Err(e)) => Some(e),
-        Err(crash) => Some(format!("refguard crashed: {crash}")),
-    } {
+    let logged = tracing::debug_span!("log", records = records.len()).in_scope(|| {
+        let logged =
+            guarded(|| audit::append_lines(&located.log, &records).map_err(|e| e.to_string()));
+        match logged {
+            Ok(Ok(lines)) => {
+                // The local log has decided; syslog only gets a copy, and cannot fail the
+                // push.
+                if let Err(crash) = guarded(|| ship_to_syslog(&located, &records, &lines)) {
+                    tracing::warn!("audit records not shipped to syslog: {crash}");
+                }
+                Ok(())
+            }
+            Ok(Err(e)) => Err(e),
+            Err(crash) => Err(format!("refguard crashed: {crash}")),
+        }
+    });
+    if let Err(problem) = logged {
+        tracing::error!("{problem}");
         let what = format!(
             "the audit log {} cannot be written, so nothing is accepted: {problem}",
             located.log.display()
@@ -111,22 +140,90 @@ pub fn run(cmd: HookCommand) -> u8 {
         eprintln!("{line}");
     }
     if judged.verdicts.iter().all(Verdict::accepted) {
-        if std::env::var_os("REFGUARD_LOG").is_some_and(|v| !v.is_empty()) {
-            for v in &judged.verdicts {
-                eprintln!(
-                    "refguard: accepted {} ({}..{}) {} user={} rule={}",
-                    text::escape(&v.update.refname),
-                    v.update.old.short(),
-                    v.update.new.short(),
-                    v.kind.map(|k| k.as_str()).unwrap_or("-"),
-                    v.user.as_deref().unwrap_or("-"),
-                    v.rule.map_or_else(|| "none".to_string(), |r| r.to_string())
-                );
-            }
+        // The one diagnostic the pusher may see, at `info` (REFGUARD_LOG=1 or info): the
+        // subscriber writes its message to stderr as it is (see `diag`).
+        for v in &judged.verdicts {
+            tracing::info!(
+                target: diag::ACCEPTED,
+                "refguard: accepted {} ({}..{}) {} user={} rule={}",
+                text::escape(&v.update.refname),
+                v.update.old.short(),
+                v.update.new.short(),
+                v.kind.map(|k| k.as_str()).unwrap_or("-"),
+                v.user.as_deref().map_or_else(|| "-".into(), text::escape),
+                v.rule.map_or_else(|| "none".to_string(), |r| r.to_string())
+            );
         }
         EXIT_OK
     } else {
         EXIT_REJECT
+    }
+}
+
+/// Where the hook's detailed diagnostics go: `git config refguard.logFile` (read without
+/// the repository when it could not be opened).
+fn log_sink(located: &Located) -> diag::HookSink {
+    let (value, git_dir) = match &located.repo {
+        Some(repo) => (
+            repo.config_string("refguard.logFile").ok().flatten(),
+            repo.git_dir().to_path_buf(),
+        ),
+        None => {
+            let dir = hook_git_dir();
+            (git::setting_without_repo(&dir, "refguard.logFile"), dir)
+        }
+    };
+    diag::HookSink::from_setting(value.as_deref(), &git_dir)
+}
+
+/// Sends the records just logged to syslog when `git config refguard.auditSyslog` is true
+/// (to `refguard.auditSyslogSocket`, default `/dev/log`). Never blocks and never fails the
+/// push: a problem is a diagnostic (`warn`), for the admin's log only.
+fn ship_to_syslog(located: &Located, records: &[Record], lines: &[String]) {
+    // Read from the repository, or from its config file when it could not be opened (its
+    // rejection is logged, and shipped, all the same).
+    let dir = hook_git_dir();
+    let enabled = match &located.repo {
+        Some(repo) => repo.config_bool("refguard.auditSyslog"),
+        None => Ok(git::bool_setting_without_repo(&dir, "refguard.auditSyslog")),
+    };
+    match enabled {
+        Ok(Some(true)) => {}
+        Ok(_) => return,
+        Err(e) => {
+            tracing::warn!("audit records not shipped to syslog: {e}");
+            return;
+        }
+    }
+    let socket = match &located.repo {
+        Some(repo) => repo.config_string("refguard.auditSyslogSocket"),
+        None => Ok(git::setting_without_repo(
+            &dir,
+            "refguard.auditSyslogSocket",
+        )),
+    };
+    let socket = match socket {
+        Ok(path) => PathBuf::from(path.unwrap_or_else(|| audit::syslog::DEFAULT_SOCKET.into())),
+        Err(e) => {
+            tracing::warn!("audit records not shipped to syslog: {e}");
+            return;
+        }
+    };
+    let _span = tracing::debug_span!("syslog", socket = %socket.display()).entered();
+    let host = audit::syslog::hostname();
+    let pid = std::process::id();
+    let now = OffsetDateTime::now_utc();
+    let messages: Vec<String> = records
+        .iter()
+        .zip(lines)
+        .map(|(record, line)| audit::syslog::frame(line, record.decision, now, &host, pid))
+        .collect();
+    match audit::syslog::send(&socket, &messages) {
+        Ok(sent) => tracing::debug!(sent, "audit records shipped to syslog"),
+        Err(e) => tracing::warn!(
+            "audit records not shipped to syslog at {}: {e}",
+            socket.display()
+        ),
     }
 }
 

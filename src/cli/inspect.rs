@@ -106,11 +106,12 @@ pub fn show(repo: Option<PathBuf>, format: Format) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
-/// `refguard who-can ACTION REF [--repo DIR] [--format text|json]`.
+/// `refguard who-can ACTION REF [--path PATH] [--repo DIR] [--format text|json]`.
 pub fn who_can(
     repo: Option<PathBuf>,
     action: WhoCanArg,
     refname: &str,
+    path: Option<&str>,
     format: Format,
 ) -> Result<u8> {
     let repo = open_repo(repo)?;
@@ -123,6 +124,7 @@ pub fn who_can(
         &loaded.policy_ref,
         refname,
         action.into(),
+        path,
         OffsetDateTime::now_utc(),
     );
     match format {

@@ -6,6 +6,8 @@ mod admin;
 mod approve;
 mod audit;
 mod demo;
+mod diag;
+mod generate;
 mod hook;
 mod inspect;
 
@@ -32,9 +34,24 @@ const HOOK_HELP: &str = concat!(
     "behaves as `refguard hook pre-receive` / `refguard hook update`."
 );
 
+const ENVIRONMENT_HELP: &str = "\
+Environment:
+  REFGUARD_USER, GL_USER, GITEA_PUSHER_NAME, GL_USERNAME, REMOTE_USER
+                       the pusher's name: the first one set and non-empty
+  REFGUARD_LOG         diagnostics filter: info (or 1), debug, refguard::engine=trace, ...
+  REFGUARD_LOG_FORMAT  text (the default) or json (one object per line)
+
+Server-side git config (`git config NAME VALUE` in the repository):
+  refguard.policyRef          the policy branch (default refs/meta/policy)
+  refguard.auditLog           the audit log (default GIT_DIR/refguard/audit.jsonl)
+  refguard.logFile            where a hook's diagnostics go: a file, or journald
+  refguard.auditSyslog        true: also send each audit record to syslog (RFC 5424)
+  refguard.auditSyslogSocket  the syslog socket (default /dev/log)";
+
 /// refguard: branch protection with SSH signatures for self-hosted git servers.
 #[derive(Debug, Parser)]
-#[command(name = "refguard", version, about, long_about = None)]
+#[command(name = "refguard", version, about, long_about = None, disable_help_subcommand = true)]
+#[command(after_long_help = ENVIRONMENT_HELP)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -131,6 +148,10 @@ enum Command {
         action: inspect::WhoCanArg,
         /// The full ref name, e.g. refs/heads/main.
         refname: String,
+        /// For a change that touches this path (relative to the tree root): apply the
+        /// [[path]] entries that cover it too.
+        #[arg(long)]
+        path: Option<String>,
         /// The repository.
         #[arg(long)]
         repo: Option<PathBuf>,
@@ -149,6 +170,12 @@ enum Command {
         /// Keep the temporary directory and print its path.
         #[arg(long)]
         keep: bool,
+    },
+    /// Man pages and shell completions from these definitions (for install.sh and packagers).
+    #[command(hide = true)]
+    Generate {
+        #[command(subcommand)]
+        what: generate::GenerateCommand,
     },
 }
 
@@ -269,6 +296,10 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> u8 {
+    // A hook sets up its own diagnostics: its stderr is the pusher's screen (spec §15).
+    if !matches!(cli.command, Command::Hook { .. }) {
+        diag::init_person(diag::Settings::from_env().as_ref());
+    }
     let result = match cli.command {
         Command::Hook { hook } => return hook::run(hook),
         Command::Init { repo, policy } => admin::init(repo, &policy),
@@ -299,9 +330,10 @@ fn run(cli: Cli) -> u8 {
         Command::WhoCan {
             action,
             refname,
+            path,
             repo,
             format,
-        } => inspect::who_can(repo, action, &refname, format),
+        } => inspect::who_can(repo, action, &refname, path.as_deref(), format),
         Command::Keys {
             command: KeysCommand::AllowedSigners { repo },
         } => inspect::allowed_signers(repo),
@@ -326,6 +358,7 @@ fn run(cli: Cli) -> u8 {
             repository,
             no_push,
         }),
+        Command::Generate { what } => generate::run(what),
     };
     match result {
         Ok(code) => code,

@@ -86,10 +86,9 @@ pub(super) fn check<'p>(
             reasons: Vec::new(),
         };
     }
-    let who: Vec<String> = policy
+    let able: Vec<String> = policy
         .members_at(&rule.by, ctx.now)
         .into_iter()
-        .filter(|id| rule.allow_self || Some(id.as_str()) != pusher.id())
         .filter(|id| {
             policy.users.get(id).is_some_and(|u| {
                 u.keys
@@ -97,6 +96,11 @@ pub(super) fn check<'p>(
                     .any(|k| policy.key_status(k, ctx.now) == KeyStatus::Active)
             })
         })
+        .collect();
+    let who: Vec<String> = able
+        .iter()
+        .filter(|id| rule.allow_self || Some(id.as_str()) != pusher.id())
+        .cloned()
         .collect();
     let counted_text = if approvals.is_empty() {
         String::new()
@@ -114,7 +118,10 @@ pub(super) fn check<'p>(
             update.refname,
             update.old.short(),
             update.new.short(),
-            if who.is_empty() {
+            if who.is_empty() && !able.is_empty() {
+                "nobody but the pusher, whose own approval does not count (allow_self = false)"
+                    .to_string()
+            } else if who.is_empty() {
                 "nobody (no member has an active key)".to_string()
             } else {
                 who.join(", ")

@@ -3,7 +3,7 @@
 use time::OffsetDateTime;
 
 use crate::approval::Statement;
-use crate::requirements::CommitScope;
+use crate::requirements::{CommitScope, PathId};
 pub use crate::signature::{KeyId, SignatureCheck};
 pub use crate::update::{ObjectId, RefUpdate, UpdateKind};
 
@@ -53,6 +53,18 @@ pub struct UpdateFacts {
     pub approvals: Option<Vec<ApprovalFact>>,
     /// For a push under `refs/approvals/`, when asked for: the pushed approval.
     pub approval: Option<ApprovalFact>,
+    /// For each `[[path]]` entry asked for: the new commits of its scope that touch its
+    /// paths, with the paths they touch (spec §9).
+    pub touched: Vec<(PathId, Vec<Touch>)>,
+}
+
+/// A commit that touches paths a `[[path]]` entry protects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Touch {
+    /// The commit.
+    pub commit: ObjectId,
+    /// The paths it touches that the entry's globs match, sorted.
+    pub paths: Vec<String>,
 }
 
 impl UpdateFacts {
@@ -66,7 +78,16 @@ impl UpdateFacts {
             policy_change: None,
             approvals: None,
             approval: None,
+            touched: Vec::new(),
         }
+    }
+
+    /// The touching commits of the `[[path]]` entry `id`, if they were gathered.
+    pub fn touched_in(&self, id: PathId) -> Option<&[Touch]> {
+        self.touched
+            .iter()
+            .find(|(p, _)| *p == id)
+            .map(|(_, t)| t.as_slice())
     }
 
     /// The new commits of `scope`, if they were gathered.

@@ -5,13 +5,13 @@
 
 use super::commits::{self, CommitRules};
 use super::facts::{
-    CommitFacts, ObjectId, PushContext, RefUpdate, SignatureCheck, TagTarget, UpdateFacts,
+    CommitFacts, ObjectId, PushContext, RefUpdate, SignatureCheck, TagTarget, Touch, UpdateFacts,
     UpdateKind,
 };
 use super::grants::Relied;
 use super::signer::{self, Signer};
 use super::verdict::Reason;
-use super::{policy_branch, tag};
+use super::{paths, policy_branch, tag};
 use crate::policy::{Policy, Principals};
 use crate::requirements::{self, Check};
 
@@ -78,13 +78,17 @@ pub struct Judgement {
 
 /// Judges one commit as a new commit of `refname`, under `policy` at `ctx.now`: the checks
 /// the requirements of a fast-forward of `refname` make on each new commit — the rule's
-/// signer, merge and linearity checks, or `[policy]`'s admin signature on the policy branch.
-/// Who pushes is not part of history. A ref no rule governs yields no reasons.
+/// signer, merge and linearity checks, the `signers` of every `[[path]]` entry covering
+/// `refname` whose paths the commit touches (`touched`: the paths it touches, as
+/// [`crate::requirements::path_prefixes`] bound them), or `[policy]`'s admin signature on
+/// the policy branch. Who pushes is not part of history, nor are approvals (they are judged
+/// at push time and kept in the audit log). A ref no rule governs yields no reasons.
 pub fn judge_commit(
     policy: &Policy,
     ctx: &PushContext,
     refname: &str,
     commit: &CommitFacts,
+    touched: &[String],
 ) -> Judgement {
     let reqs = requirements::for_update(policy, &ctx.policy_ref, refname, UpdateKind::FastForward);
     let mut reasons = Vec::new();
@@ -116,6 +120,25 @@ pub fn judge_commit(
                     .err()
                     .into_iter()
                     .collect()
+            }
+            Check::Path { entry, .. } => {
+                let paths: Vec<String> = touched
+                    .iter()
+                    .filter(|p| entry.pattern_for(p).is_some())
+                    .cloned()
+                    .collect();
+                if paths.is_empty() {
+                    Vec::new()
+                } else {
+                    let touch = Touch {
+                        commit: commit.id.clone(),
+                        paths,
+                    };
+                    let mut relied = Relied::default();
+                    paths::check_commit(policy, ctx.now, entry, commit, &touch, &mut relied)
+                        .into_iter()
+                        .collect()
+                }
             }
             // Who pushed, and how, is not part of history; tags are judged by judge_tag.
             Check::SignedPush

@@ -8,7 +8,7 @@ use super::grants::Relied;
 use super::policy_branch::{self, Guard};
 use super::pusher::Pusher;
 use super::verdict::{Code, Reason, Verdict};
-use super::{approvals, certificate, permission, tag};
+use super::{approvals, certificate, paths, permission, tag};
 use crate::policy::Policy;
 use crate::requirements::{self, Check, Origin, Requirement, Requirements};
 
@@ -72,8 +72,20 @@ pub fn judge(
                 verdict.approvals.extend(counted.approvals);
                 counted.reasons
             }
+            Check::Path { entry, scope } => {
+                let found = paths::check(policy, ctx, entry, *scope, &pusher, facts, &mut relied);
+                for approval in found.approvals {
+                    if !verdict.approvals.contains(&approval) {
+                        verdict.approvals.push(approval);
+                    }
+                }
+                found.reasons
+            }
             _ => update.check(req, &mut relied),
         };
+        // The one diagnostic of the engine (`REFGUARD_LOG=refguard::engine=trace`): no I/O,
+        // a disabled callsite unless a subscriber asks for it.
+        tracing::trace!(origin = %req.origin, check = ?req.check, findings = found.len());
         verdict.reasons.extend(
             found
                 .into_iter()
@@ -143,7 +155,7 @@ impl<'a> Update<'a> {
                 .into_iter()
                 .collect(),
             // Counted in `judge`, which also records the approvals that counted.
-            Check::Approvals { .. } => Vec::new(),
+            Check::Approvals { .. } | Check::Path { .. } => Vec::new(),
             Check::Commits {
                 scope,
                 signers,

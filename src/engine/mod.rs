@@ -41,6 +41,7 @@ mod facts;
 mod grants;
 mod history;
 mod judge;
+mod paths;
 mod permission;
 mod policy_branch;
 mod pusher;
@@ -53,7 +54,7 @@ mod tests;
 
 pub use facts::{
     ApprovalFact, CommitFacts, KeyId, ObjectId, PolicyCandidate, PolicyChange, PushCert,
-    PushContext, RefUpdate, SignatureCheck, TagTarget, UpdateFacts, UpdateKind,
+    PushContext, RefUpdate, SignatureCheck, TagTarget, Touch, UpdateFacts, UpdateKind,
 };
 pub use history::{Judgement, SignatureStatus, SignedBy, judge_commit, judge_tag, signed_by};
 pub use judge::{evaluate, evaluate_signed, judge};

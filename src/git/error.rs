@@ -70,6 +70,16 @@ pub enum Error {
         /// What git2 said.
         cause: git2::Error,
     },
+    /// A walk that must emit children before parents did not (see
+    /// [`super::Repo::walk_labelled`]); what it found cannot be trusted.
+    #[error(
+        "the history walk met commit {id} out of order (a parent before its child); \
+         refusing to attribute commits from it"
+    )]
+    WalkOrder {
+        /// The commit met out of order.
+        id: ObjectId,
+    },
     /// The id has a form this build cannot read (SHA-256 repositories are not supported).
     #[error("object id {id} is not supported (SHA-256 repositories are not supported)")]
     UnsupportedId {

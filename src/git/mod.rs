@@ -9,10 +9,11 @@
 mod blob;
 mod error;
 mod refs;
+mod touched;
 
 pub use error::{Error, Result};
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
@@ -127,6 +128,21 @@ impl Repo {
         }
     }
 
+    /// The value of a boolean config variable as git reads it (`true`, `yes`, `on`, `1`...),
+    /// or `None` if it is not set; a value that is not a boolean is an error.
+    pub fn config_bool(&self, name: &str) -> Result<Option<bool>> {
+        let config_error = |cause| Error::Config {
+            name: name.to_owned(),
+            cause,
+        };
+        let config = self.repo.config().map_err(config_error)?;
+        match config.get_bool(name) {
+            Ok(value) => Ok(Some(value)),
+            Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+            Err(cause) => Err(config_error(cause)),
+        }
+    }
+
     /// Sets a boolean in the repository's own config file (`git config NAME true|false`).
     pub fn set_config_bool(&self, name: &str, value: bool) -> Result<()> {
         let config_error = |cause| Error::Config {
@@ -180,6 +196,25 @@ impl Repo {
         }
         out.sort();
         Ok(out)
+    }
+
+    /// The paths commit `id` touches (spec §9, [`touched::touched`]) that start with one of
+    /// `prefixes` (none: every path), sorted. Unchanged subtrees, and those no prefix
+    /// reaches, are never read.
+    pub fn touched_paths(&self, id: &ObjectId, prefixes: &[String]) -> Result<Vec<String>> {
+        let object_error = |cause| Error::Object {
+            id: id.clone(),
+            cause,
+        };
+        let commit = self.repo.find_commit(to_oid(id)?).map_err(object_error)?;
+        let tree = commit.tree().map_err(object_error)?;
+        let parents: Vec<git2::Tree<'_>> = commit
+            .parents()
+            .map(|p| p.tree())
+            .collect::<std::result::Result<_, _>>()
+            .map_err(object_error)?;
+        touched::touched(&self.repo, &tree, &parents, &touched::Scope::new(prefixes))
+            .map_err(object_error)
     }
 
     /// The direct refs whose names start with `prefix`, with their ids, sorted by name. A
@@ -532,6 +567,104 @@ impl Repo {
         Ok(visited)
     }
 
+    /// Streams every commit reachable from any of `tips` to `visit`, each exactly once,
+    /// children before parents and otherwise newest first by commit time (`git log
+    /// --date-order`), each with the lowest label of the tips that reach it and whether it is
+    /// one of `marks` or an ancestor of one. Commits reachable only from `marks` are walked
+    /// (to carry the mark to their ancestors) but not visited. Returns how many were visited;
+    /// `visit` may stop the walk early with [`ControlFlow::Break`].
+    ///
+    /// One walk however many tips: this is how `refguard audit history` attributes each
+    /// commit of thousands of refs to one of them without walking history once per ref.
+    /// Labels flow from children to parents, which is sound only because a topological walk
+    /// emits a commit after all its children; a commit met after one of its parents (a walk
+    /// out of order) or without a labelled child fails the walk ([`Error::WalkOrder`]) rather
+    /// than guess.
+    ///
+    /// Every tip must be (or peel to) a commit; `marks` is lenient like `hide` in
+    /// [`Repo::new_commits`]. Commits are read in batches and their signatures verified (OpenPGP
+    /// with the certificates of `keyring`) on several threads, as [`Repo::new_commits`] does. Memory: libgit2's per-walk node for
+    /// each commit, one small entry (id, label, flags) per commit here, and one batch of raw
+    /// commits.
+    pub fn walk_labelled(
+        &self,
+        tips: &[(ObjectId, u32)],
+        marks: &[ObjectId],
+        keyring: &Keyring,
+        mut visit: impl FnMut(LabelledCommit) -> ControlFlow<()>,
+    ) -> Result<u64> {
+        let Some((first, _)) = tips.first() else {
+            return Ok(0);
+        };
+        let walk_error = |cause| Error::Walk {
+            id: first.clone(),
+            cause,
+        };
+        let mut walk = self.repo.revwalk().map_err(walk_error)?;
+        walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)
+            .map_err(walk_error)?;
+        let mut nodes: HashMap<Oid, Node> = HashMap::new();
+        let mut starts: Vec<Oid> = Vec::new();
+        for (tip, label) in tips {
+            let commit = self
+                .peel_to_commit(tip)?
+                .ok_or_else(|| Error::NotACommit { id: tip.clone() })?;
+            let node = nodes.entry(commit).or_insert_with(|| {
+                starts.push(commit);
+                Node::UNREACHED
+            });
+            node.label = node.label.min(*label);
+        }
+        for id in marks {
+            if let Ok(Some(commit)) = self.peel_to_commit(id) {
+                nodes
+                    .entry(commit)
+                    .or_insert_with(|| {
+                        starts.push(commit);
+                        Node::UNREACHED
+                    })
+                    .marked = true;
+            }
+        }
+        for commit in starts {
+            walk.push(commit).map_err(walk_error)?;
+        }
+
+        let odb = self.repo.odb().map_err(walk_error)?;
+        let mut batch = Batch::default();
+        for oid in walk {
+            let oid = oid.map_err(walk_error)?;
+            let object = read_commit(&odb, oid)?;
+            let raw = object.data();
+            let node = match nodes.get_mut(&oid) {
+                Some(node) if !node.done => {
+                    node.done = true;
+                    *node
+                }
+                _ => return Err(Error::WalkOrder { id: to_id(oid) }),
+            };
+            for parent in parents(raw) {
+                let entry = nodes.entry(parent).or_insert(Node::UNREACHED);
+                if entry.done {
+                    return Err(Error::WalkOrder { id: to_id(parent) });
+                }
+                entry.label = entry.label.min(node.label);
+                entry.marked |= node.marked;
+            }
+            if node.label == UNLABELLED {
+                continue;
+            }
+            let (committer, time) = committer(raw);
+            batch.raw.push((oid, raw.to_vec()));
+            batch.about.push((node.label, node.marked, committer, time));
+            if batch.raw.len() == BATCH && batch.deliver(keyring, &mut visit).is_break() {
+                return Ok(batch.visited);
+            }
+        }
+        let _ = batch.deliver(keyring, &mut visit);
+        Ok(batch.visited)
+    }
+
     /// Whether commit `commit` has `ancestor` in its history (a commit is not its own
     /// descendant). Both must be (or peel to) commits.
     pub fn descends_from(&self, commit: &ObjectId, ancestor: &ObjectId) -> Result<bool> {
@@ -723,6 +856,22 @@ fn index_entry(path: &str, id: Oid, len: usize) -> git2::IndexEntry {
 /// config. For a hook whose repository cannot be opened, so its rejection can still be
 /// logged where the admin wants it. `None` when unset or unreadable.
 pub fn audit_log_setting(git_dir: &Path) -> Option<String> {
+    setting_without_repo(git_dir, "refguard.auditLog")
+}
+
+/// A config variable read from the repository's own config file (and the global and system
+/// ones) without opening the repository, for a hook whose repository cannot be opened.
+pub fn setting_without_repo(git_dir: &Path, name: &str) -> Option<String> {
+    config_without_repo(git_dir)?.get_string(name).ok()
+}
+
+/// A boolean config variable read as [`setting_without_repo`] reads strings; `None` when
+/// unset, unreadable or not a boolean.
+pub fn bool_setting_without_repo(git_dir: &Path, name: &str) -> Option<bool> {
+    config_without_repo(git_dir)?.get_bool(name).ok()
+}
+
+fn config_without_repo(git_dir: &Path) -> Option<git2::Config> {
     let mut config = git2::Config::open_default()
         .or_else(|_| git2::Config::new())
         .ok()?;
@@ -732,7 +881,7 @@ pub fn audit_log_setting(git_dir: &Path) -> Option<String> {
             .add_file(&local, git2::ConfigLevel::Local, false)
             .ok()?;
     }
-    config.get_string("refguard.auditLog").ok()
+    Some(config)
 }
 
 /// The pre-push object store: the given object directories (and their own alternates);
@@ -761,6 +910,10 @@ fn parents(raw: &[u8]) -> impl Iterator<Item = Oid> + '_ {
 /// Splits and verifies a batch of raw commits into `out`, in order, on as many threads as
 /// the machine has when the batch is long enough to pay for them; empties the batch.
 fn verify_batch(batch: &mut Vec<(Oid, Vec<u8>)>, out: &mut Vec<CommitFacts>, keyring: &Keyring) {
+    if batch.is_empty() {
+        return;
+    }
+    let _span = tracing::debug_span!("verify", commits = batch.len()).entered();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if threads < 2 || batch.len() < PARALLEL_MIN {
         out.extend(
@@ -794,6 +947,80 @@ fn verify_batch(batch: &mut Vec<(Oid, Vec<u8>)>, out: &mut Vec<CommitFacts>, key
     });
     out.extend(results.into_iter().flatten());
     batch.clear();
+}
+
+/// A label no tip gave: the commit is reachable only from marks.
+const UNLABELLED: u32 = u32::MAX;
+
+/// What [`Repo::walk_labelled`] knows about one commit while walking.
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    /// The lowest label of the tips that reach it so far.
+    label: u32,
+    /// Whether a mark reaches it.
+    marked: bool,
+    /// Whether the walk has emitted it (its label is final).
+    done: bool,
+}
+
+impl Node {
+    const UNREACHED: Node = Node {
+        label: UNLABELLED,
+        marked: false,
+        done: false,
+    };
+}
+
+/// Commits of [`Repo::walk_labelled`] read but not yet verified and visited.
+#[derive(Default)]
+struct Batch {
+    /// Id and raw object of each.
+    raw: Vec<(Oid, Vec<u8>)>,
+    /// Label, mark, committer and time of each, in the same order.
+    about: Vec<(u32, bool, String, i64)>,
+    /// Verified facts, reused between batches.
+    facts: Vec<CommitFacts>,
+    /// How many were handed to the visitor.
+    visited: u64,
+}
+
+impl Batch {
+    /// Verifies the batch (in parallel when long enough) and hands it to `visit` in walk
+    /// order; empties it.
+    fn deliver(
+        &mut self,
+        keyring: &Keyring,
+        visit: &mut impl FnMut(LabelledCommit) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        verify_batch(&mut self.raw, &mut self.facts, keyring);
+        for (facts, (label, marked, committer, time)) in
+            self.facts.drain(..).zip(self.about.drain(..))
+        {
+            self.visited += 1;
+            let commit = WalkedCommit {
+                facts,
+                committer,
+                time,
+            };
+            visit(LabelledCommit {
+                commit,
+                label,
+                marked,
+            })?;
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// One commit met by [`Repo::walk_labelled`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelledCommit {
+    /// The commit, verified.
+    pub commit: WalkedCommit,
+    /// The lowest label of the tips it is reachable from.
+    pub label: u32,
+    /// Whether it is one of the marks or an ancestor of one.
+    pub marked: bool,
 }
 
 /// One commit met by [`Repo::walk`]: the facts the engine judges, and when and by whom it

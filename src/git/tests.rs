@@ -654,6 +654,87 @@ fn walk_streams_each_commit_once_across_tips() {
 }
 
 #[test]
+fn walk_labelled_gives_each_commit_the_lowest_label_reaching_it() {
+    // base ← a ← m (merge of a and t) on main; base ← t on topic; base ← old on side.
+    let f = Fixture::new();
+    let base = f.commit("base", None);
+    let a = f.commit("on main", Some(&keys().ed25519));
+    f.git(&["checkout", "-q", "-b", "topic", base.as_str()]);
+    let t = f.commit("on topic", None);
+    f.git(&["checkout", "-q", "-b", "side", base.as_str()]);
+    let old = f.commit("marked, on no tip", None);
+    f.git(&["checkout", "-q", "main"]);
+    f.git(&["merge", "-q", "--no-ff", "-m", "merge topic", "topic"]);
+    let m = f.rev("HEAD");
+    let repo = f.repo();
+
+    let walk = |tips: &[(ObjectId, u32)], marks: &[ObjectId]| {
+        let mut seen = Vec::new();
+        let n = repo
+            .walk_labelled(tips, marks, &Keyring::empty(), |c| {
+                seen.push((c.commit.facts.id, c.label, c.marked));
+                ControlFlow::Continue(())
+            })
+            .expect("walk");
+        assert_eq!(n as usize, seen.len());
+        seen
+    };
+    // topic's tip has label 0, main's 1: the commits both reach take 0. `old` is walked for
+    // its mark but visited by no tip; the mark reaches base through it. Children come before
+    // parents, otherwise newest first.
+    let seen = walk(
+        &[(m.clone(), 1), (t.clone(), 0)],
+        std::slice::from_ref(&old),
+    );
+    assert_eq!(
+        seen,
+        [
+            (m.clone(), 1, false),
+            (t.clone(), 0, false),
+            (a.clone(), 1, false),
+            (base.clone(), 0, true),
+        ]
+    );
+    // The same tip under two labels takes the lower; a mark that is a tip marks itself.
+    let seen = walk(&[(a.clone(), 5), (a.clone(), 3)], std::slice::from_ref(&a));
+    assert_eq!(seen, [(a.clone(), 3, true), (base.clone(), 3, true)]);
+    // Signatures are verified on the way.
+    let mut signed = None;
+    repo.walk_labelled(&[(a.clone(), 0)], &[], &Keyring::empty(), |c| {
+        signed.get_or_insert(c.commit.facts.signature);
+        ControlFlow::Break(())
+    })
+    .expect("walk");
+    let signed = signed.expect("visited");
+    assert_eq!(fingerprint(&signed), keys().ed25519.fingerprint);
+
+    // A break stops the walk; no tips, nothing; a mark that is missing or no commit is
+    // ignored; a tip that is no commit fails closed.
+    let n = repo
+        .walk_labelled(&[(m.clone(), 0)], &[], &Keyring::empty(), |_| {
+            ControlFlow::Break(())
+        })
+        .expect("walk");
+    assert_eq!(n, 1);
+    assert_eq!(
+        repo.walk_labelled(&[], std::slice::from_ref(&old), &Keyring::empty(), |_| {
+            ControlFlow::Continue(())
+        })
+        .expect("walk"),
+        0
+    );
+    let tree = id(&f.git(&["rev-parse", "HEAD^{tree}"]));
+    let missing = id("0123456789abcdef0123456789abcdef01234567");
+    assert_eq!(walk(&[(t.clone(), 0)], &[tree.clone(), missing]).len(), 2);
+    assert!(matches!(
+        repo.walk_labelled(&[(tree, 0)], &[], &Keyring::empty(), |_| {
+            ControlFlow::Continue(())
+        }),
+        Err(Error::NotACommit { .. })
+    ));
+}
+
+#[test]
 fn committer_header_is_parsed_leniently() {
     assert_eq!(
         committer(b"tree x\ncommitter A B <a@b> 1700000000 +0100\n\nmsg\n"),
@@ -844,4 +925,160 @@ fn prefix_lookups_agree_with_git_for_each_ref() {
         Some(two)
     );
     assert_eq!(repo.resolve_ref("refs/heads/none").expect("resolve"), None);
+}
+
+/// What git says `commit` touches: `git diff-tree -r --root -c --no-renames --name-only`
+/// lists, for a root commit, its whole tree; for one parent, every path that differs; for a
+/// merge (`-c`, combined), the paths that differ from every parent.
+fn git_touched(f: &Fixture, commit: &ObjectId) -> Vec<String> {
+    let listed = f.git(&[
+        "-c",
+        "core.quotePath=false",
+        "diff-tree",
+        "-r",
+        "--root",
+        "-c",
+        "--no-renames",
+        "--name-only",
+        "--no-commit-id",
+        &commit.to_string(),
+    ]);
+    let mut paths: Vec<String> = listed.lines().map(str::to_string).collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+#[test]
+fn touched_paths_agree_with_git_diff_tree() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fixture::new();
+    let w = f.work();
+    let write = |path: &str, text: &str| {
+        let path = w.join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    };
+    let commit = |message: &str| {
+        f.git(&["add", "-A"]);
+        f.git(&["commit", "-q", "--allow-empty", "-m", message]);
+        f.rev("HEAD")
+    };
+    let mut commits = Vec::new();
+    for (i, dir) in ["a", "b/c", "secrets", "secrets/deep/er", "z"]
+        .iter()
+        .enumerate()
+    {
+        for j in 0..4 {
+            write(&format!("{dir}/f{j}.txt"), &format!("{i}{j}\n"));
+        }
+    }
+    write("top.txt", "top\n");
+    commits.push(commit("root"));
+    write("secrets/deep/er/f1.txt", "changed\n");
+    commits.push(commit("modify deep"));
+    write("secrets/new.key", "new\n");
+    std::fs::remove_file(w.join("a/f0.txt")).expect("rm");
+    commits.push(commit("add and delete"));
+    f.git(&["mv", "secrets/f1.txt", "z/moved.txt"]);
+    commits.push(commit("rename across directories"));
+    std::fs::set_permissions(w.join("b/c/f2.txt"), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod");
+    commits.push(commit("mode"));
+    std::os::unix::fs::symlink("../top.txt", w.join("secrets/link")).expect("symlink");
+    commits.push(commit("symlink"));
+    let head = f.rev("HEAD");
+    f.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("160000,{head},secrets/sub"),
+    ]);
+    f.git(&["commit", "-q", "-m", "submodule"]);
+    commits.push(f.rev("HEAD"));
+    // A file becomes a directory and a directory a file.
+    std::fs::remove_file(w.join("top.txt")).expect("rm");
+    write("top.txt/inner", "now a dir\n");
+    std::fs::remove_dir_all(w.join("z")).expect("rm -r");
+    write("z", "now a file\n");
+    commits.push(commit("type changes"));
+    commits.push(commit("empty"));
+    // Merges: a clean one (each side's change equals one parent) and an evil one.
+    let base = f.rev("HEAD");
+    f.git(&["checkout", "-q", "-b", "side"]);
+    write("secrets/f2.txt", "side\n");
+    commit("side change");
+    f.git(&["checkout", "-q", "main"]);
+    write("a/f1.txt", "main change\n");
+    commit("main change");
+    f.git(&["merge", "-q", "--no-ff", "-m", "clean merge", "side"]);
+    commits.push(f.rev("HEAD"));
+    f.git(&["reset", "-q", "--hard", &base.to_string()]);
+    write("a/f1.txt", "main change again\n");
+    commit("main change again");
+    f.git(&["merge", "-q", "--no-ff", "--no-commit", "side"]);
+    write("secrets/f3.txt", "evil\n");
+    write("b/c/f3.txt", "also evil\n");
+    commits.push(commit("evil merge"));
+
+    let repo = f.repo();
+    for c in &commits {
+        let want = git_touched(&f, c);
+        assert_eq!(repo.touched_paths(c, &[]).expect("touched"), want, "{c}");
+        // With prefixes: exactly git's answer filtered by them.
+        let prefixes = [
+            "secrets/".to_string(),
+            "b/c/f".to_string(),
+            "top".to_string(),
+        ];
+        let filtered: Vec<String> = want
+            .iter()
+            .filter(|p| prefixes.iter().any(|x| p.starts_with(x.as_str())))
+            .cloned()
+            .collect();
+        assert_eq!(
+            repo.touched_paths(c, &prefixes).expect("touched"),
+            filtered,
+            "{c}"
+        );
+    }
+    // The clean merge is blamed for nothing, the evil one for exactly what it added.
+    assert!(
+        repo.touched_paths(&commits[9], &[])
+            .expect("touched")
+            .is_empty()
+    );
+    assert_eq!(
+        repo.touched_paths(&commits[10], &[]).expect("touched"),
+        ["b/c/f3.txt", "secrets/f3.txt"]
+    );
+}
+
+#[test]
+fn touched_paths_fail_closed_on_a_missing_tree() {
+    let f = Fixture::new();
+    std::fs::write(f.work().join("x"), "x\n").expect("write");
+    f.git(&["add", "x"]);
+    f.git(&["commit", "-q", "-m", "one"]);
+    std::fs::write(f.work().join("x"), "y\n").expect("write");
+    f.git(&["commit", "-q", "-am", "two"]);
+    let two = f.rev("HEAD");
+    let blob = f.git(&["rev-parse", "HEAD:x"]);
+    let path = f
+        .work()
+        .join(".git/objects")
+        .join(&blob[..2])
+        .join(&blob[2..]);
+    std::fs::remove_file(path).expect("remove the blob");
+    // Blobs are never read: a missing blob does not matter...
+    assert_eq!(f.repo().touched_paths(&two, &[]).expect("touched"), ["x"]);
+    // ... but a missing tree does.
+    let tree = f.git(&["rev-parse", "HEAD^{tree}"]);
+    let path = f
+        .work()
+        .join(".git/objects")
+        .join(&tree[..2])
+        .join(&tree[2..]);
+    std::fs::remove_file(path).expect("remove the tree");
+    assert!(f.repo().touched_paths(&two, &[]).is_err());
 }

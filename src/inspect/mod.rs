@@ -17,10 +17,10 @@ mod tests;
 
 pub use allowed_signers::allowed_signers;
 pub use show::{
-    AdminsView, ApprovalsView, GrantView, KeyView, PolicyView, RevokedView, RoleView, RuleView,
-    UserView, policy_view,
+    AdminsView, ApprovalsView, GrantView, KeyView, PathView, PolicyView, RevokedView, RoleView,
+    RuleView, UserView, policy_view,
 };
-pub use who_can::{Excluded, Governor, WhoCan, WhoCanAction, WhoUser, who_can};
+pub use who_can::{Excluded, Governor, PathEntryMatch, WhoCan, WhoCanAction, WhoUser, who_can};
 
 use serde::Serialize;
 use time::OffsetDateTime;

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use super::{GrantStatus, KeyStatus, ListView, key_status, rule_lists, users_or_nobody, utc};
 use crate::openpgp::KeyState;
-use crate::policy::{Grant, KeyMaterial, ListKind, UserKey, format_span};
+use crate::policy::{ApprovalRule, Grant, KeyMaterial, ListKind, UserKey, format_span};
 use crate::policy::{Policy, REPLACE_PREFIX};
 
 /// The effective policy at one policy commit, judged at one instant.
@@ -33,6 +33,8 @@ pub struct PolicyView {
     pub revoked: Vec<RevokedView>,
     /// `[[rule]]`s in file order (the first match governs a ref).
     pub rules: Vec<RuleView>,
+    /// `[[path]]` entries in file order (every one whose refs match applies, spec §9).
+    pub paths: Vec<PathView>,
     /// `[settings] require_signed_push`: every protected ref and the policy branch need a
     /// push certificate.
     pub require_signed_push: bool,
@@ -217,6 +219,23 @@ pub struct RuleView {
     pub approvals: Option<ApprovalsView>,
 }
 
+/// One `[[path]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PathView {
+    /// 1-based position among the entries.
+    pub number: usize,
+    /// `roles.toml:LINE` of the `[[path]]` header.
+    pub location: String,
+    /// The path globs.
+    pub paths: Vec<String>,
+    /// The refs it applies to.
+    pub refs: Vec<String>,
+    /// Whose signatures new commits touching the paths need (absent: any the rule allows).
+    pub signers: Option<ListView>,
+    /// What updates carrying such commits need approvals, by whom.
+    pub approvals: Option<ApprovalsView>,
+}
+
 /// A rule's `approvals`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ApprovalsView {
@@ -385,15 +404,29 @@ pub fn policy_view(
                 merge: list(ListKind::Merge),
                 linear: rule.linear,
                 signed_push: rule.signed_push || policy.require_signed_push,
-                approvals: rule.approvals.as_ref().map(|a| ApprovalsView {
-                    by: ListView::present(policy, &a.by, now),
-                    count: a.count,
-                    on: a.on.iter().map(|k| k.field().to_string()).collect(),
-                    allow_self: a.allow_self,
-                    location: a.location.to_string(),
-                    summary: super::who_can::approvals_note(a),
-                }),
+                approvals: rule
+                    .approvals
+                    .as_ref()
+                    .map(|a| ApprovalsView::of(policy, a, now)),
             }
+        })
+        .collect();
+    let paths = policy
+        .paths
+        .iter()
+        .map(|entry| PathView {
+            number: entry.index + 1,
+            location: entry.location.to_string(),
+            paths: entry.paths.clone(),
+            refs: entry.refs.clone(),
+            signers: entry
+                .signers
+                .as_ref()
+                .map(|s| ListView::present(policy, s, now)),
+            approvals: entry
+                .approvals
+                .as_ref()
+                .map(|a| ApprovalsView::of(policy, a, now)),
         })
         .collect();
     PolicyView {
@@ -422,6 +455,32 @@ pub fn policy_view(
         baseline: policy.baseline.clone(),
         revoked,
         rules,
+        paths,
+    }
+}
+
+impl ApprovalsView {
+    /// The view of `approvals`, members judged at `now`.
+    fn of(policy: &Policy, a: &ApprovalRule, now: OffsetDateTime) -> ApprovalsView {
+        ApprovalsView {
+            by: ListView::present(policy, &a.by, now),
+            count: a.count,
+            on: a.on.iter().map(|k| k.field().to_string()).collect(),
+            allow_self: a.allow_self,
+            location: a.location.to_string(),
+            summary: super::who_can::approvals_note(a),
+        }
+    }
+
+    /// The two lines `policy show` prints under a rule or path entry.
+    fn lines(&self) -> [String; 2] {
+        [
+            format!(
+                "    {:<11} {} by {} ({})",
+                "approvals:", self.count, self.by.summary, self.location
+            ),
+            format!("    {:<11} {}", "", self.summary),
+        ]
     }
 }
 
@@ -588,11 +647,7 @@ impl PolicyView {
                 }
             ));
             if let Some(a) = &r.approvals {
-                out.push(format!(
-                    "    {:<11} {} by {} ({})",
-                    "approvals:", a.count, a.by.summary, a.location
-                ));
-                out.push(format!("    {:<11} {}", "", a.summary));
+                out.extend(a.lines());
             }
             if r.signed_push {
                 out.push(format!(
@@ -616,6 +671,37 @@ impl PolicyView {
                     .join(", ")
             ),
         });
+
+        out.push(String::new());
+        if self.paths.is_empty() {
+            out.push("path entries: none".to_string());
+        } else {
+            out.push(format!(
+                "path entries ({}; every entry whose refs match applies, in addition to the rule):",
+                self.paths.len()
+            ));
+        }
+        for p in &self.paths {
+            out.push(format!(
+                "  path {} ({}): {}",
+                p.number,
+                p.location,
+                p.paths.join(", ")
+            ));
+            out.push(format!("    {:<11} {}", "refs:", p.refs.join(", ")));
+            out.push(format!(
+                "    {:<11} {}",
+                "signers:",
+                p.signers
+                    .as_ref()
+                    .map_or("absent: the rule's signers decide alone", |s| s
+                        .summary
+                        .as_str())
+            ));
+            if let Some(a) = &p.approvals {
+                out.extend(a.lines());
+            }
+        }
         // Names, comments and patterns come from the roles file (spec §14).
         out.into_iter().map(crate::text::escape_line).collect()
     }

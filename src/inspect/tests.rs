@@ -90,7 +90,7 @@ fn policy() -> Policy {
 }
 
 fn ask(refname: &str, action: WhoCanAction) -> WhoCan {
-    who_can(&policy(), POLICY_REF, refname, action, NOW)
+    who_can(&policy(), POLICY_REF, refname, action, None, NOW)
 }
 
 fn ids(w: &WhoCan) -> Vec<&str> {
@@ -347,6 +347,7 @@ fn who_can_sign_counts_only_active_keys() {
         POLICY_REF,
         "refs/heads/main",
         WhoCanAction::Sign,
+        None,
         ALICE_EXPIRES,
     );
     assert_eq!(ids(&later), ["bob"]);
@@ -395,6 +396,7 @@ fn who_can_on_the_policy_branch_uses_admins() {
         "refs/meta/config",
         POLICY_REF,
         WhoCanAction::Push,
+        None,
         NOW,
     );
     assert_eq!(other.governed_by, Governor::NoRule);
@@ -483,7 +485,14 @@ fn granted() -> Policy {
 #[test]
 fn who_can_marks_members_through_a_grant() {
     let p = granted();
-    let push = who_can(&p, POLICY_REF, "refs/heads/main", WhoCanAction::Push, NOW);
+    let push = who_can(
+        &p,
+        POLICY_REF,
+        "refs/heads/main",
+        WhoCanAction::Push,
+        None,
+        NOW,
+    );
     // main: push = maintainers = alice, and bob by grant; carol's has ended.
     assert_eq!(ids(&push), ["alice", "bob"]);
     assert_eq!(push.users[0].grant, None);
@@ -512,7 +521,14 @@ fn who_can_marks_members_through_a_grant() {
 
     // Signing: bob is a developer without his grant, so `signers` marks nobody; dave's
     // grant of developers is still pending.
-    let sign = who_can(&p, POLICY_REF, "refs/heads/main", WhoCanAction::Sign, NOW);
+    let sign = who_can(
+        &p,
+        POLICY_REF,
+        "refs/heads/main",
+        WhoCanAction::Sign,
+        None,
+        NOW,
+    );
     assert_eq!(ids(&sign), ["alice", "bob"]);
     assert!(sign.list.granted.is_empty(), "{:?}", sign.list.granted);
     assert!(sign.users.iter().all(|u| u.grant.is_none()));
@@ -523,6 +539,7 @@ fn who_can_marks_members_through_a_grant() {
         POLICY_REF,
         "refs/heads/main",
         WhoCanAction::Sign,
+        None,
         tomorrow,
     );
     assert_eq!(ids(&sign), ["alice", "bob", "dave"]);
@@ -534,13 +551,21 @@ fn who_can_marks_members_through_a_grant() {
 
     // Merge: merge = maintainers + dave, and a merge also needs signers (developers):
     // bob by grant in merge; once dave's grant starts, dave too, marked from signers.
-    let merge = who_can(&p, POLICY_REF, "refs/heads/main", WhoCanAction::Merge, NOW);
+    let merge = who_can(
+        &p,
+        POLICY_REF,
+        "refs/heads/main",
+        WhoCanAction::Merge,
+        None,
+        NOW,
+    );
     assert_eq!(ids(&merge), ["alice", "bob"]);
     let merge = who_can(
         &p,
         POLICY_REF,
         "refs/heads/main",
         WhoCanAction::Merge,
+        None,
         tomorrow,
     );
     assert_eq!(ids(&merge), ["alice", "dave"]);
@@ -596,4 +621,50 @@ fn show_lists_grants_active_pending_and_ended() {
     // Without grants, one line says so.
     let plain = policy_view(&policy(), POLICY_REF, None, NOW).to_lines();
     assert!(plain.iter().any(|l| l == "grants: none (max_grant 7d)"));
+}
+
+#[test]
+fn who_can_with_a_path_narrows_signers_by_every_entry_that_covers_it() {
+    let mut p = policy();
+    p.paths = vec![crate::policy::PathEntry {
+        signers: Some(list(&["maintainers"])),
+        ..crate::testutil::path_entry(70, &["secrets/**"], &["refs/heads/**"])
+    }];
+    let ask = |refname: &str, action, path| who_can(&p, POLICY_REF, refname, action, path, NOW);
+    // main: developers (alice, bob) ∩ maintainers (alice).
+    let sign = ask(
+        "refs/heads/main",
+        WhoCanAction::Sign,
+        Some("secrets/db.key"),
+    );
+    assert_eq!(ids(&sign), ["alice"]);
+    assert_eq!(sign.path_entries.len(), 1);
+    assert_eq!(sign.path_entries[0].pattern, "secrets/**");
+    assert!(
+        sign.notes
+            .iter()
+            .any(|n| n.contains("path roles.toml:70 (secrets/**)")),
+        "{:#?}",
+        sign.notes
+    );
+    // A path no entry covers: the rule alone.
+    let other = ask("refs/heads/main", WhoCanAction::Sign, Some("docs/a.md"));
+    assert_eq!(ids(&other), ["alice", "bob"]);
+    assert!(other.path_entries.is_empty());
+    // feature asks nothing of signers: the entry decides alone.
+    let feature = ask(
+        "refs/heads/feature/x",
+        WhoCanAction::Sign,
+        Some("secrets/a"),
+    );
+    assert_eq!(ids(&feature), ["alice"]);
+    // Pushers are not the entry's concern.
+    let push = ask("refs/heads/main", WhoCanAction::Push, Some("secrets/a"));
+    assert_eq!(
+        push.answer,
+        ask("refs/heads/main", WhoCanAction::Push, None).answer
+    );
+    // Tags have no path entries.
+    let tag = ask("refs/tags/v1", WhoCanAction::Sign, Some("secrets/a"));
+    assert!(tag.path_entries.is_empty());
 }

@@ -4,7 +4,9 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::{Effect, GrantMark, KeyStatus, ListView, mark, rule_lists, users_or_nobody, utc};
-use crate::policy::{Absent, ApprovalRule, ListKind, Policy, Principals, REPLACE_PREFIX};
+use crate::policy::{
+    Absent, ApprovalRule, ListKind, PathEntry, Policy, Principals, REPLACE_PREFIX,
+};
 use crate::requirements::{self, Check, list_for};
 use crate::update::{UpdateKind, is_tag};
 
@@ -97,6 +99,15 @@ pub struct Excluded {
     pub status: KeyStatus,
 }
 
+/// A `[[path]]` entry that applies to the path asked about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PathEntryMatch {
+    /// `roles.toml:LINE` of the entry.
+    pub location: String,
+    /// The first of its `paths` that the path matches.
+    pub pattern: String,
+}
+
 /// The answer to "who can ACTION REF".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WhoCan {
@@ -117,6 +128,10 @@ pub struct WhoCan {
     pub users: Vec<WhoUser>,
     /// For signing actions: keys of listed users that do not count (expired, revoked).
     pub excluded: Vec<Excluded>,
+    /// The path asked about (`--path`), if any.
+    pub path: Option<String>,
+    /// The `[[path]]` entries that apply to that path on the ref (spec §9).
+    pub path_entries: Vec<PathEntryMatch>,
     /// Extra conditions worth knowing (approvals, intersections, tags).
     pub notes: Vec<String>,
     /// The answer in one line.
@@ -140,12 +155,15 @@ impl WhoCanAction {
 }
 
 /// Who may perform `action` on `refname`, with membership and key status judged at `now`:
-/// read off the same requirements the hook judges an update of that kind by.
+/// read off the same requirements the hook judges an update of that kind by. With `path`,
+/// for a change that touches that path: every `[[path]]` entry of the ref that matches it
+/// narrows who may sign, merge or approve (spec §9).
 pub fn who_can(
     policy: &Policy,
     policy_ref: &str,
     refname: &str,
     action: WhoCanAction,
+    path: Option<&str>,
     now: OffsetDateTime,
 ) -> WhoCan {
     let reqs = requirements::for_update(policy, policy_ref, refname, action.update_kind());
@@ -246,7 +264,7 @@ pub fn who_can(
             refs: rule.refs.clone(),
         };
     }
-    let list = match (list, rule) {
+    let mut list = match (list, rule) {
         (Some(list), _) => list,
         // A rule whose requirements say nothing about signing: its absent lists say why.
         (None, Some(rule)) => {
@@ -262,6 +280,27 @@ pub fn who_can(
         }
         (None, None) => ListView::effect(Effect::Anyone, Absent::Anyone.describe()),
     };
+    let mut path_entries = Vec::new();
+    if let Some(path) = path {
+        // The same entries the hook applies to an update of this ref (tags and the policy
+        // branch have none), those of them whose paths match.
+        for req in &reqs.items {
+            let Check::Path { entry, .. } = req.check else {
+                continue;
+            };
+            let Some(pattern) = entry.pattern_for(path) else {
+                continue;
+            };
+            path_entries.push(PathEntryMatch {
+                location: entry.location.to_string(),
+                pattern: pattern.to_string(),
+            });
+            list = narrow_for_path(policy, list, entry, pattern, path, action, now, &mut notes);
+        }
+        if path_entries.is_empty() {
+            notes.push(format!("no [[path]] entry covers {path} on {refname}"));
+        }
+    }
 
     let mut users = Vec::new();
     let mut excluded = Vec::new();
@@ -318,8 +357,87 @@ pub fn who_can(
         list,
         users,
         excluded,
+        path: path.map(str::to_string),
+        path_entries,
         notes,
         answer,
+    }
+}
+
+/// `list` narrowed by one `[[path]]` entry that covers `path`: a commit touching it must
+/// satisfy both the rule's list and the entry's `signers` (so only users in both count), and
+/// an update carrying it needs both approvals (whose approval counts for every one of them).
+/// Pushers are not the entry's concern; it only says so.
+#[allow(clippy::too_many_arguments)]
+fn narrow_for_path(
+    policy: &Policy,
+    list: ListView,
+    entry: &PathEntry,
+    pattern: &str,
+    path: &str,
+    action: WhoCanAction,
+    now: OffsetDateTime,
+    notes: &mut Vec<String>,
+) -> ListView {
+    let at = format!("path {} ({pattern})", entry.location);
+    let (needed, what) = match action {
+        WhoCanAction::Sign | WhoCanAction::Merge => match &entry.signers {
+            Some(signers) => (signers, "signed by"),
+            None => {
+                notes.push(format!(
+                    "{path} matches {at}, which asks nothing of signers"
+                ));
+                return list;
+            }
+        },
+        WhoCanAction::Approve => match &entry.approvals {
+            Some(approvals) => {
+                notes.push(format!("{at}: {}", approvals_note(approvals)));
+                (&approvals.by, "approved by")
+            }
+            None => {
+                notes.push(format!("{path} matches {at}, which needs no approvals"));
+                return list;
+            }
+        },
+        _ => {
+            notes.push(format!(
+                "{path} matches {at}; path entries constrain signers and approvals, not pushers"
+            ));
+            return list;
+        }
+    };
+    let entry_list = ListView::present(policy, needed, now);
+    notes.push(if list.effect == Effect::Users {
+        format!(
+            "a change touching {path} must also be {what} {} ({at}), so only users in both \
+             lists count",
+            entry_list.summary
+        )
+    } else {
+        format!(
+            "a change touching {path} must be {what} {} ({at})",
+            entry_list.summary
+        )
+    });
+    match list.effect {
+        // Nothing asked before: the entry's list decides alone.
+        Effect::Anyone | Effect::Unsigned | Effect::NotNeeded => entry_list,
+        Effect::NoMerges => list,
+        Effect::Users => {
+            let mut both = list;
+            both.users.retain(|u| entry_list.users.contains(u));
+            let kept = both.users.clone();
+            both.granted.retain(|g| kept.contains(&g.user));
+            for g in entry_list.granted {
+                if kept.contains(&g.user) && both.grant_of(&g.user).is_none() {
+                    both.granted.push(g);
+                }
+            }
+            both.granted.sort_by(|a, b| a.user.cmp(&b.user));
+            both.summary = format!("{} ∩ {}", both.summary, entry_list.summary);
+            both
+        }
     }
 }
 

@@ -79,7 +79,12 @@ pub const CODES: &[(&str, &str)] = &[
         "invalid-certificate",
         "an `openpgp` file that is not exactly one OpenPGP public certificate (v4) with a valid self-signature and a key that can sign with an accepted algorithm",
     ),
-    ("empty-refs", "a rule with `refs = []`"),
+    ("empty-refs", "a rule or `[[path]]` entry with `refs = []`"),
+    ("empty-paths", "a `[[path]]` entry with `paths = []`"),
+    (
+        "invalid-path-pattern",
+        "a `[[path]]` glob that is empty, starts with `/`, or is not a valid glob",
+    ),
     (
         "invalid-time",
         "a grant's `from` or `until` that is not a UTC date or an RFC 3339 date-time",
@@ -136,6 +141,10 @@ pub const CODES: &[(&str, &str)] = &[
     (
         "ineffective-approvals",
         "a rule's `approvals.on = []`: no update needs the approvals",
+    ),
+    (
+        "ineffective-path",
+        "a `[[path]]` entry with neither `signers` nor `approvals`",
     ),
     (
         "writable-replace-refs",

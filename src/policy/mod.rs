@@ -24,8 +24,8 @@ pub use keys::{format_span, parse_instant, utc};
 pub use lists::{Absent, LIST_KINDS, LISTS, ListKind, ListSpec};
 pub use model::{
     ApprovalRule, DEFAULT_MAX_GRANT, Effective, Grant, GrantStatus, Grants, KeyMaterial, KeyStatus,
-    Location, Membership, Policy, PolicyFile, Principals, REPLACE_PREFIX, Revoked, Rule, User,
-    UserKey, is_replace_ref, pattern_names_replace_refs,
+    Location, Membership, PathEntry, Policy, PolicyFile, Principals, REPLACE_PREFIX, Revoked, Rule,
+    User, UserKey, is_replace_ref, pattern_names_replace_refs,
 };
 pub use parse::{lint, lint_with, parse, parse_with};
 

@@ -89,6 +89,8 @@ pub struct Policy {
     pub revoked: Vec<Revoked>,
     /// `[[rule]]`s in file order; the first match governs a ref.
     pub rules: Vec<Rule>,
+    /// `[[path]]` entries in file order; every entry whose `refs` match applies (spec §9).
+    pub paths: Vec<PathEntry>,
     /// Key identity (kind and lookup bytes, as [`crate::signature::KeyId`] has them) →
     /// (user id, index into `keys`).
     pub key_index: HashMap<(KeyKind, Vec<u8>), (String, usize)>,
@@ -433,6 +435,66 @@ pub struct Rule {
     /// One of `refs` names replace refs explicitly (its literal part starts with
     /// [`REPLACE_PREFIX`]): only such a rule can govern a replace ref (spec §14).
     pub names_replace_refs: bool,
+}
+
+/// One `[[path]]` entry (spec §9): changes to `paths` on refs matching `refs` need
+/// signatures by `signers` and/or `approvals`, in addition to whatever rule governs the ref.
+#[derive(Debug, Clone)]
+pub struct PathEntry {
+    /// 0-based position among the `[[path]]` entries of its file.
+    pub index: usize,
+    /// Where the `[[path]]` header is written.
+    pub location: Location,
+    /// The path globs as written.
+    pub paths: Vec<String>,
+    /// Compiled `paths` (git-style: `*` within a component, `**` across).
+    pub path_matcher: globset::GlobSet,
+    /// The ref patterns as written (default `refs/heads/**`).
+    pub refs: Vec<String>,
+    /// Compiled `refs`.
+    pub ref_matcher: globset::GlobSet,
+    /// `signers`: each new commit touching the paths must be signed by one of these.
+    pub signers: Option<Principals>,
+    /// `approvals`: an update whose new commits touch the paths needs these approvals.
+    pub approvals: Option<ApprovalRule>,
+}
+
+impl PartialEq for PathEntry {
+    /// The same entry: same place, same patterns (the compiled matchers follow from them).
+    fn eq(&self, other: &PathEntry) -> bool {
+        (self.index, self.location, &self.paths, &self.refs)
+            == (other.index, other.location, &other.paths, &other.refs)
+            && (&self.signers, &self.approvals) == (&other.signers, &other.approvals)
+    }
+}
+
+impl Eq for PathEntry {}
+
+impl PathEntry {
+    /// Whether this entry applies to updates of `refname`.
+    pub fn applies_to(&self, refname: &str) -> bool {
+        self.ref_matcher.is_match(refname)
+    }
+
+    /// The first of `paths` (as written) that `path` matches, if any.
+    pub fn pattern_for(&self, path: &str) -> Option<&str> {
+        self.path_matcher
+            .matches(path)
+            .first()
+            .map(|&i| self.paths[i].as_str())
+    }
+
+    /// The literal start of each path glob (up to its first glob character), for pruning
+    /// tree walks: a directory no prefix points into (or out of) cannot hold a match.
+    pub fn literal_prefixes(&self) -> Vec<&str> {
+        self.paths
+            .iter()
+            .map(|p| {
+                p.find(['*', '?', '[', '{', '\\'])
+                    .map_or(p.as_str(), |at| &p[..at])
+            })
+            .collect()
+    }
 }
 
 /// `approvals = { by, count, on, allow_self }` (spec §7): an update of one of the kinds `on`

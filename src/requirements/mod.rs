@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::approval;
 use crate::policy::{
-    ApprovalRule, Effective, ListKind, Location, Policy, PolicyFile, Principals, Rule,
+    ApprovalRule, Effective, ListKind, Location, PathEntry, Policy, PolicyFile, Principals, Rule,
     is_replace_ref,
 };
 use crate::update::{UpdateKind, is_tag};
@@ -64,11 +64,33 @@ impl Serialize for RuleRef {
     }
 }
 
+/// A `[[path]]` entry of a roles file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PathId {
+    /// The file it is written in.
+    pub file: PolicyFile,
+    /// Its 0-based position among that file's `[[path]]` entries (`u32` keeps
+    /// [`Origin`], and so every reason, small; a roles file is far below 4 GiB).
+    pub index: u32,
+}
+
+impl PathId {
+    /// The id of `entry`.
+    pub fn of(entry: &PathEntry) -> PathId {
+        PathId {
+            file: entry.location.file,
+            index: u32::try_from(entry.index).expect("a roles file holds fewer than 2^32 entries"),
+        }
+    }
+}
+
 /// Where a requirement comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
     /// A `[[rule]]`.
     Rule(RuleRef),
+    /// A `[[path]]` entry, written at this location.
+    Path(PathId, Location),
     /// `[policy]`, the guard of the policy branch.
     PolicySection,
     /// `[settings] require_signed_push`.
@@ -82,6 +104,7 @@ impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Origin::Rule(rule) => rule.fmt(f),
+            Origin::Path(_, location) => write!(f, "path {location}"),
             Origin::PolicySection => f.write_str("[policy]"),
             Origin::Settings => f.write_str("[settings]"),
             Origin::Builtin => f.write_str("refguard"),
@@ -109,12 +132,16 @@ pub enum CommitScope {
     /// The policy branch's: every commit not reachable from the old tip (no baseline, no
     /// other refs).
     PolicyBranch,
+    /// A `[[path]]` entry's (spec §9): also hidden by the pre-push tips of the other refs the
+    /// entry's `refs` match (tags excepted) and by the baseline. So work pushed first to a
+    /// branch the entry does not cover is still checked when it reaches one it does.
+    Path(PathId),
 }
 
 impl CommitScope {
     /// Whether `[trust] baseline` commits (and their ancestors) are hidden.
     pub fn uses_baseline(self) -> bool {
-        matches!(self, CommitScope::Rule(_))
+        matches!(self, CommitScope::Rule(_) | CommitScope::Path(_))
     }
 
     /// Name prefixes that together cover every ref that can hide commits in this scope (see
@@ -127,6 +154,18 @@ impl CommitScope {
                 .iter()
                 .filter(|r| RuleRef::of(r).id == id)
                 .flat_map(|r| r.refs.iter())
+                .map(|pattern| {
+                    let literal = pattern
+                        .find(['*', '?', '[', '{', '\\'])
+                        .map_or(pattern.as_str(), |at| &pattern[..at]);
+                    literal.to_string()
+                })
+                .collect(),
+            CommitScope::Path(id) => policy
+                .paths
+                .iter()
+                .filter(|p| PathId::of(p) == id)
+                .flat_map(|p| p.refs.iter())
                 .map(|pattern| {
                     let literal = pattern
                         .find(['*', '?', '[', '{', '\\'])
@@ -149,6 +188,16 @@ impl CommitScope {
                     // never checked, so its tip must not count as known.
                     && !is_tag(other)
                     && policy.rule_for(other).map(|r| RuleRef::of(r).id) == Some(id)
+            }
+            CommitScope::Path(id) => {
+                other != refname
+                    && other != policy_ref
+                    && !is_tag(other)
+                    && !approval::is_approval_ref(other)
+                    && policy
+                        .paths
+                        .iter()
+                        .any(|p| PathId::of(p) == id && p.applies_to(other))
             }
             CommitScope::PolicyBranch => false,
         }
@@ -207,6 +256,14 @@ pub enum Check<'p> {
     /// A push under `refs/approvals/`: only the creation of a well-formed, verifiable
     /// approval (spec §7); guarded by refguard itself, never by a rule.
     ApprovalRef,
+    /// A `[[path]]` entry (spec §9): each new commit of `scope` that touches the entry's
+    /// paths is signed by its `signers`, and the update carries its `approvals` if any does.
+    Path {
+        /// The entry.
+        entry: &'p PathEntry,
+        /// Its commit scope (`CommitScope::Path`).
+        scope: CommitScope,
+    },
     /// `new` is an annotated tag signed by a member of `signers`, pushed under its name.
     Tag {
         /// The rule's `signers`.
@@ -227,6 +284,8 @@ pub struct Needs {
     pub approvals: bool,
     /// The approval tag pushed (an update under `refs/approvals/`).
     pub approval: bool,
+    /// For these `[[path]]` entries: which paths each new commit of their scope touches.
+    pub touched: Vec<PathId>,
 }
 
 /// Everything one ref update must satisfy, in the order reasons are reported.
@@ -253,6 +312,16 @@ impl Requirements<'_> {
                 }
                 Check::Tag { .. } => needs.tag = true,
                 Check::Approvals { .. } => needs.approvals = true,
+                Check::Path { entry, scope } => {
+                    if !needs.commits.contains(scope) {
+                        needs.commits.push(*scope);
+                    }
+                    needs.touched.push(PathId::of(entry));
+                    // Approvals are looked up when any touching commit needs them.
+                    if entry.approvals.is_some() {
+                        needs.approvals = true;
+                    }
+                }
                 Check::ApprovalRef if self.kind != UpdateKind::Delete => needs.approval = true,
                 Check::PolicyBranch { .. } if self.kind != UpdateKind::Delete => {
                     needs.policy_change = true;
@@ -336,6 +405,25 @@ pub fn for_update<'p>(
     } else if is_replace_ref(refname) {
         items.push(deny(Origin::Builtin, Check::ReplaceRef));
     }
+    // Every [[path]] entry whose refs match applies, in addition to the governing rule
+    // (spec §9); to branch-like refs, never to tags (whose update checks only the tag object)
+    // or the policy branch or approval refs, which hold no commits).
+    if refname != policy_ref
+        && !is_tag(refname)
+        && !approval::is_approval_ref(refname)
+        && kind != UpdateKind::Delete
+    {
+        for entry in policy.paths.iter().filter(|p| p.applies_to(refname)) {
+            let id = PathId::of(entry);
+            items.push(deny(
+                Origin::Path(id, entry.location),
+                Check::Path {
+                    entry,
+                    scope: CommitScope::Path(id),
+                },
+            ));
+        }
+    }
     Requirements {
         kind,
         rule: rule.map(RuleRef::of),
@@ -382,6 +470,22 @@ fn rule_requirements<'p>(
             level: Level::Deny,
             check,
         })
+}
+
+/// The literal starts of every `[[path]]` glob of `policy` (`secrets/**` → `secrets/`,
+/// `deploy/prod-*.yml` → `deploy/prod-`), or none (every path) when some glob starts with a
+/// wildcard (`**/*.key`): one tree comparison per commit serves every entry.
+pub fn path_prefixes(policy: &Policy) -> Vec<String> {
+    let mut prefixes = Vec::new();
+    for literal in policy.paths.iter().flat_map(PathEntry::literal_prefixes) {
+        if literal.is_empty() {
+            return Vec::new();
+        }
+        prefixes.push(literal.to_string());
+    }
+    prefixes.sort();
+    prefixes.dedup();
+    prefixes
 }
 
 #[cfg(test)]

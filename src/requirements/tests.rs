@@ -53,6 +53,7 @@ fn shape(reqs: &Requirements<'_>) -> Vec<String> {
             Check::Tag { .. } => format!("tag@{}", r.origin),
             Check::Approvals { rule } => format!("approvals({})@{}", rule.count, r.origin),
             Check::ApprovalRef => "approval-ref".to_string(),
+            Check::Path { scope, .. } => format!("path({scope:?})@{}", r.origin),
         })
         .collect()
 }

@@ -181,7 +181,7 @@ fn commits_are_judged_by_their_refs_rule_without_pusher_checks() {
     let ctx = ctx(None);
     for (name, refname, parents, signature, (status, user, has_fp), allowed, codes) in rows {
         let c = commit('c', "subject", parents, signature);
-        let j = judge_commit(&policy, &ctx, refname, &c);
+        let j = judge_commit(&policy, &ctx, refname, &c, &[]);
         assert_eq!(j.signed_by.status, status, "{name}");
         assert_eq!(j.signed_by.user.as_deref(), user, "{name}");
         assert_eq!(j.signed_by.fingerprint.is_some(), has_fp, "{name}");
@@ -199,7 +199,7 @@ fn commits_are_judged_by_their_refs_rule_without_pusher_checks() {
 fn expiry_and_fingerprints_are_judged_at_the_given_time() {
     let policy = policy();
     let c = commit('c', "by carol", 1, valid(CAROL));
-    let before = judge_commit(&policy, &ctx(None), "refs/heads/main", &c);
+    let before = judge_commit(&policy, &ctx(None), "refs/heads/main", &c, &[]);
     assert_eq!(before.signed_by.status, S::Valid);
     assert_eq!(before.signed_by.fingerprint, Some(fingerprint(CAROL)));
     assert!(before.reasons.is_empty() && before.allowed_signer);
@@ -208,7 +208,7 @@ fn expiry_and_fingerprints_are_judged_at_the_given_time() {
         now: datetime!(2026-02-01 00:00:00 UTC),
         ..ctx(None)
     };
-    let after = judge_commit(&policy, &later, "refs/heads/main", &c);
+    let after = judge_commit(&policy, &later, "refs/heads/main", &c, &[]);
     assert_eq!(after.signed_by.status, S::Expired);
     assert_eq!(after.signed_by.user.as_deref(), Some("carol"));
     assert!(!after.allowed_signer);

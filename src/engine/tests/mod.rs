@@ -5,6 +5,7 @@ mod certificate;
 mod fixture;
 mod grants;
 mod history;
+mod paths;
 mod touch;
 
 use std::collections::BTreeSet;

@@ -8,6 +8,7 @@
 
 mod approvals;
 mod grants;
+mod paths;
 mod roles;
 mod rules;
 mod sections;
@@ -28,7 +29,7 @@ use super::{Diagnostic, Files, Location, Policy, PolicyFile, Severity};
 
 /// The fields each table of roles.toml may hold (anything else is `unknown-field`).
 pub(super) const TOP_FIELDS: &[&str] = &[
-    "version", "users", "roles", "policy", "trust", "revoked", "rule", "settings", "grant",
+    "version", "users", "roles", "policy", "trust", "revoked", "rule", "path", "settings", "grant",
 ];
 pub(super) const SETTINGS_FIELDS: &[&str] = &["require_signed_push", "max_grant"];
 pub(super) const GRANT_FIELDS: &[&str] = &["user", "role", "from", "until", "reason"];
@@ -49,6 +50,7 @@ pub(super) const RULE_FIELDS: &[&str] = &[
     "signed_push",
     "approvals",
 ];
+pub(super) const PATH_FIELDS: &[&str] = &["paths", "refs", "signers", "approvals"];
 pub(super) const APPROVAL_FIELDS: &[&str] = &["by", "count", "on", "allow_self"];
 
 /// Parses and validates a roles file. On failure, every error found (no warnings), sorted by
@@ -357,6 +359,10 @@ impl Checker<'_> {
             None => Vec::new(),
         };
         let mut drafts = Vec::new();
+        let paths = match top.get("path") {
+            Some(field) => self.paths(field, &names),
+            None => Vec::new(),
+        };
         let rules = match top.get("rule") {
             Some(field) => self.rules(field, &names, &mut drafts),
             None => Vec::new(),
@@ -393,6 +399,7 @@ impl Checker<'_> {
             baseline,
             revoked,
             rules,
+            paths,
             key_index,
             name_index,
             require_signed_push,

@@ -1,7 +1,8 @@
 //! The history audit (`refguard audit history`): walk the history of every protected ref and
 //! judge each commit and tag as though it were new on its ref now, with the same
-//! requirements and checks as the hook. The shell: git to walk, the engine to judge; rows go
-//! to a visitor, which prints (the CLI) or collects (tests).
+//! requirements and checks as the hook. The shell: git to walk (once, over all protected
+//! tips), the engine to judge; rows go to a visitor as they are judged, which prints (the CLI)
+//! or collects (tests).
 
 use std::ops::ControlFlow;
 
@@ -20,21 +21,23 @@ pub enum Error {
     /// `--ref` names a ref that does not exist.
     #[error("no ref {0}")]
     NoRef(String),
-    /// The history of a ref could not be walked.
-    #[error("cannot walk the history of {refname}: {source}")]
+    /// The history of the protected refs could not be walked.
+    #[error("cannot walk the history of {refname}: {cause}")]
     Walk {
-        /// The ref (or "the baseline").
+        /// The ref (or "the protected refs" when the walk over all of them failed).
         refname: String,
-        /// What git said.
-        source: git::Error,
+        /// What git said (a field named `cause`, not `source`, so that the message, which
+        /// includes it, is not followed by it again in an error chain).
+        cause: git::Error,
     },
     /// A tag could not be read.
-    #[error("cannot read the tag {refname}: {source}")]
+    #[error("cannot read the tag {refname}: {cause}")]
     Tag {
         /// The tag ref.
         refname: String,
-        /// What git said.
-        source: git::Error,
+        /// What git said (a field named `cause`, not `source`, so that the message, which
+        /// includes it, is not followed by it again in an error chain).
+        cause: git::Error,
     },
     /// The refs could not be listed or resolved.
     #[error(transparent)]
@@ -44,7 +47,9 @@ pub enum Error {
 /// Audits the history of every protected ref of `repo` (or of `only`, whatever its rule)
 /// under `policy` at `ctx.now`, handing each judged object to `visit` (which may stop the
 /// walk). Each commit is visited once, under the first ref (in rule order, then by name; the
-/// policy branch last) that reaches it.
+/// policy branch last) that reaches it, or as `baseline`. All commits come from one walk over
+/// every protected tip, children before parents and otherwise newest first (so the commits
+/// of different refs interleave); tags follow.
 pub fn audit(
     repo: &Repo,
     policy: &Policy,
@@ -61,6 +66,7 @@ pub fn audit(
         ctx,
         visit,
         stopped: false,
+        prefixes: requirements::path_prefixes(policy),
     }
     .run(&targets)
 }
@@ -151,12 +157,14 @@ fn targets(
             continue;
         }
         // A ref is protected when the requirements of an update of it look at its content:
-        // a tag's signature, or the new commits of a branch.
+        // a tag's signature, or the new commits of a branch (for its rule or a path entry).
         let reqs = requirements::for_update(policy, policy_ref, &name, UpdateKind::Create);
-        let judged = reqs
-            .items
-            .iter()
-            .any(|r| matches!(r.check, Check::Tag { .. } | Check::Commits { .. }));
+        let judged = reqs.items.iter().any(|r| {
+            matches!(
+                r.check,
+                Check::Tag { .. } | Check::Commits { .. } | Check::Path { .. }
+            )
+        });
         if is_tag(&name) {
             if only.is_some() || judged {
                 tags.push((name, id));
@@ -192,6 +200,8 @@ struct Audit<'a, V> {
     visit: V,
     /// The visitor asked to stop.
     stopped: bool,
+    /// Where `[[path]]` globs can match ([`requirements::path_prefixes`]).
+    prefixes: Vec<String>,
 }
 
 impl<V: FnMut(&Row<'_>) -> ControlFlow<()>> Audit<'_, V> {
@@ -202,30 +212,12 @@ impl<V: FnMut(&Row<'_>) -> ControlFlow<()>> Audit<'_, V> {
     }
 
     fn run(&mut self, targets: &Targets) -> Result<(), Error> {
-        // Each ref's walk hides the refs before it and the baseline, so every commit comes
-        // out once, under the first ref that reaches it. The policy branch is judged without
-        // the baseline, as the hook does.
-        let mut walked: Vec<ObjectId> = Vec::new();
-        let keyring = self.keyring;
-        for (refname, tip) in &targets.branches {
-            let mut hide = walked.clone();
-            if *refname != self.ctx.policy_ref {
-                hide.extend(targets.baseline.iter().cloned());
-            }
-            self.repo
-                .walk(std::slice::from_ref(tip), &hide, keyring, |c| {
-                    self.commit(refname, &c)
-                })
-                .map_err(|source| Error::Walk {
-                    refname: refname.clone(),
-                    source,
-                })?;
-            if self.stopped {
-                return Ok(());
-            }
-            walked.push(tip.clone());
-        }
-        self.baseline(targets)?;
+        self.commits(targets)?;
+        self.tags(targets)
+    }
+
+    /// Each tag, judged by its own signature.
+    fn tags(&mut self, targets: &Targets) -> Result<(), Error> {
         for (refname, id) in &targets.tags {
             if self.stopped {
                 break;
@@ -233,9 +225,9 @@ impl<V: FnMut(&Row<'_>) -> ControlFlow<()>> Audit<'_, V> {
             let target = self
                 .repo
                 .tag_target(id, self.keyring)
-                .map_err(|source| Error::Tag {
+                .map_err(|cause| Error::Tag {
                     refname: refname.clone(),
-                    source,
+                    cause,
                 })?;
             let judgement = engine::judge_tag(self.policy, self.ctx, refname, id, &target);
             let summary = match &target {
@@ -262,45 +254,74 @@ impl<V: FnMut(&Row<'_>) -> ControlFlow<()>> Audit<'_, V> {
         Ok(())
     }
 
-    /// The commits reachable both from a walked branch (not the policy branch) and from a
-    /// baseline id: walked from their merge bases, listed as `baseline`.
-    fn baseline(&mut self, targets: &Targets) -> Result<(), Error> {
-        if targets.baseline.is_empty() || self.stopped {
-            return Ok(());
-        }
-        let mut starts: Vec<ObjectId> = Vec::new();
-        let keyring = self.keyring;
-        for (refname, tip) in &targets.branches {
-            if *refname == self.ctx.policy_ref {
-                continue;
-            }
-            for base in &targets.baseline {
-                // A baseline id that is missing or no commit trusts nothing here.
-                let Ok(bases) = self.repo.merge_bases(base, tip) else {
-                    continue;
-                };
-                for id in bases {
-                    if !starts.contains(&id) {
-                        starts.push(id);
-                    }
-                }
-            }
-        }
-        self.repo
-            .walk(&starts, &[], keyring, |c| {
-                let signed_by = engine::signed_by(self.policy, self.ctx, &c.facts.signature);
-                let row = commit_row(&c, "-", &signed_by, Outcome::Baseline, &[], false);
-                self.row(&row)
+    /// Every commit of the branches, in one walk over all their tips (children before
+    /// parents, otherwise newest first), each listed once:
+    ///
+    /// - under the first branch (lowest rank in `targets.branches`) that reaches it, judged
+    ///   by that branch's requirements: the walk labels each commit with the lowest rank of
+    ///   the tips it is reachable from;
+    /// - as `baseline`, unjudged, when a `[trust] baseline` commit reaches it too, unless that
+    ///   first branch is the policy branch, which the hook judges without the baseline (it
+    ///   is last, so it is first only for commits no other branch reaches).
+    ///
+    /// This is exactly what walking each branch in turn while hiding the tips before it and
+    /// the baseline lists (the policy branch hiding only the tips), without its cost of
+    /// refs × history; `tests.rs` holds that algorithm and checks the two agree.
+    fn commits(&mut self, targets: &Targets) -> Result<(), Error> {
+        let tips: Vec<(ObjectId, u32)> = targets
+            .branches
+            .iter()
+            .enumerate()
+            .map(|(rank, (_, tip))| {
+                let rank = u32::try_from(rank).expect("fewer than 2^32 - 1 refs");
+                (tip.clone(), rank)
             })
-            .map_err(|source| Error::Walk {
-                refname: "the baseline".to_owned(),
-                source,
+            .collect();
+        let ctx = self.ctx;
+        let keyring = self.keyring;
+        self.repo
+            .walk_labelled(&tips, &targets.baseline, keyring, |c| {
+                let (refname, _) = &targets.branches[c.label as usize];
+                if c.marked && *refname != ctx.policy_ref {
+                    let signature = &c.commit.facts.signature;
+                    let signed_by = engine::signed_by(self.policy, ctx, signature);
+                    let row = commit_row(&c.commit, "-", &signed_by, Outcome::Baseline, &[], false);
+                    self.row(&row)
+                } else {
+                    self.commit(refname, &c.commit)
+                }
+            })
+            .map_err(|cause| Error::Walk {
+                refname: walk_name(targets, &cause),
+                cause,
             })?;
         Ok(())
     }
 
     fn commit(&mut self, refname: &str, c: &WalkedCommit) -> ControlFlow<()> {
-        let mut judgement = engine::judge_commit(self.policy, self.ctx, refname, &c.facts);
+        // The paths it touches, compared only when a path entry covers its ref.
+        let covered = self.policy.paths.iter().any(|p| p.applies_to(refname))
+            && *refname != self.ctx.policy_ref;
+        let (touched, unreadable) = if covered {
+            match self.repo.touched_paths(&c.facts.id, &self.prefixes) {
+                Ok(paths) => (paths, None),
+                // Fail closed: a commit whose trees cannot be compared is a violation.
+                Err(e) => (
+                    Vec::new(),
+                    Some(engine::Reason::on_object(
+                        engine::Code::InternalError,
+                        c.facts.id.clone(),
+                        c.facts.summary.clone(),
+                        format!("cannot tell which paths it touches: {e}"),
+                    )),
+                ),
+            }
+        } else {
+            (Vec::new(), None)
+        };
+        let mut judgement =
+            engine::judge_commit(self.policy, self.ctx, refname, &c.facts, &touched);
+        judgement.reasons.extend(unreadable);
         let mut outcome = outcome(&judgement);
         if *refname == self.ctx.policy_ref && is_server_written(c) {
             // Not judged: its `unsigned` is expected, not a finding.
@@ -317,6 +338,17 @@ impl<V: FnMut(&Row<'_>) -> ControlFlow<()>> Audit<'_, V> {
         );
         self.row(&row)
     }
+}
+
+/// What a failed walk was walking, for its message: the ref whose tip is no commit, the one
+/// ref walked, or all of them.
+fn walk_name(targets: &Targets, error: &git::Error) -> String {
+    let culprit = match error {
+        git::Error::NotACommit { id } => targets.branches.iter().find(|(_, tip)| tip == id),
+        _ if targets.branches.len() == 1 => targets.branches.first(),
+        _ => None,
+    };
+    culprit.map_or_else(|| "the protected refs".to_owned(), |(name, _)| name.clone())
 }
 
 /// Whether an unsigned policy-branch commit was written by refguard on the server
@@ -363,3 +395,6 @@ fn commit_row<'a>(
         allowed_signer,
     }
 }
+
+#[cfg(test)]
+mod tests;
