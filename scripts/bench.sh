@@ -13,10 +13,13 @@ small=false
 [[ ${1:-} == --small ]] && small=true
 if $small; then
   HIST=2000 USERS=50 REFS=200 IMPORT=2000 BIG=5000 ROLES=500 GITCAP=100 RUNS=5 KT_RSA=100 KT_ECDSA=500
+  WIDE_DIRS=20 WIDE=500
 else
   HIST=100000 USERS=1000 REFS=10000 IMPORT=100000 BIG=1000000 ROLES=10000 GITCAP=2000 RUNS=21
   # Imports signed with other key types; RSA fixtures sign at ~100 commits/s, hence fewer.
   KT_RSA=5000 KT_ECDSA=20000
+  # Path entries: a tree of WIDE_DIRS x 100 files, WIDE commits each changing one file.
+  WIDE_DIRS=100 WIDE=5000
 fi
 
 # Backtraces captured in errors slow the happy path of some crates (GIT-FACTS.md).
@@ -189,6 +192,67 @@ row "audit history, $HIST commits, $((REFS + 1)) refs vs 1, best of 3" "$(printf
   "$(printf '1 ref: %.2f s' "$one_s")" "$(printf '%.2fx' "$(calc "$many_s / $one_s")")"
 history_kib=$(peak_kib "$RG" audit history --repo "$TMP/hist/repo.git" --format json)
 row "  same, $((REFS + 1)) refs: peak memory" "$((history_kib / 1024)) MiB" "" ""
+
+# 7. [[path]] entries (spec §9) on a wide tree: a root commit with WIDE_DIRS x 100 files, then
+#    WIDE commits each changing one file (none under secrets/, none named *.key, so every
+#    update is accepted and the cost is finding what each commit touches). `refguard check`
+#    of all of them with no entry, with `secrets/**` (pruned to one directory), and with
+#    `**/*.key` (no literal prefix: every changed path compared), against git's own answer
+#    to "what does each commit touch": rev-list piped into diff-tree.
+wide=$TMP/wide/repo.git
+mkdir -p "$TMP/wide"
+git init -q --bare "$wide"
+awk -v dirs="$WIDE_DIRS" -v n="$WIDE" 'BEGIN {
+  print "commit refs/heads/wide"; print "committer bench <bench@localhost> 1700000000 +0000"
+  print "data <<E"; print "root"; print "E"
+  for (d = 0; d < dirs; d++) for (f = 0; f < 100; f++) {
+    printf "M 100644 inline src/d%03d/f%03d.txt\ndata <<E\n%d %d\nE\n", d, f, d, f
+  }
+  for (i = 1; i <= n; i++) {
+    print "commit refs/heads/wide"; printf "committer bench <bench@localhost> %d +0000\n", 1700000000 + i
+    print "data <<E"; printf "change %d\n", i; print "E"
+    printf "M 100644 inline src/d%03d/f%03d.txt\ndata <<E\nchange %d\nE\n", (i * 7) % dirs, i % 100, i
+  }
+}' | git --git-dir="$wide" fast-import --quiet
+wide_new=$(git --git-dir="$wide" rev-parse refs/heads/wide)
+wide_root=$(git --git-dir="$wide" rev-list --max-parents=0 refs/heads/wide)
+git --git-dir="$wide" update-ref refs/heads/main "$wide_root"
+git --git-dir="$wide" update-ref -d refs/heads/wide
+ssh-keygen -q -t ed25519 -N '' -f "$TMP/wide/alice"
+wide_policy() {
+  printf 'version = 1\n[users.alice]\nkeys = ["%s"]\n[roles]\nadmins = ["alice"]\n' \
+    "$(cat "$TMP/wide/alice.pub")"
+  printf '[policy]\nadmins = ["admins"]\napprovals = 1\n'
+  printf '[[rule]]\nrefs = ["refs/heads/**"]\npush = ["*"]\n'
+  [[ -n $1 ]] && printf '[[path]]\npaths = ["%s"]\nsigners = ["admins"]\n' "$1"
+  true
+}
+wide_check() {
+  local variant=$1 repo=$TMP/wide/$1.git
+  if [[ ! -d $repo ]]; then
+    git init -q --bare "$repo"
+    echo "$wide/objects" >"$repo/objects/info/alternates"
+    git --git-dir="$repo" update-ref refs/heads/main "$wide_root"
+    wide_policy "$2" >"$TMP/wide/$variant.toml"
+    "$RG" init --repo "$repo" --policy "$TMP/wide/$variant.toml" >/dev/null
+    "$RG" check --repo "$repo" --as alice refs/heads/main "$wide_root" "$wide_new" >/dev/null \
+      || { echo "wide $variant: the check rejected" >&2; exit 1; }
+  fi
+  best_of_3_s "$RG" check --repo "$repo" --as alice refs/heads/main "$wide_root" "$wide_new"
+}
+none_s=$(wide_check none "")
+secrets_s=$(wide_check secrets "secrets/**")
+keys_s=$(wide_check keys "**/*.key")
+git_touched() {
+  git --git-dir="$wide" rev-list "$wide_root..$wide_new" \
+    | git --git-dir="$wide" diff-tree --stdin -r --name-only >/dev/null
+}
+git_s=$(best_of_3_s git_touched)
+row "check $WIDE commits, $((WIDE_DIRS * 100))-file tree: no [[path]]" "$(printf '%.3f s' "$none_s")" "" ""
+row "  same, [[path]] secrets/** (pruned)" "$(printf '%.3f s' "$secrets_s")" \
+  "$(printf 'diff-tree %.3f s' "$git_s")" "$(printf '%.2fx' "$(calc "$secrets_s / $git_s")")"
+row "  same, [[path]] **/*.key (every changed path)" "$(printf '%.3f s' "$keys_s")" \
+  "$(printf 'diff-tree %.3f s' "$git_s")" "$(printf '%.2fx' "$(calc "$keys_s / $git_s")")"
 
 echo
 printf '%-58s %14s %16s %10s\n' "figure" "refguard" "git (same run)" "ratio"

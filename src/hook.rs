@@ -92,6 +92,41 @@ pub fn parse_pre_receive_lines(input: &[u8]) -> Vec<Result<RefUpdate, BadInput>>
         .collect()
 }
 
+/// Parses the client-side pre-push hook's standard input (githooks(5), "pre-push"): one
+/// `<local-ref> SP <local-oid> SP <remote-ref> SP <remote-oid>` per line, read as the update
+/// of `<remote-ref>` from `<remote-oid>` (what the server has; zeros for a create) to
+/// `<local-oid>` (zeros for a delete). The local ref is not needed, and may be whatever
+/// expression was pushed (`HEAD~1`), so it is everything before the last three fields. Empty
+/// input is an empty push; a malformed line is an error.
+pub fn parse_pre_push(input: &[u8]) -> Result<Vec<RefUpdate>, InputError> {
+    let body = input.strip_suffix(b"\n").unwrap_or(input);
+    if body.is_empty() {
+        return Ok(Vec::new());
+    }
+    body.split(|&b| b == b'\n')
+        .enumerate()
+        .map(|(i, raw)| {
+            let line_error = |problem: String| InputError::Line {
+                line: i + 1,
+                problem,
+            };
+            let mut fields = raw.rsplitn(4, |&b| b == b' ');
+            let (Some(remote_oid), Some(remote_ref), Some(local_oid), Some(local_ref)) =
+                (fields.next(), fields.next(), fields.next(), fields.next())
+            else {
+                return Err(line_error(format!(
+                    "expected `<local-ref> <local-oid> <remote-ref> <remote-oid>`, got \"{}\"",
+                    text::escape_bytes(raw)
+                )));
+            };
+            if local_ref.is_empty() {
+                return Err(line_error("the local ref is empty".into()));
+            }
+            parse_raw(remote_ref, remote_oid, local_oid).map_err(|bad| line_error(bad.problem))
+        })
+        .collect()
+}
+
 /// Parses the update hook's arguments `<ref> <old> <new>` given as bytes (git passes the ref
 /// name as it is, which need not be UTF-8).
 pub fn parse_update_raw(args: &[&[u8]]) -> Result<RefUpdate, BadInput> {
@@ -214,6 +249,48 @@ mod tests {
     const A: &str = "1111111111111111111111111111111111111111";
     const B: &str = "2222222222222222222222222222222222222222";
     const Z: &str = "0000000000000000000000000000000000000000";
+
+    #[test]
+    fn pre_push_lines_are_updates_of_the_remote_ref() {
+        let input = format!(
+            "refs/heads/main {B} refs/heads/main {A}\nHEAD~1 {B} refs/heads/new {Z}\n\
+             (delete) {Z} refs/heads/old {A}\n:/fix the bug {B} refs/heads/x {A}\n"
+        );
+        let ups = parse_pre_push(input.as_bytes()).expect("valid input");
+        assert_eq!(ups.len(), 4);
+        assert_eq!(
+            (
+                ups[0].refname.as_str(),
+                ups[0].old.as_str(),
+                ups[0].new.as_str()
+            ),
+            ("refs/heads/main", A, B)
+        );
+        assert!(ups[1].old.is_zero());
+        assert!(ups[2].new.is_zero());
+        assert_eq!(ups[3].refname, "refs/heads/x");
+        assert_eq!(parse_pre_push(b""), Ok(Vec::new()));
+        assert_eq!(parse_pre_push(b"\n"), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn malformed_pre_push_lines_are_errors() {
+        for bad in [
+            format!("{B} refs/heads/main {A}"),
+            format!("refs/heads/main {B} refs/heads/main nothex"),
+            format!("refs/heads/main {B} main {A}"),
+            format!(" {B} refs/heads/main {A}"),
+            format!("x {Z} refs/heads/main {Z}"),
+        ] {
+            assert!(
+                matches!(
+                    parse_pre_push(bad.as_bytes()),
+                    Err(InputError::Line { line: 1, .. })
+                ),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn parses_well_formed_lines() {

@@ -36,6 +36,10 @@
 //!   already in history with the same checks.
 //! - **Views** (pure): `inspect` (`policy show`, `who-can`, allowed signers) and `report`
 //!   (the `remote:` lines) render the same requirements and verdicts for people.
+//! - **Client side** (spec §13): `refmap` (pure: how a clone names the server's refs, so the
+//!   session can judge for a remote), `chain` (pure: authenticating the policy branch from a
+//!   trust root, each step judged by the engine) and `client` (shell: the pre-push check and
+//!   what `verify` gathers from a clone).
 //! - **Shell**: `git` (all repository access, quarantine), `verify` (signature crypto),
 //!   `pushcert`, `session` (loads the policy, gathers what requirements need), `history` (the
 //!   history audit's walk), `audit` (the hash-chained log) and `cli` (the only module that
@@ -53,7 +57,8 @@
 //!
 //! Checked by a grep in `.ci/run`: `update`, `code`, `text`, `signature`, `approval`,
 //! `openpgp` (OpenPGP certificates: parsed and judged at a given time, spec §12), `policy`,
-//! `requirements`, `engine`, `inspect`, `hook`, `pushcert` and `report` never touch
+//! `requirements`, `engine`, `inspect`, `hook`, `pushcert`, `report`, `refmap` and `chain`
+//! never touch
 //! the filesystem, environment, processes, git2 or stdout, and never read the clock: time
 //! (key expiry, grant windows) arrives as an argument. `git` and `verify` do I/O or crypto
 //! and know
@@ -72,7 +77,9 @@
 
 pub mod approval;
 pub mod audit;
+pub mod chain;
 pub mod cli;
+pub mod client;
 pub mod code;
 pub mod engine;
 pub mod git;
@@ -82,6 +89,7 @@ pub mod inspect;
 pub mod openpgp;
 pub mod policy;
 pub mod pushcert;
+pub mod refmap;
 pub mod report;
 pub mod requirements;
 pub mod session;

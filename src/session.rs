@@ -14,6 +14,7 @@ use crate::engine::{
 use crate::git::{self, Repo};
 use crate::policy::{self, Policy};
 use crate::pushcert::{self, Coverage, NonceStatus, Presented};
+use crate::refmap::{Lookup, RefMap};
 use crate::requirements::{self, CommitScope, PathId, Requirements};
 use crate::verify::Keyring;
 
@@ -127,11 +128,43 @@ pub enum PolicyState {
     },
 }
 
+/// Which server a session judges for, and where its refs are: the repository itself (on
+/// the server), or a clone's copies of them (the pre-push check, spec §13).
+#[derive(Debug, Clone)]
+pub struct View {
+    /// The server's policy branch (`refguard.policyRef`, default `refs/meta/policy`).
+    pub policy_ref: String,
+    /// The server repository's name, as approvals and push certificates must name it.
+    pub repository: String,
+    /// Where the server's refs (the policy branch, other refs' tips, approvals) are found.
+    pub refs: RefMap,
+}
+
+impl View {
+    /// The server's own view: the policy ref from `refguard.policyRef`, every ref under its
+    /// own name.
+    pub fn server(repo: &Repo) -> Result<View, git::Error> {
+        Ok(View {
+            policy_ref: policy_ref_setting(repo)?,
+            repository: repository_name(repo)?,
+            refs: RefMap::identity(),
+        })
+    }
+}
+
+/// `git config refguard.policyRef`, else [`DEFAULT_POLICY_REF`].
+pub fn policy_ref_setting(repo: &Repo) -> Result<String, git::Error> {
+    Ok(repo
+        .config_string("refguard.policyRef")?
+        .unwrap_or_else(|| DEFAULT_POLICY_REF.to_string()))
+}
+
 /// One push's view of the repository and its policy.
 pub struct Session<'r> {
     repo: &'r Repo,
     policy_ref: String,
     repository: String,
+    refs: RefMap,
     state: PolicyState,
     /// The policy's OpenPGP certificates, built once: every signature of the push is
     /// verified with it (empty without a loaded policy).
@@ -143,11 +176,23 @@ pub struct Session<'r> {
 impl<'r> Session<'r> {
     /// Reads the policy ref name from config and the policy at its current tip.
     pub fn load(repo: &'r Repo) -> Result<Session<'r>, git::Error> {
+        Session::load_view(repo, View::server(repo)?)
+    }
+
+    /// The policy at the tip of the server's policy branch as `view` finds it, for judging
+    /// pushes to that server (the same engine whatever the view).
+    pub fn load_view(repo: &'r Repo, view: View) -> Result<Session<'r>, git::Error> {
         let _span = tracing::debug_span!("load_policy").entered();
-        let policy_ref = repo
-            .config_string("refguard.policyRef")?
-            .unwrap_or_else(|| DEFAULT_POLICY_REF.to_string());
-        let state = match repo.resolve_ref(&policy_ref)? {
+        let View {
+            policy_ref,
+            repository,
+            refs,
+        } = view;
+        let tip = match refs.local_name(&policy_ref) {
+            Some(local) => repo.resolve_ref(&local)?,
+            None => None,
+        };
+        let state = match tip {
             None => PolicyState::Missing,
             Some(commit) => match read_policy(repo, &commit)? {
                 Ok(policy) => PolicyState::Loaded {
@@ -162,9 +207,10 @@ impl<'r> Session<'r> {
             _ => Keyring::empty(),
         };
         Ok(Session {
-            repository: repository_name(repo)?,
+            repository,
             repo,
             policy_ref,
+            refs,
             state,
             keyring,
             touched: RefCell::default(),
@@ -381,7 +427,7 @@ impl<'r> Session<'r> {
             prefixes.dedup();
             let mut seen = std::collections::BTreeSet::new();
             for prefix in &prefixes {
-                for (name, id) in self.repo.refs_with_prefix(prefix)? {
+                for (name, id) in self.server_refs(prefix)? {
                     if seen.insert(name.clone())
                         && scope.hidden_by(policy, &self.policy_ref, &update.refname, &name)
                     {
@@ -393,6 +439,32 @@ impl<'r> Session<'r> {
         };
         self.repo
             .new_commits_beyond(&update.new, &known, others, &self.keyring)
+    }
+
+    /// The server's refs whose names start with `prefix`, under the server's names, sorted:
+    /// the repository's own refs on the server, their copies in a clone.
+    fn server_refs(&self, prefix: &str) -> Result<Vec<(String, ObjectId)>, git::Error> {
+        if self.refs.is_identity() {
+            return self.repo.refs_with_prefix(prefix);
+        }
+        let mut found = std::collections::BTreeMap::new();
+        for lookup in self.refs.lookups(prefix) {
+            let listed = match &lookup {
+                Lookup::Exact { local, .. } => self
+                    .repo
+                    .resolve_ref(local)?
+                    .map(|id| (local.clone(), id))
+                    .into_iter()
+                    .collect(),
+                Lookup::Prefix { list, .. } => self.repo.refs_with_prefix(list)?,
+            };
+            for (local, id) in listed {
+                if let Some(name) = lookup.server_name(&local).filter(|n| n.starts_with(prefix)) {
+                    found.entry(name).or_insert(id);
+                }
+            }
+        }
+        Ok(found.into_iter().collect())
     }
 
     /// The new commits of the `[[path]]` entry `id`'s scope that touch its paths, with the
@@ -450,7 +522,7 @@ impl<'r> Session<'r> {
         ctx: &PushContext,
     ) -> Result<Vec<ApprovalFact>, git::Error> {
         let prefix = approval::prefix_for(&update.new);
-        let mut refs = self.repo.refs_with_prefix(&prefix)?;
+        let mut refs = self.server_refs(&prefix)?;
         for pushed in &ctx.pushed {
             if pushed.refname.starts_with(&prefix)
                 && pushed.old.is_zero()

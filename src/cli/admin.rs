@@ -115,22 +115,7 @@ pub fn init(repo: Option<PathBuf>, file: &Path) -> Result<u8> {
 /// `refguard install --repo DIR [--hook ...] [--force]`.
 pub fn install(repo: Option<PathBuf>, choice: HookChoice, force: bool) -> Result<u8> {
     let repo = open_repo(repo)?;
-    let hooks_dir = match repo.config_string("core.hooksPath")? {
-        Some(p) => {
-            let p = PathBuf::from(p);
-            if p.is_absolute() {
-                p
-            } else {
-                repo.git_dir().join(p)
-            }
-        }
-        None => repo.git_dir().join("hooks"),
-    };
-    fs::create_dir_all(&hooks_dir)
-        .with_context(|| format!("cannot create {}", hooks_dir.display()))?;
-    let exe = std::env::current_exe().context("cannot find the refguard binary's path")?;
-    let exe = exe.canonicalize().unwrap_or(exe);
-    let quoted = shell_quote(&exe.display().to_string());
+    let hooks_dir = hooks_dir(&repo)?;
     let hooks: &[(&str, &str)] = match choice {
         HookChoice::PreReceive => &[("pre-receive", include_str!("../../hooks/pre-receive"))],
         HookChoice::Update => &[("update", include_str!("../../hooks/update"))],
@@ -139,6 +124,55 @@ pub fn install(repo: Option<PathBuf>, choice: HookChoice, force: bool) -> Result
             ("update", include_str!("../../hooks/update")),
         ],
     };
+    write_hooks(&hooks_dir, hooks, force)?;
+    // git on the server honours replace refs (`git log`, `git archive --remote`, web views):
+    // the hook guards refs/replace/, and this keeps server-side git from following any that
+    // exist (spec §14).
+    repo.set_config_bool("core.useReplaceRefs", false)
+        .context("cannot set core.useReplaceRefs")?;
+    println!("refguard: set core.useReplaceRefs = false (git on the server ignores replace refs)");
+    let policy_ref = repo
+        .config_string("refguard.policyRef")?
+        .unwrap_or_else(|| DEFAULT_POLICY_REF.to_string());
+    if choice != HookChoice::PreReceive {
+        warn_if_signed_pushes_required(&repo);
+    }
+    if repo.resolve_ref(&policy_ref)?.is_none() {
+        println!(
+            "refguard: note: {policy_ref} does not exist yet, so every push is rejected with \
+             [no-policy] until you run: refguard init --repo {} --policy roles.toml",
+            repo.git_dir().display()
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+/// The directory git runs the repository's hooks from: `core.hooksPath` (relative to where
+/// hooks run: the work tree of a clone, the repository of a bare one; githooks(5)), else
+/// `hooks/` in the git directory. Created if missing.
+pub(super) fn hooks_dir(repo: &Repo) -> Result<PathBuf> {
+    let dir = match repo.config_string("core.hooksPath")? {
+        Some(p) => {
+            let p = PathBuf::from(p);
+            if p.is_absolute() {
+                p
+            } else {
+                repo.work_dir().unwrap_or(repo.git_dir()).join(p)
+            }
+        }
+        None => repo.git_dir().join("hooks"),
+    };
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// Writes hook files (name, template from `hooks/`) into `hooks_dir` with this binary's
+/// path substituted; refuses to replace a hook refguard did not write unless `force`
+/// (which keeps it as `NAME.before-refguard`). A refusal writes nothing.
+pub(super) fn write_hooks(hooks_dir: &Path, hooks: &[(&str, &str)], force: bool) -> Result<()> {
+    let exe = std::env::current_exe().context("cannot find the refguard binary's path")?;
+    let exe = exe.canonicalize().unwrap_or(exe);
+    let quoted = shell_quote(&exe.display().to_string());
     // Check every target first so that a refusal installs nothing.
     for (name, _) in hooks {
         let path = hooks_dir.join(name);
@@ -165,26 +199,7 @@ pub fn install(repo: Option<PathBuf>, choice: HookChoice, force: bool) -> Result
         fs::rename(&tmp, &path).with_context(|| format!("cannot install {}", path.display()))?;
         println!("refguard: installed {}", path.display());
     }
-    // git on the server honours replace refs (`git log`, `git archive --remote`, web views):
-    // the hook guards refs/replace/, and this keeps server-side git from following any that
-    // exist (spec §14).
-    repo.set_config_bool("core.useReplaceRefs", false)
-        .context("cannot set core.useReplaceRefs")?;
-    println!("refguard: set core.useReplaceRefs = false (git on the server ignores replace refs)");
-    let policy_ref = repo
-        .config_string("refguard.policyRef")?
-        .unwrap_or_else(|| DEFAULT_POLICY_REF.to_string());
-    if choice != HookChoice::PreReceive {
-        warn_if_signed_pushes_required(&repo);
-    }
-    if repo.resolve_ref(&policy_ref)?.is_none() {
-        println!(
-            "refguard: note: {policy_ref} does not exist yet, so every push is rejected with \
-             [no-policy] until you run: refguard init --repo {} --policy roles.toml",
-            repo.git_dir().display()
-        );
-    }
-    Ok(EXIT_OK)
+    Ok(())
 }
 
 /// git gives push certificates to pre-receive only: an update hook would reject every ref

@@ -35,6 +35,8 @@ pub fn run(cmd: HookCommand) -> u8 {
     let (hook, mode) = match cmd {
         HookCommand::PreReceive => (Hook::PreReceive, Mode::PreReceive),
         HookCommand::Update { .. } => (Hook::Update, Mode::PerRef),
+        // The client's hook: nothing of the server's fail-closed machinery applies.
+        HookCommand::PrePush { remote, url } => return super::client::pre_push(remote, url),
     };
     let input = read_input(cmd);
     let now = OffsetDateTime::now_utc();
@@ -262,6 +264,8 @@ fn read_input(cmd: HookCommand) -> Input {
             let args: [&[u8]; 3] = [refname.as_bytes(), old.as_bytes(), new.as_bytes()];
             vec![parse_update_raw(&args)]
         }
+        // Handed to the client by `run` before any input is read.
+        HookCommand::PrePush { .. } => Vec::new(),
     }
 }
 

@@ -5,6 +5,7 @@
 mod admin;
 mod approve;
 mod audit;
+mod client;
 mod demo;
 mod diag;
 mod generate;
@@ -30,8 +31,10 @@ const HOOK_HELP: &str = concat!(
     include_str!("../../hooks/pre-receive"),
     "\nhooks/update:\n",
     include_str!("../../hooks/update"),
-    "\nInvoked under the name `pre-receive` or `update` (a symlink or copy in hooks/), refguard\n",
-    "behaves as `refguard hook pre-receive` / `refguard hook update`."
+    "\nhooks/pre-push (in a clone, by `refguard install --client`):\n",
+    include_str!("../../hooks/pre-push"),
+    "\nInvoked under the name `pre-receive`, `update` or `pre-push` (a symlink or copy in hooks/),\n",
+    "refguard behaves as `refguard hook pre-receive|update|pre-push`."
 );
 
 const ENVIRONMENT_HELP: &str = "\
@@ -70,7 +73,7 @@ enum Command {
     },
     /// Install the hook(s) into a repository; refuses to overwrite a foreign hook without --force.
     Install {
-        /// The server repository.
+        /// The server repository (with --client: the clone).
         #[arg(long)]
         repo: Option<PathBuf>,
         /// Which hook(s) to install. pre-receive (the default) is all-or-nothing and sees the
@@ -80,6 +83,14 @@ enum Command {
         /// Replace a hook that refguard did not write (the old one is kept as NAME.before-refguard).
         #[arg(long)]
         force: bool,
+        /// Install the client-side pre-push hook in a clone instead: each push is judged
+        /// against the remote's policy before anything leaves the machine (spec §13).
+        #[arg(long, conflicts_with = "hook")]
+        client: bool,
+        /// With --client: block stops a push the remote's policy rejects; warn reports it and
+        /// pushes anyway (stored as git config refguard.clientMode).
+        #[arg(long, value_enum, requires = "client", default_value_t = client::ClientMode::Block)]
+        mode: client::ClientMode,
     },
     /// Run as a git hook (what the installed hook files call).
     #[command(after_help = HOOK_HELP)]
@@ -130,6 +141,36 @@ enum Command {
         /// Store the approval under refs/approvals/ locally but do not push it.
         #[arg(long)]
         no_push: bool,
+    },
+    /// Verify a clone offline, trusting only a pinned policy commit: authenticate the policy
+    /// branch's chain from it to the tip (every change approved by the policy before it),
+    /// then judge the protected refs' history against the authenticated policy.
+    ///
+    /// Exit 0 only when the chain is unbroken and no protected commit violates the policy;
+    /// 1 when it breaks (a change not approved, a commit written on the server by refguard
+    /// init or policy reset, a tip that does not descend from the trust root) or history
+    /// violates it; 2 when nothing could be verified (no such trust root or policy branch).
+    /// Changes are judged at their committer time (never later than now, never earlier than
+    /// the change before); history is judged at now.
+    Verify {
+        /// The policy commit you trust, as a full id (e.g. the one refguard init created,
+        /// recorded out of band).
+        #[arg(long, value_name = "POLICY-COMMIT")]
+        trust_root: String,
+        /// The clone (default: $GIT_DIR, else the repository around the current directory).
+        #[arg(long)]
+        repo: Option<PathBuf>,
+        /// The policy branch in the clone (default: git config refguard.policyRef, else
+        /// refs/meta/policy; the pre-push hook keeps refs/refguard/<remote>/policy).
+        #[arg(long, value_name = "REF")]
+        policy_ref: Option<String>,
+        /// Judge only these refs' history (full names; repeatable). Default: every protected
+        /// ref of the repository, by its name here.
+        #[arg(long = "ref", value_name = "REF")]
+        refs: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Work with roles files.
     Policy {
@@ -191,6 +232,14 @@ enum HookCommand {
         old: std::ffi::OsString,
         /// Its new id.
         new: std::ffi::OsString,
+    },
+    /// In a clone: read `<local-ref> <local-oid> <remote-ref> <remote-oid>` lines on stdin and
+    /// judge each pushed ref against the remote's policy before anything is sent.
+    PrePush {
+        /// The remote's name (or URL).
+        remote: std::ffi::OsString,
+        /// The URL pushed to.
+        url: std::ffi::OsString,
     },
 }
 
@@ -278,7 +327,7 @@ pub fn main() -> ExitCode {
         .and_then(|n| n.to_str())
         .unwrap_or_default()
         .to_string();
-    if program == "pre-receive" || program == "update" {
+    if program == "pre-receive" || program == "update" || program == "pre-push" {
         args.splice(0..1, ["refguard".into(), "hook".into(), program.into()]);
     }
     let cli = match Cli::try_parse_from(args) {
@@ -303,7 +352,29 @@ fn run(cli: Cli) -> u8 {
     let result = match cli.command {
         Command::Hook { hook } => return hook::run(hook),
         Command::Init { repo, policy } => admin::init(repo, &policy),
-        Command::Install { repo, hook, force } => admin::install(repo, hook, force),
+        Command::Install {
+            repo,
+            force,
+            client: true,
+            mode,
+            ..
+        } => client::install(repo, mode, force),
+        Command::Install {
+            repo, hook, force, ..
+        } => admin::install(repo, hook, force),
+        Command::Verify {
+            trust_root,
+            repo,
+            policy_ref,
+            refs,
+            format,
+        } => client::verify(client::VerifyRequest {
+            trust_root,
+            repo,
+            policy_ref,
+            refs,
+            format,
+        }),
         Command::Check {
             repo,
             as_name,

@@ -157,6 +157,53 @@ pub fn judge_commit(
     judged(policy, ctx, signers, &commit.signature, reasons)
 }
 
+/// A step of the policy branch's history (`prev → next`) judged as the hook judged the push
+/// that made it, except who pushed (spec §13).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyStep {
+    /// Every reason the step would have been rejected: per commit (not signed by an admin),
+    /// then approvals, then the candidate roles.toml; ref-level ones for anything but a
+    /// fast-forward.
+    pub reasons: Vec<Reason>,
+    /// The admins whose signatures approve the step's roles.toml, by user id, sorted.
+    pub approvers: Vec<String>,
+}
+
+/// Judges the update `facts` of the policy branch `ctx.policy_ref` under `policy` (the policy
+/// before it) at `ctx.now`, with the requirements the hook uses (the `[policy]` guard), but
+/// not who pushed: history does not record pushers. `facts` must carry the policy branch's
+/// new commits and the policy change, as the session gathers them.
+pub fn judge_policy_step(policy: &Policy, ctx: &PushContext, facts: &UpdateFacts) -> PolicyStep {
+    let reqs = requirements::for_update(policy, &ctx.policy_ref, &ctx.policy_ref, facts.kind);
+    let mut step = PolicyStep {
+        reasons: Vec::new(),
+        approvers: Vec::new(),
+    };
+    for req in &reqs.items {
+        // A push certificate is not part of history either.
+        let Check::PolicyBranch { admins, approvals } = &req.check else {
+            continue;
+        };
+        let mut found = policy_branch::kind_reasons(facts);
+        if facts.kind != UpdateKind::Delete {
+            let guard = policy_branch::Guard {
+                admins,
+                approvals: *approvals,
+            };
+            let change =
+                policy_branch::judge_change(policy, ctx.now, guard, facts, &mut Relied::default());
+            found.extend(change.reasons);
+            step.approvers = change.approvers;
+        }
+        step.reasons.extend(
+            found
+                .into_iter()
+                .map(|r| r.from_requirement(req.origin, req.level)),
+        );
+    }
+    step
+}
+
 /// Judges the tag object (or lightweight tag) `id` at the tag ref `refname` as though it
 /// were created now: the `signers` check of the ref's rule.
 pub fn judge_tag(

@@ -56,6 +56,9 @@ pub use facts::{
     ApprovalFact, CommitFacts, KeyId, ObjectId, PolicyCandidate, PolicyChange, PushCert,
     PushContext, RefUpdate, SignatureCheck, TagTarget, Touch, UpdateFacts, UpdateKind,
 };
-pub use history::{Judgement, SignatureStatus, SignedBy, judge_commit, judge_tag, signed_by};
+pub use history::{
+    Judgement, PolicyStep, SignatureStatus, SignedBy, judge_commit, judge_policy_step, judge_tag,
+    signed_by,
+};
 pub use judge::{evaluate, evaluate_signed, judge};
 pub use verdict::{Approval, Code, Reason, Verdict};

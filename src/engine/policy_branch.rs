@@ -36,28 +36,11 @@ pub(super) fn check<'p>(
     facts: &'p UpdateFacts,
     relied: &mut Relied<'p>,
 ) -> Vec<Reason> {
-    let refname = &facts.update.refname;
     let admins = guard.admins;
-    let mut reasons = Vec::new();
-    match facts.kind {
+    let mut reasons = kind_reasons(facts);
+    if facts.kind == UpdateKind::Delete {
         // Nothing else to judge for a delete: there is no new tree or commit.
-        UpdateKind::Delete => {
-            return vec![Reason::on_ref(
-                Code::PolicyDenied,
-                format!("{refname} is the policy branch and can never be deleted"),
-            )];
-        }
-        UpdateKind::NonFastForward => reasons.push(Reason::on_ref(
-            Code::PolicyDenied,
-            format!("{refname} is the policy branch and can never be force-pushed"),
-        )),
-        // The shell answers no-policy before we get here; a create that slips through is
-        // still refused: only `refguard init` bootstraps the policy branch.
-        UpdateKind::Create => reasons.push(Reason::on_ref(
-            Code::PolicyDenied,
-            format!("{refname} is the policy branch; only refguard init on the server creates it"),
-        )),
-        UpdateKind::FastForward => {}
+        return reasons;
     }
     if !relied.member(policy.membership(admins, pusher.id(), now)) {
         reasons.push(Reason::on_ref(
@@ -70,21 +53,71 @@ pub(super) fn check<'p>(
             ),
         ));
     }
+    reasons.extend(judge_change(policy, now, guard, facts, relied).reasons);
+    reasons
+}
 
+/// A change of the policy branch judged without its pusher: what history can tell (spec §13).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Change {
+    /// Every reason it would be rejected, per commit, then approvals, then the candidate.
+    pub(super) reasons: Vec<Reason>,
+    /// The admins whose signatures approve the pushed roles.toml, by user id, sorted.
+    pub(super) approvers: Vec<String>,
+}
+
+/// The ref-level reasons of the kind of update: the policy branch is never deleted, created
+/// by a push or force-pushed.
+pub(super) fn kind_reasons(facts: &UpdateFacts) -> Vec<Reason> {
+    let refname = &facts.update.refname;
+    let detail = match facts.kind {
+        UpdateKind::Delete => format!("{refname} is the policy branch and can never be deleted"),
+        UpdateKind::NonFastForward => {
+            format!("{refname} is the policy branch and can never be force-pushed")
+        }
+        // The shell answers no-policy before we get here; a create that slips through is
+        // still refused: only `refguard init` bootstraps the policy branch.
+        UpdateKind::Create => {
+            format!("{refname} is the policy branch; only refguard init on the server creates it")
+        }
+        UpdateKind::FastForward => return Vec::new(),
+    };
+    vec![Reason::on_ref(Code::PolicyDenied, detail)]
+}
+
+/// Everything about a (non-delete) change of the policy branch except its kind and who
+/// pushes it: every new commit signed by an admin, `approvals` distinct admins approving the
+/// pushed roles.toml, and a valid candidate.
+pub(super) fn judge_change<'p>(
+    policy: &'p Policy,
+    now: OffsetDateTime,
+    guard: Guard<'_>,
+    facts: &'p UpdateFacts,
+    relied: &mut Relied<'p>,
+) -> Change {
+    let refname = &facts.update.refname;
+    let admins = guard.admins;
+    let mut reasons = Vec::new();
     let Some(change) = &facts.policy_change else {
         // Fail closed: the shell must always examine the pushed policy.
         reasons.push(Reason::on_ref(
             Code::InternalError,
             "the pushed roles.toml was not examined",
         ));
-        return reasons;
+        return Change {
+            reasons,
+            approvers: Vec::new(),
+        };
     };
     let Some(commits) = facts.commits_in(CommitScope::PolicyBranch) else {
         reasons.push(Reason::on_ref(
             Code::InternalError,
             "the new commits of the policy branch were not examined",
         ));
-        return reasons;
+        return Change {
+            reasons,
+            approvers: Vec::new(),
+        };
     };
     let mut approvers = BTreeSet::new();
     // Admins who signed only commits whose roles.toml differs from the pushed one.
@@ -175,7 +208,10 @@ pub(super) fn check<'p>(
             "no roles.toml at the root of the tree",
         )),
     }
-    reasons
+    Change {
+        reasons,
+        approvers: approvers.into_iter().map(str::to_owned).collect(),
+    }
 }
 
 /// The admin who validly signed `commit` (every new policy commit needs one) and why they

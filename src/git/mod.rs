@@ -7,6 +7,7 @@
 //! [`Repo::new_commits`], where skipping an unreadable id can only make the check wider.
 
 mod blob;
+mod clone;
 mod error;
 mod refs;
 mod touched;
@@ -207,14 +208,14 @@ impl Repo {
             cause,
         };
         let commit = self.repo.find_commit(to_oid(id)?).map_err(object_error)?;
-        let tree = commit.tree().map_err(object_error)?;
-        let parents: Vec<git2::Tree<'_>> = commit
-            .parents()
-            .map(|p| p.tree())
+        // Tree ids only: the trees themselves are read raw, level by level, as needed.
+        let parents: Vec<git2::Oid> = commit
+            .parent_ids()
+            .map(|p| self.repo.find_commit(p).map(|p| p.tree_id()))
             .collect::<std::result::Result<_, _>>()
             .map_err(object_error)?;
-        touched::touched(&self.repo, &tree, &parents, &touched::Scope::new(prefixes))
-            .map_err(object_error)
+        let scope = touched::Scope::new(prefixes);
+        touched::touched(&self.repo, commit.tree_id(), &parents, &scope).map_err(object_error)
     }
 
     /// The direct refs whose names start with `prefix`, with their ids, sorted by name. A

@@ -4,31 +4,79 @@
 //! performance target rests on: a subtree whose id is the same on both sides is never
 //! descended, and neither is one that no path entry can reach. The comparison follows git's
 //! tree order (`base_name_compare` in git's tree.c: a tree's name sorts as if it ended in
-//! `/`), re-sorting each directory first so a hostile, unsorted tree object cannot make an
-//! entry slip past unseen.
+//! `/`), re-sorting a directory whose entries are out of order so a hostile, unsorted tree
+//! object cannot make an entry slip past unseen. Tree objects are read raw and their entries
+//! borrowed, not copied (the format as git's tree-walk.c decodes it).
 
+use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
-use git2::{ObjectType, Oid, Repository, Tree};
+use git2::{ObjectType, Odb, OdbObject, Oid, Repository, Tree};
 
-/// One entry of a tree, keyed the way git orders entries.
-struct Entry {
-    /// The name, with `/` appended for a tree (git's sort key).
-    key: Vec<u8>,
-    id: Oid,
-    mode: i32,
+/// One entry of a tree object, borrowed from its raw bytes.
+#[derive(Clone, Copy)]
+struct Entry<'t> {
+    name: &'t [u8],
+    id: &'t [u8],
+    mode: u32,
     is_tree: bool,
 }
 
-impl Entry {
-    /// The name without the `/` a tree's key carries.
-    fn name(&self) -> &[u8] {
-        if self.is_tree {
-            &self.key[..self.key.len() - 1]
-        } else {
-            &self.key
+impl Entry<'_> {
+    /// git's tree order (`base_name_compare` in git's tree.c): a tree's name compares as
+    /// though it ended in `/`.
+    fn git_order(&self, other: &Entry<'_>) -> Ordering {
+        let common = self.name.len().min(other.name.len());
+        match self.name[..common].cmp(&other.name[..common]) {
+            Ordering::Equal => {}
+            unequal => return unequal,
         }
+        let next = |e: &Entry<'_>| e.name.get(common).copied().or(e.is_tree.then_some(b'/'));
+        next(self).cmp(&next(other))
     }
+}
+
+/// The entries of a raw tree object, in git's order: `<octal mode> SP <name> NUL <id>` per
+/// entry, as git's tree-walk.c (`decode_tree_entry`) reads them. A malformed tree is an
+/// error; an unsorted one (which git fsck calls `treeNotSorted`) is sorted, so that no
+/// entry can slip past the comparison unseen.
+fn parse(data: &[u8], id_len: usize) -> Result<Vec<Entry<'_>>, git2::Error> {
+    let malformed = || git2::Error::from_str("malformed tree object");
+    let mut entries = Vec::new();
+    let mut rest = data;
+    while !rest.is_empty() {
+        let space = rest.iter().position(|&b| b == b' ').ok_or_else(malformed)?;
+        let mode_text = &rest[..space];
+        if mode_text.is_empty() || mode_text.len() > 7 {
+            return Err(malformed());
+        }
+        let mut mode = 0u32;
+        for &digit in mode_text {
+            if !(b'0'..=b'7').contains(&digit) {
+                return Err(malformed());
+            }
+            mode = mode * 8 + u32::from(digit - b'0');
+        }
+        rest = &rest[space + 1..];
+        let nul = rest.iter().position(|&b| b == 0).ok_or_else(malformed)?;
+        let name = &rest[..nul];
+        if name.is_empty() || rest.len() < nul + 1 + id_len {
+            return Err(malformed());
+        }
+        let id = &rest[nul + 1..nul + 1 + id_len];
+        rest = &rest[nul + 1 + id_len..];
+        entries.push(Entry {
+            name,
+            id,
+            mode,
+            // S_IFDIR, as git's object_type() decides a tree entry's type from its mode.
+            is_tree: mode & 0o170000 == 0o040000,
+        });
+    }
+    if !entries.is_sorted_by(|a, b| a.git_order(b) != Ordering::Greater) {
+        entries.sort_by(|a, b| a.git_order(b));
+    }
+    Ok(entries)
 }
 
 /// The literal prefixes paths must start with to be worth reporting (empty: every path).
@@ -61,33 +109,34 @@ impl<'a> Scope<'a> {
     }
 }
 
-/// The paths (blobs, symlinks, submodules) `tree` touches relative to `parents`, sorted:
+/// The paths (blobs, symlinks, submodules) tree `tree` touches relative to the trees
+/// `parents`, sorted:
 /// with no parent every path in the tree; with one, every path whose entry (id or mode)
 /// differs, appears or disappears; with several, only those that differ from every parent
 /// (what a merge itself introduced). Only paths `scope` reaches are reported.
 pub(super) fn touched(
     repo: &Repository,
-    tree: &Tree<'_>,
-    parents: &[Tree<'_>],
+    tree: Oid,
+    parents: &[Oid],
     scope: &Scope<'_>,
 ) -> Result<Vec<String>, git2::Error> {
+    let odb = repo.odb()?;
     let mut paths = BTreeSet::new();
     compare(
-        repo,
-        parents.first().map(Tree::id),
-        Some(tree.id()),
+        &odb,
+        parents.first().copied(),
+        Some(tree),
         &mut Vec::new(),
         scope,
         &mut paths,
     )?;
-    for parent in parents.iter().skip(1) {
-        let mut kept = BTreeSet::new();
-        for path in paths {
-            if entry_at(parent, &path) != entry_at(tree, &path) {
-                kept.insert(path);
-            }
+    if parents.len() > 1 && !paths.is_empty() {
+        // A merge: keep what differs from every other parent too.
+        let tree = repo.find_tree(tree)?;
+        for parent in &parents[1..] {
+            let parent = repo.find_tree(*parent)?;
+            paths.retain(|path| entry_at(&parent, path) != entry_at(&tree, path));
         }
-        paths = kept;
     }
     Ok(paths
         .into_iter()
@@ -104,36 +153,22 @@ fn entry_at(tree: &Tree<'_>, path: &[u8]) -> Option<(Oid, i32)> {
     (entry.kind() != Some(ObjectType::Tree)).then(|| (entry.id(), entry.filemode()))
 }
 
-/// The entries of tree `id`, sorted in git's order.
-fn entries(repo: &Repository, id: Option<Oid>) -> Result<Vec<Entry>, git2::Error> {
+/// The raw bytes of tree `id` (none for an absent side).
+fn read<'o>(odb: &'o Odb<'_>, id: Option<Oid>) -> Result<Option<OdbObject<'o>>, git2::Error> {
     let Some(id) = id else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
-    let tree = repo.find_tree(id)?;
-    let mut out: Vec<Entry> = tree
-        .iter()
-        .map(|e| {
-            let is_tree = e.kind() == Some(ObjectType::Tree);
-            let mut key = e.name_bytes().to_vec();
-            if is_tree {
-                key.push(b'/');
-            }
-            Entry {
-                key,
-                id: e.id(),
-                mode: e.filemode(),
-                is_tree,
-            }
-        })
-        .collect();
-    out.sort_by(|a, b| a.key.cmp(&b.key));
-    Ok(out)
+    let object = odb.read(id)?;
+    if object.kind() != ObjectType::Tree {
+        return Err(git2::Error::from_str(&format!("{id} is not a tree")));
+    }
+    Ok(Some(object))
 }
 
 /// Compares the trees `old` and `new` (either absent) under directory `dir` (empty, or
 /// ending in `/`), adding every differing path `scope` reaches to `out`.
 fn compare(
-    repo: &Repository,
+    odb: &Odb<'_>,
     old: Option<Oid>,
     new: Option<Oid>,
     dir: &mut Vec<u8>,
@@ -143,44 +178,53 @@ fn compare(
     if old == new {
         return Ok(());
     }
-    let (old, new) = (entries(repo, old)?, entries(repo, new)?);
+    let id_len = old.or(new).map_or(20, |id| id.as_bytes().len());
+    let (old_object, new_object) = (read(odb, old)?, read(odb, new)?);
+    let old = match &old_object {
+        Some(o) => parse(o.data(), id_len)?,
+        None => Vec::new(),
+    };
+    let new = match &new_object {
+        Some(o) => parse(o.data(), id_len)?,
+        None => Vec::new(),
+    };
     let (mut i, mut j) = (0, 0);
     while i < old.len() || j < new.len() {
         let order = match (old.get(i), new.get(j)) {
-            (Some(o), Some(n)) => o.key.cmp(&n.key),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, _) => std::cmp::Ordering::Greater,
+            (Some(o), Some(n)) => o.git_order(n),
+            (Some(_), None) => Ordering::Less,
+            (None, _) => Ordering::Greater,
         };
         // A name twice in one tree (git fsck's duplicateEntries; receive.fsckObjects may be
         // off): every copy counts as added or removed, so none is taken as unchanged.
-        let duplicate = |list: &[Entry], at: usize| {
+        let duplicate = |list: &[Entry<'_>], at: usize| {
             list.get(at + 1)
-                .is_some_and(|next| next.key == list[at].key)
-                || (at > 0 && list[at - 1].key == list[at].key)
+                .is_some_and(|next| next.git_order(&list[at]) == Ordering::Equal)
+                || (at > 0 && list[at - 1].git_order(&list[at]) == Ordering::Equal)
         };
         match order {
-            std::cmp::Ordering::Less => {
-                one_side(repo, &old[i], dir, scope, out)?;
+            Ordering::Less => {
+                one_side(odb, &old[i], dir, scope, out)?;
                 i += 1;
             }
-            std::cmp::Ordering::Greater => {
-                one_side(repo, &new[j], dir, scope, out)?;
+            Ordering::Greater => {
+                one_side(odb, &new[j], dir, scope, out)?;
                 j += 1;
             }
-            std::cmp::Ordering::Equal if duplicate(&old, i) || duplicate(&new, j) => {
-                one_side(repo, &old[i], dir, scope, out)?;
-                one_side(repo, &new[j], dir, scope, out)?;
+            Ordering::Equal if duplicate(&old, i) || duplicate(&new, j) => {
+                one_side(odb, &old[i], dir, scope, out)?;
+                one_side(odb, &new[j], dir, scope, out)?;
                 i += 1;
                 j += 1;
             }
-            std::cmp::Ordering::Equal => {
+            Ordering::Equal => {
                 let (o, n) = (&old[i], &new[j]);
                 // The same id and mode: unchanged, and a subtree is never descended.
                 if (o.id, o.mode) != (n.id, n.mode) {
                     if n.is_tree {
-                        descend(repo, Some(o.id), Some(n.id), n.name(), dir, scope, out)?;
+                        descend(odb, Some(oid(o)?), Some(oid(n)?), n.name, dir, scope, out)?;
                     } else {
-                        report(n.name(), dir, scope, out);
+                        report(n.name, dir, scope, out);
                     }
                 }
                 i += 1;
@@ -191,25 +235,28 @@ fn compare(
     Ok(())
 }
 
+fn oid(entry: &Entry<'_>) -> Result<Oid, git2::Error> {
+    Oid::from_bytes(entry.id)
+}
+
 /// An entry present on one side only: a path, or every path under a tree.
 fn one_side(
-    repo: &Repository,
-    entry: &Entry,
+    odb: &Odb<'_>,
+    entry: &Entry<'_>,
     dir: &mut Vec<u8>,
     scope: &Scope<'_>,
     out: &mut BTreeSet<Vec<u8>>,
 ) -> Result<(), git2::Error> {
     if entry.is_tree {
-        descend(repo, None, Some(entry.id), entry.name(), dir, scope, out)
+        descend(odb, None, Some(oid(entry)?), entry.name, dir, scope, out)
     } else {
-        report(entry.name(), dir, scope, out);
+        report(entry.name, dir, scope, out);
         Ok(())
     }
 }
-
 /// Compares the subtrees named `name` under `dir`, if `scope` reaches into them.
 fn descend(
-    repo: &Repository,
+    odb: &Odb<'_>,
     old: Option<Oid>,
     new: Option<Oid>,
     name: &[u8],
@@ -221,7 +268,7 @@ fn descend(
     dir.extend_from_slice(name);
     dir.push(b'/');
     let result = if scope.reaches_dir(dir) {
-        compare(repo, old, new, dir, scope, out)
+        compare(odb, old, new, dir, scope, out)
     } else {
         Ok(())
     };
@@ -235,5 +282,70 @@ fn report(name: &[u8], dir: &[u8], scope: &Scope<'_>, out: &mut BTreeSet<Vec<u8>
     path.extend_from_slice(name);
     if scope.reaches_file(&path) {
         out.insert(path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(entries: &[(&str, &str, u8)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (mode, name, id) in entries {
+            out.extend_from_slice(format!("{mode} {name}\0").as_bytes());
+            out.extend_from_slice(&[*id; 20]);
+        }
+        out
+    }
+
+    fn names(data: &[u8]) -> Vec<String> {
+        parse(data, 20)
+            .expect("parse")
+            .iter()
+            .map(|e| {
+                String::from_utf8_lossy(e.name).into_owned() + if e.is_tree { "/" } else { "" }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn entries_come_out_in_git_order_whatever_order_they_were_written_in() {
+        // git's order: "a.b" < "a/" (a tree) < "a0"; a file "a" sorts before "a.b".
+        let sorted = raw(&[
+            ("100644", "a", 1),
+            ("100644", "a.b", 2),
+            ("40000", "a", 3),
+            ("100644", "a0", 4),
+        ]);
+        assert_eq!(names(&sorted), ["a", "a.b", "a/", "a0"]);
+        let shuffled = raw(&[
+            ("100644", "a0", 4),
+            ("40000", "a", 3),
+            ("100644", "a.b", 2),
+            ("100644", "a", 1),
+        ]);
+        assert_eq!(names(&shuffled), ["a", "a.b", "a/", "a0"]);
+        let entries = parse(&sorted, 20).expect("parse");
+        assert_eq!(entries[2].mode, 0o40000);
+        assert_eq!(entries[3].id, &[4; 20]);
+        // Zero-padded modes (git fsck's zeroPaddedFilemode) are read by value.
+        assert!(parse(&raw(&[("040000", "d", 1)]), 20).expect("parse")[0].is_tree);
+    }
+
+    #[test]
+    fn malformed_trees_are_errors() {
+        let good = raw(&[("100644", "f", 1)]);
+        for bad in [
+            &good[..good.len() - 1],             // a truncated id
+            b"100644 f".as_slice(),              // no NUL
+            b"100644f\0aaaaaaaaaaaaaaaaaaaa",    // no space
+            b"100648 f\0aaaaaaaaaaaaaaaaaaaa",   // not octal
+            b" f\0aaaaaaaaaaaaaaaaaaaa",         // no mode
+            b"100644 \0aaaaaaaaaaaaaaaaaaaa",    // no name
+            b"10064400 f\0aaaaaaaaaaaaaaaaaaaa", // a mode too long
+        ] {
+            assert!(parse(bad, 20).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+        assert!(parse(b"", 20).expect("empty tree").is_empty());
     }
 }

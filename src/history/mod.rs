@@ -354,7 +354,7 @@ fn walk_name(targets: &Targets, error: &git::Error) -> String {
 /// Whether an unsigned policy-branch commit was written by refguard on the server
 /// (`refguard init` or `policy reset`). A push can never bring one: the hook requires admin signatures on
 /// every new policy commit, so only filesystem access (the same trust as init) can.
-fn is_server_written(c: &WalkedCommit) -> bool {
+pub fn is_server_written(c: &WalkedCommit) -> bool {
     c.facts.signature == engine::SignatureCheck::Unsigned
         && c.committer == format!("{} <{}>", git::IDENT_NAME, git::IDENT_EMAIL)
 }

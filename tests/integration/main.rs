@@ -9,6 +9,7 @@ mod approvals;
 mod attacks;
 mod audit;
 mod cli;
+mod client;
 mod diagnostics;
 mod grants;
 mod hardening;
