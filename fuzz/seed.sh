@@ -5,7 +5,7 @@
 # plus the hand-made edge cases the unit tests use. Nothing generated is committed: fresh
 # keys every run, a few dozen small files per target.
 #
-# usage: fuzz/seed.sh [DIR]       needs git and ssh-keygen
+# usage: fuzz/seed.sh [DIR]       needs git and ssh-keygen (and gpg for the openpgp seeds)
 set -euo pipefail
 
 fuzz=$(cd "$(dirname "$0")" && pwd)
@@ -183,6 +183,26 @@ printf '{"v":1,"time":"2026-11-30T12:00:02.5+01:00","repo":"r","hook":"reset","p
 printf '{"v":2,"time":"2026-11-30T12:00:00Z"}' > "$a/version-2"
 printf '{"v":1,"hook":"a\\nb\\u001b[2J"}' > "$a/control-characters"
 printf '{"v":1,' > "$a/truncated"
+
+# ---- openpgp: gpg certificates and their signatures over payload.txt -----------------------
+# Input: 2-byte big-endian certificate length, the certificate, the armored signature, NUL,
+# the payload. Skipped without gpg (the target then starts from nothing).
+if command -v gpg >/dev/null; then
+  export GNUPGHOME=$work/gnupg
+  mkdir -m 700 "$GNUPGHOME"
+  pgp() { gpg --batch --no-tty --pinentry-mode loopback --passphrase '' "$@"; }
+  be16() { printf "\\x$(printf %02x $(($1 >> 8)))\\x$(printf %02x $(($1 & 255)))"; }
+  for algo in ed25519 rsa3072; do
+    pgp -q --quick-gen-key "$algo <$algo@fuzz>" "$algo" sign,cert never 2>/dev/null
+    pgp --armor --detach-sign -u "$algo@fuzz" < "$fuzz/payload.txt" > "$work/$algo.sig"
+    for form in armor binary; do
+      if [[ $form == armor ]]; then pgp --armor --export "$algo@fuzz"; else pgp --export "$algo@fuzz"; fi > "$work/cert"
+      { be16 "$(stat -c %s "$work/cert")"; cat "$work/cert" "$work/$algo.sig"; printf '\0'; cat "$fuzz/payload.txt"; } \
+        > "$out/openpgp/$algo-$form"
+    done
+  done
+  gpgconf --kill all
+fi
 
 for t in "${targets[@]}"; do
   printf '%-14s %3d seeds\n' "$t" "$(find "$out/$t" -type f | wc -l)"

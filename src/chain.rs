@@ -502,7 +502,7 @@ impl<'f> Search<'f> {
             None => PolicyCandidate::Missing,
             Some(blob) => match self.facts.text(blob) {
                 Err(why) => PolicyCandidate::Invalid { errors: vec![why] },
-                Ok(text) => match policy::parse_at(text, at) {
+                Ok(text) => match policy::parse_at(text, &policy::no_files, at) {
                     Ok(_) => PolicyCandidate::Valid,
                     Err(diags) => PolicyCandidate::Invalid {
                         errors: diags

@@ -56,8 +56,9 @@
 //! # Dependency rule
 //!
 //! Checked by a grep in `.ci/run`: `update`, `code`, `text`, `signature`, `approval`,
-//! `policy`, `requirements`, `engine`, `inspect`, `hook`, `pushcert`, `report`, `refmap` and
-//! `chain` never touch
+//! `openpgp` (OpenPGP certificates: parsed and judged at a given time, spec §12), `policy`,
+//! `requirements`, `engine`, `inspect`, `hook`, `pushcert`, `report`, `refmap` and `chain`
+//! never touch
 //! the filesystem, environment, processes, git2 or stdout, and never read the clock: time
 //! (key expiry, grant windows) arrives as an argument. `git` and `verify` do I/O or crypto
 //! and know
@@ -85,6 +86,7 @@ pub mod git;
 pub mod history;
 pub mod hook;
 pub mod inspect;
+pub mod openpgp;
 pub mod policy;
 pub mod pushcert;
 pub mod refmap;

@@ -16,6 +16,7 @@ use crate::policy::{self, Policy};
 use crate::pushcert::{self, Coverage, NonceStatus, Presented};
 use crate::refmap::{Lookup, RefMap};
 use crate::requirements::{self, CommitScope, PathId, Requirements};
+use crate::verify::Keyring;
 
 /// The policy branch when `refguard.policyRef` is not set.
 pub const DEFAULT_POLICY_REF: &str = "refs/meta/policy";
@@ -44,12 +45,12 @@ pub fn pusher_from(lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
 /// git says `G` even for a key in no allowed-signers file, so the signature is verified here.
 /// An unreadable blob is an error (the hook fails closed).
 pub fn push_cert(
-    repo: &Repo,
-    repo_name: &str,
+    session: &Session<'_>,
     lookup: impl Fn(&str) -> Option<String>,
     updates: &[RefUpdate],
     coverage: Coverage,
 ) -> Result<PushCert, git::Error> {
+    let repo = session.repo;
     let Some(blob_id) = lookup("GIT_PUSH_CERT").filter(|v| !v.is_empty()) else {
         return Ok(PushCert::Absent);
     };
@@ -69,7 +70,8 @@ pub fn push_cert(
         nonce_status: &status,
         updates,
         coverage,
-        repo_name,
+        repo_name: session.repository(),
+        keyring: session.keyring(),
     }))
 }
 
@@ -164,6 +166,9 @@ pub struct Session<'r> {
     repository: String,
     refs: RefMap,
     state: PolicyState,
+    /// The policy's OpenPGP certificates, built once: every signature of the push is
+    /// verified with it (empty without a loaded policy).
+    keyring: Keyring,
     /// The paths each commit touches, once compared ([`Session::touched_paths`]).
     touched: RefCell<HashMap<ObjectId, Touched>>,
 }
@@ -200,14 +205,24 @@ impl<'r> Session<'r> {
                 Err(detail) => PolicyState::Broken { commit, detail },
             },
         };
+        let keyring = match &state {
+            PolicyState::Loaded { policy, .. } => keyring_of(policy),
+            _ => Keyring::empty(),
+        };
         Ok(Session {
             repository,
             repo,
             policy_ref,
             refs,
             state,
+            keyring,
             touched: RefCell::default(),
         })
+    }
+
+    /// The keyring of the policy in force: its OpenPGP certificates.
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
     }
 
     /// The context of a push (or dry run, or audit) judged in this session: who pushes (a
@@ -375,7 +390,7 @@ impl<'r> Session<'r> {
             facts.set_commits(*scope, commits);
         }
         if needs.tag {
-            facts.tag = Some(self.repo.tag_target(&update.new)?);
+            facts.tag = Some(self.repo.tag_target(&update.new, &self.keyring)?);
         }
         for id in &needs.touched {
             let touched = self.touched(policy, *id, &facts)?;
@@ -385,7 +400,11 @@ impl<'r> Session<'r> {
             facts.approvals = Some(self.approvals(update, ctx)?);
         }
         if needs.approval {
-            facts.approval = Some(self.repo.approval(&update.refname, &update.new)?);
+            facts.approval = Some(self.repo.approval(
+                &update.refname,
+                &update.new,
+                &self.keyring,
+            )?);
         }
         if needs.policy_change {
             let commits = facts
@@ -416,7 +435,7 @@ impl<'r> Session<'r> {
         // In pre-receive, when the pushed range meets no older commit except through the
         // known hides, no other ref can reach into it, so the (possibly thousands of) other
         // refs need not even be listed.
-        self.repo.new_commits_beyond(&update.new, &known, || {
+        let others = || {
             // Only refs under the scope's prefixes can hide anything: list those, not every
             // ref (10,000 approval refs must not slow a deployment down).
             let mut hide = Vec::new();
@@ -434,7 +453,9 @@ impl<'r> Session<'r> {
                 }
             }
             Ok(hide)
-        })
+        };
+        self.repo
+            .new_commits_beyond(&update.new, &known, others, &self.keyring)
     }
 
     /// The server's refs whose names start with `prefix`, under the server's names, sorted:
@@ -529,32 +550,37 @@ impl<'r> Session<'r> {
             }
         }
         refs.iter()
-            .map(|(name, id)| self.repo.approval(name, id))
+            .map(|(name, id)| self.repo.approval(name, id, &self.keyring))
             .collect()
     }
 
-    /// The pushed policy: its roles.toml validated as a candidate at push time (an admin
-    /// quorum that cannot be reached with keys usable now makes it invalid, spec §2), and
-    /// which new commits approve it.
+    /// The pushed policy: its roles.toml (and the files it references) validated as a
+    /// candidate at push time (an admin quorum that cannot be reached with keys usable now
+    /// makes it invalid, spec §2), and which new commits approve it.
     fn policy_change(
         &self,
         update: &RefUpdate,
         commits: &[CommitFacts],
         now: time::OffsetDateTime,
     ) -> Result<PolicyChange, git::Error> {
+        let (candidate, referenced) = self.candidate(&update.new, now)?;
         let mut change = PolicyChange {
-            candidate: self.candidate(&update.new, now)?,
+            candidate,
             approving: Vec::new(),
             stale: Vec::new(),
         };
         // An approval is an admin's signature on a new commit that carries the pushed
-        // roles.toml and descends from the current tip (spec §2, v2): a proposal signed
-        // before the policy last moved was given to another policy.
-        let Some(pushed) = self.repo.blob_id_at(&update.new, POLICY_FILE)? else {
+        // policy, roles.toml and every file it references, byte for byte, and descends from
+        // the current tip (spec §2, v2): a proposal signed before the policy last moved was
+        // given to another policy.
+        let paths: Vec<&str> = std::iter::once(POLICY_FILE)
+            .chain(referenced.iter().map(String::as_str))
+            .collect();
+        let Some(pushed) = self.blob_ids(&update.new, &paths)? else {
             return Ok(change);
         };
         for commit in commits {
-            if self.repo.blob_id_at(&commit.id, POLICY_FILE)?.as_ref() != Some(&pushed) {
+            if self.blob_ids(&commit.id, &paths)?.as_ref() != Some(&pushed) {
                 continue;
             }
             if update.old.is_zero() || self.repo.descends_from(&commit.id, &update.old)? {
@@ -566,26 +592,71 @@ impl<'r> Session<'r> {
         Ok(change)
     }
 
-    /// The pushed roles.toml, validated as a candidate at `now`.
+    /// The blob ids of `paths` in the tree of `commit`; `None` if roles.toml (the first) is
+    /// missing. A missing referenced file is `None` in its place, so it matches only where
+    /// it is missing too.
+    fn blob_ids(
+        &self,
+        commit: &ObjectId,
+        paths: &[&str],
+    ) -> Result<Option<Vec<Option<ObjectId>>>, git::Error> {
+        let ids = paths
+            .iter()
+            .map(|path| self.repo.blob_id_at(commit, path))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ids.first().is_some_and(Option::is_some).then_some(ids))
+    }
+
+    /// The pushed roles.toml, validated as a candidate at `now` with the files it references
+    /// read from the same tree; with the paths of those files (none when it is invalid).
     fn candidate(
         &self,
         commit: &ObjectId,
         now: time::OffsetDateTime,
-    ) -> Result<PolicyCandidate, git::Error> {
+    ) -> Result<(PolicyCandidate, Vec<String>), git::Error> {
         let Some(bytes) = self.repo.blob_at(commit, POLICY_FILE)? else {
-            return Ok(PolicyCandidate::Missing);
+            return Ok((PolicyCandidate::Missing, Vec::new()));
         };
         let Ok(text) = String::from_utf8(bytes) else {
-            return Ok(PolicyCandidate::Invalid {
-                errors: vec![format!("{POLICY_FILE}: not UTF-8 text")],
-            });
+            let errors = vec![format!("{POLICY_FILE}: not UTF-8 text")];
+            return Ok((PolicyCandidate::Invalid { errors }, Vec::new()));
         };
-        Ok(match policy::parse_at(&text, now) {
-            Ok(_) => PolicyCandidate::Valid,
-            Err(diags) => PolicyCandidate::Invalid {
-                errors: diags.iter().map(|d| d.render(POLICY_FILE)).collect(),
+        Ok(
+            match policy::parse_at(&text, &tree_files(self.repo, commit), now) {
+                Ok(policy) => (
+                    PolicyCandidate::Valid,
+                    policy.files.into_iter().map(|(path, _)| path).collect(),
+                ),
+                Err(diags) => (
+                    PolicyCandidate::Invalid {
+                        errors: diags.iter().map(|d| d.render(POLICY_FILE)).collect(),
+                    },
+                    Vec::new(),
+                ),
             },
-        })
+        )
+    }
+}
+
+/// The keyring of a policy's OpenPGP certificates.
+pub fn keyring_of(policy: &Policy) -> Keyring {
+    Keyring::new(policy.certificates().cloned())
+}
+
+/// The files beside roles.toml in the tree of a policy commit, as [`policy::Files`] reads
+/// them. An object that cannot be read is an error message, so the policy fails to validate
+/// (fail closed).
+fn tree_files<'a>(
+    repo: &'a Repo,
+    commit: &'a ObjectId,
+) -> impl Fn(&str) -> Result<Vec<u8>, String> + 'a {
+    move |path| match repo.blob_at(commit, path) {
+        Ok(Some(bytes)) => Ok(bytes),
+        Ok(None) => Err(format!(
+            "no such file in the policy commit {}",
+            commit.short()
+        )),
+        Err(e) => Err(format!("unreadable: {e}")),
     }
 }
 
@@ -597,13 +668,15 @@ pub fn read_policy(repo: &Repo, commit: &ObjectId) -> Result<Result<Policy, Stri
     let Ok(text) = String::from_utf8(bytes) else {
         return Ok(Err(format!("{POLICY_FILE} is not UTF-8")));
     };
-    Ok(policy::parse(&text).map_err(|diags| {
-        let first = diags
-            .first()
-            .map(|d| d.render(POLICY_FILE))
-            .unwrap_or_default();
-        format!("{POLICY_FILE} does not validate: {first}")
-    }))
+    Ok(
+        policy::parse_with(&text, &tree_files(repo, commit)).map_err(|diags| {
+            let first = diags
+                .first()
+                .map(|d| d.render(POLICY_FILE))
+                .unwrap_or_default();
+            format!("{POLICY_FILE} does not validate: {first}")
+        }),
+    )
 }
 
 fn non_zero(id: &ObjectId) -> Option<ObjectId> {

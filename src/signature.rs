@@ -1,7 +1,8 @@
 //! Who made a signature, in the terms the policy and the verifier share: a key identity
 //! (kind, lookup bytes, fingerprint, algorithm) and the outcome of checking a signature.
 //! Pure data; the policy parser and the verifier both compute identities with
-//! [`KeyId::ssh`], so a signature's key and a listed key meet on the same bytes.
+//! [`KeyId::ssh`] and [`KeyId::openpgp`], so a signature's key and a listed key meet on the
+//! same bytes.
 
 use ssh_key::HashAlg;
 use ssh_key::public::KeyData;
@@ -11,6 +12,9 @@ use ssh_key::public::KeyData;
 pub enum KeyKind {
     /// An OpenSSH public key (SSHSIG signatures).
     Ssh,
+    /// An OpenPGP certificate (spec §12), looked up by its primary key's fingerprint: a
+    /// signature by any of its keys finds the certificate.
+    OpenPgp,
 }
 
 /// The identity of a public key that produced a cryptographically valid signature.
@@ -19,12 +23,21 @@ pub struct KeyId {
     /// What kind of key: the namespace `blob` is looked up in.
     pub kind: KeyKind,
     /// The lookup identity: for SSH, the wire encoding of the public key (what the base64 of
-    /// an OpenSSH key line decodes to).
+    /// an OpenSSH key line decodes to); for OpenPGP, the certificate's primary key
+    /// fingerprint bytes.
     pub blob: Vec<u8>,
-    /// The fingerprint people use: `SHA256:...` as `ssh-keygen -lf` prints it.
+    /// The fingerprint people use: `SHA256:...` as `ssh-keygen -lf` prints it; for OpenPGP,
+    /// `openpgp:` and the signing key's fingerprint (the primary key's or a subkey's).
     pub fingerprint: String,
-    /// Key algorithm, e.g. `ssh-ed25519`.
+    /// Key algorithm, e.g. `ssh-ed25519`, or for OpenPGP as GnuPG names it (`ed25519`,
+    /// `rsa3072`).
     pub algorithm: String,
+    /// For OpenPGP: the certificate, `openpgp:` and its primary key's fingerprint (equal to
+    /// `fingerprint` when the primary key signed). `None` for SSH.
+    pub certificate: Option<String>,
+    /// For OpenPGP: when the signature itself stops counting (its signature expiration
+    /// time), if it says so. Judged at push time by the engine. `None` for SSH.
+    pub signature_expires: Option<time::OffsetDateTime>,
     /// For a FIDO key (`sk-ssh-ed25519@openssh.com`, `sk-ecdsa-sha2-nistp256@openssh.com`):
     /// whether the signature's flags byte has the user-presence bit (`0x01`) set, i.e. the
     /// security key was touched. The flags are covered by the signature. `None` for every
@@ -38,17 +51,26 @@ pub struct KeyId {
 pub enum SignatureCheck {
     /// No signature at all.
     Unsigned,
-    /// A signature of a format refguard does not verify (OpenPGP, X.509).
+    /// A signature of a format refguard does not verify (X.509).
     Unsupported {
         /// The format's name, e.g. `OpenPGP`.
         format: String,
     },
-    /// An SSH signature that is malformed, has the wrong namespace or does not verify.
+    /// An OpenPGP signature whose issuer no certificate of the policy holds: it cannot be
+    /// verified, and whoever made it is unknown to the policy.
+    NoCertificate {
+        /// The issuer as the signature names it: `openpgp:` and a fingerprint, or a 16-digit
+        /// key id.
+        issuer: String,
+    },
+    /// A signature that is malformed, uses a refused algorithm or version, has the wrong
+    /// namespace or does not verify.
     Bad {
         /// What is wrong, for the message.
         detail: String,
     },
-    /// An SSH signature (namespace `git`) that verifies over the object with this key.
+    /// A signature (SSH namespace `git`, or OpenPGP by a listed certificate) that verifies
+    /// over the object with this key.
     Valid(KeyId),
 }
 
@@ -66,6 +88,36 @@ impl KeyId {
             fingerprint: key.fingerprint(HashAlg::Sha256).to_string(),
             algorithm: key.algorithm().as_str().to_owned(),
             user_present,
+            certificate: None,
+            signature_expires: None,
         })
+    }
+
+    /// The identity of an OpenPGP signing key `key` of certificate `cert`: looked up by the
+    /// certificate's primary fingerprint, named by the signing key's fingerprint.
+    pub fn openpgp(
+        cert: &crate::openpgp::Certificate,
+        key: &crate::openpgp::Key,
+        signature_expires: Option<time::OffsetDateTime>,
+    ) -> KeyId {
+        KeyId {
+            kind: KeyKind::OpenPgp,
+            blob: cert.primary().fingerprint_bytes.clone(),
+            fingerprint: key.name(),
+            algorithm: key.algorithm.clone(),
+            user_present: None,
+            certificate: Some(cert.name()),
+            signature_expires,
+        }
+    }
+
+    /// The fingerprints that name this key in `[[revoked]]`: its own, and for an OpenPGP
+    /// subkey also its certificate's.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.fingerprint.as_str()).chain(
+            self.certificate
+                .as_deref()
+                .filter(|c| *c != self.fingerprint),
+        )
     }
 }

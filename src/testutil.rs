@@ -52,6 +52,8 @@ pub fn key_id(line: &str) -> KeyId {
         fingerprint: key.fingerprint(HashAlg::Sha256).to_string(),
         algorithm: key.algorithm().to_string(),
         user_present: None,
+        certificate: None,
+        signature_expires: None,
     }
 }
 
@@ -65,7 +67,7 @@ pub fn fingerprint(line: &str) -> String {
 pub fn user_key(line: &str, expires: Option<OffsetDateTime>) -> UserKey {
     let id = key_id(line);
     UserKey {
-        key: parse_key(line),
+        material: crate::policy::KeyMaterial::Ssh(parse_key(line)),
         kind: id.kind,
         blob: id.blob,
         fingerprint: id.fingerprint,
@@ -73,6 +75,7 @@ pub fn user_key(line: &str, expires: Option<OffsetDateTime>) -> UserKey {
         expires,
         touch_required: true,
         location: Location::default(),
+        file: None,
     }
 }
 
@@ -231,6 +234,7 @@ pub fn build_policy(
         require_signed_push: false,
         grants: Default::default(),
         max_grant: crate::policy::DEFAULT_MAX_GRANT,
+        files: Vec::new(),
     }
 }
 

@@ -22,6 +22,7 @@ fuzz_target!(|blob: &[u8]| {
         updates: &commands,
         coverage: Coverage::Exact,
         repo_name: "project.git",
+        keyring: &refguard::verify::Keyring::empty(),
     };
     let PushCert::Present {
         signature,

@@ -48,7 +48,7 @@ pub fn assert_one_line(what: &str, text: &str) {
 /// the same verdict and details for every input), a valid signature only for SSH armor,
 /// and a detail that is safe to show the pusher.
 pub fn check_signature(signature: &[u8], payload: &[u8]) -> SignatureCheck {
-    let verdict = verify::check(signature, payload);
+    let verdict = verify::check(signature, payload, &verify::Keyring::empty());
     assert_eq!(
         verdict,
         verify::check_reference(signature, payload),
@@ -62,6 +62,10 @@ pub fn check_signature(signature: &[u8], payload: &[u8]) -> SignatureCheck {
         }
         SignatureCheck::Bad { detail } => assert_one_line("signature detail", detail),
         SignatureCheck::Unsupported { format } => assert_one_line("format", format),
+        SignatureCheck::NoCertificate { issuer } => {
+            assert!(signature.starts_with(b"-----BEGIN PGP "), "{issuer}");
+            assert_one_line("issuer", issuer);
+        }
         SignatureCheck::Unsigned => panic!("a signature was given, `Unsigned` is wrong"),
     }
     verdict

@@ -35,7 +35,7 @@ pub fn open_repo(repo: Option<PathBuf>) -> Result<Repo> {
 /// `refguard policy lint FILE`.
 pub fn lint(file: &Path) -> Result<u8> {
     let text = read_text(file)?;
-    let diags = policy::lint_at(&text, OffsetDateTime::now_utc());
+    let diags = policy::lint_at(&text, &files_beside(file), OffsetDateTime::now_utc());
     let name = file.display().to_string();
     // The one-line form always; on a terminal, also the source line and a caret.
     let on_terminal = std::io::stdout().is_terminal();
@@ -66,14 +66,23 @@ pub fn lint(file: &Path) -> Result<u8> {
 pub fn init(repo: Option<PathBuf>, file: &Path) -> Result<u8> {
     let text = read_text(file)?;
     let name = file.display().to_string();
-    let diags = policy::lint_at(&text, OffsetDateTime::now_utc());
+    let now = OffsetDateTime::now_utc();
+    let files = files_beside(file);
+    let diags = policy::lint_at(&text, &files, now);
     for d in &diags {
         eprintln!("{}", d.render(&name));
     }
-    if diags.iter().any(|d| d.severity == Severity::Error) {
+    let parsed = policy::parse_at(&text, &files, now);
+    let Ok(parsed) = parsed.map_err(|_| ()).and_then(|p| {
+        if diags.iter().any(|d| d.severity == Severity::Error) {
+            Err(())
+        } else {
+            Ok(p)
+        }
+    }) else {
         eprintln!("refguard: {name} is invalid; the policy branch was not created");
         return Ok(EXIT_REJECT);
-    }
+    };
     let repo = open_repo(repo)?;
     let policy_ref = repo
         .config_string("refguard.policyRef")?
@@ -86,9 +95,12 @@ pub fn init(repo: Option<PathBuf>, file: &Path) -> Result<u8> {
         );
         return Ok(EXIT_ERROR);
     }
-    let id = repo.write_policy_commit(
+    // The referenced certificate files go into the tree beside roles.toml, byte for byte
+    // as read.
+    let id = repo.write_policy_tree(
         &policy_ref,
         text.as_bytes(),
+        &parsed.files,
         "refguard init: roles.toml",
         None,
     )?;
@@ -306,6 +318,38 @@ fn is_foreign_hook(path: &Path) -> bool {
 
 fn read_text(file: &Path) -> Result<String> {
     fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
+}
+
+/// The files beside a roles file on disk, as [`policy::Files`] reads them: `path` relative
+/// to the roles file's directory (the policy has already refused absolute paths and `..`).
+/// A symbolic link that leads out of the directory is refused too, so that what is read here
+/// is what the policy branch's tree will hold.
+pub(super) fn files_beside(roles: &Path) -> impl Fn(&str) -> Result<Vec<u8>, String> {
+    let dir = roles
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    move |path: &str| {
+        let file = dir.join(path);
+        let inside = match (file.canonicalize(), dir.canonicalize()) {
+            (Ok(file), Ok(dir)) => file.starts_with(dir),
+            (Err(e), _) | (_, Err(e)) => return Err(format!("{}: {e}", file.display())),
+        };
+        if !inside {
+            return Err(format!(
+                "{} leads out of the roles file's directory",
+                file.display()
+            ));
+        }
+        let len = fs::metadata(&file)
+            .map_err(|e| format!("{}: {e}", file.display()))?
+            .len();
+        if len > crate::openpgp::MAX_CERTIFICATE as u64 {
+            return Err(format!("{} is larger than 1 MiB", file.display()));
+        }
+        fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))
+    }
 }
 
 fn shell_quote(s: &str) -> String {

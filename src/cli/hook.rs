@@ -403,7 +403,7 @@ fn judge(
         Mode::PerRef => Coverage::Contains,
     };
     let lookup = |k: &str| std::env::var(k).ok();
-    let cert = match push_cert(repo, session.repository(), lookup, &updates, coverage) {
+    let cert = match push_cert(&session, lookup, &updates, coverage) {
         Ok(cert) => cert,
         Err(e) => {
             let mut judged =

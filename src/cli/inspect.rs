@@ -1,5 +1,5 @@
 //! Commands that explain the policy to people — `policy show`, `who-can`, `keys
-//! allowed-signers` — and the lock-out recovery `policy reset`. The views themselves are
+//! allowed-signers`, `keys export --openpgp` — and the lock-out recovery `policy reset`. The views themselves are
 //! built by the pure [`crate::inspect`]; this module loads, prints and writes.
 
 use std::fs;
@@ -147,6 +147,25 @@ pub fn allowed_signers(repo: Option<PathBuf>) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
+/// `refguard keys export --openpgp [--repo DIR]`: every OpenPGP certificate the policy
+/// lists, as one armored keyring for `gpg --import` (expired and revoked ones too: they
+/// verify history, and gpg shows their state itself).
+pub fn export_openpgp(repo: Option<PathBuf>) -> Result<u8> {
+    let repo = open_repo(repo)?;
+    let loaded = match load(&repo)? {
+        Ok(l) => l,
+        Err(code) => return Ok(code),
+    };
+    let certs: Vec<&crate::openpgp::Certificate> =
+        loaded.policy.certificates().map(|c| c.as_ref()).collect();
+    if certs.is_empty() {
+        eprintln!("refguard: the policy lists no OpenPGP certificates");
+        return Ok(EXIT_REJECT);
+    }
+    print!("{}", crate::openpgp::armored_keyring(certs));
+    Ok(EXIT_OK)
+}
+
 /// What `policy reset` says when run without its confirmation flag.
 const RESET_REFUSAL: &str = "\
 refguard: policy reset replaces the policy on the server without any admin signature.
@@ -166,7 +185,8 @@ pub fn reset(repo: Option<PathBuf>, file: &Path, confirmed: bool) -> Result<u8> 
         fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let name = file.display().to_string();
     let now = OffsetDateTime::now_utc();
-    let diags = policy::lint_at(&text, now);
+    let files = super::admin::files_beside(file);
+    let diags = policy::lint_at(&text, &files, now);
     for d in &diags {
         eprintln!("{}", d.render(&name));
     }
@@ -174,14 +194,17 @@ pub fn reset(repo: Option<PathBuf>, file: &Path, confirmed: bool) -> Result<u8> 
         eprintln!("refguard: {name} is invalid; the policy was not reset");
         return Ok(EXIT_REJECT);
     }
-    if let Err(diags) = policy::parse_at(&text, now) {
-        // lint and parse agree; this only guards against a disagreement.
-        for d in &diags {
-            eprintln!("{}", d.render(&name));
+    let parsed = match policy::parse_at(&text, &files, now) {
+        Ok(parsed) => parsed,
+        Err(diags) => {
+            // lint and parse agree; this only guards against a disagreement.
+            for d in &diags {
+                eprintln!("{}", d.render(&name));
+            }
+            eprintln!("refguard: {name} is invalid; the policy was not reset");
+            return Ok(EXIT_REJECT);
         }
-        eprintln!("refguard: {name} is invalid; the policy was not reset");
-        return Ok(EXIT_REJECT);
-    }
+    };
 
     let repo = open_repo(repo)?;
     let session = Session::load(&repo)?;
@@ -191,7 +214,13 @@ pub fn reset(repo: Option<PathBuf>, file: &Path, confirmed: bool) -> Result<u8> 
     let stamp = record::utc_seconds::format(now)?;
     let message = format!("refguard policy reset by {who} at {stamp}\n");
     let log = audit_log_path(&repo)?;
-    let new = repo.write_policy_commit(&policy_ref, text.as_bytes(), &message, old.as_ref())?;
+    let new = repo.write_policy_tree(
+        &policy_ref,
+        text.as_bytes(),
+        &parsed.files,
+        &message,
+        old.as_ref(),
+    )?;
 
     let entry = Record {
         v: record::VERSION,

@@ -282,6 +282,15 @@ enum KeysCommand {
         #[arg(long)]
         repo: Option<PathBuf>,
     },
+    /// Print the policy's OpenPGP certificates as one armored keyring (for `gpg --import`).
+    Export {
+        /// Export the OpenPGP certificates (the only format; required).
+        #[arg(long, required = true)]
+        openpgp: bool,
+        /// The repository.
+        #[arg(long)]
+        repo: Option<PathBuf>,
+    },
 }
 
 /// Which hooks `install` writes.
@@ -400,6 +409,9 @@ fn run(cli: Cli) -> u8 {
         Command::Keys {
             command: KeysCommand::AllowedSigners { repo },
         } => inspect::allowed_signers(repo),
+        Command::Keys {
+            command: KeysCommand::Export { openpgp: _, repo },
+        } => inspect::export_openpgp(repo),
         Command::Demo { keep } => demo::run(keep),
         Command::Approve {
             commit,

@@ -15,6 +15,7 @@ use crate::git::{self, Repo, WalkedCommit};
 use crate::history::{self, Row};
 use crate::policy::Policy;
 use crate::session::POLICY_FILE;
+use crate::verify::Keyring;
 
 /// Why verification could not run (exit 2: nothing was verified).
 #[derive(Debug, Error)]
@@ -89,16 +90,22 @@ pub fn gather_chain(
     // The trust root alone: its own walk, every parent hidden.
     let root_parents = repo.parent_ids(root)?;
     let mut root_time = 0;
-    repo.walk(std::slice::from_ref(root), &root_parents, |c| {
-        root_time = c.time;
-        ControlFlow::Break(())
-    })?;
+    repo.walk(
+        std::slice::from_ref(root),
+        &root_parents,
+        &Keyring::empty(),
+        |c| {
+            root_time = c.time;
+            ControlFlow::Break(())
+        },
+    )?;
 
     let mut commits = Vec::new();
     let mut failed: Option<git::Error> = None;
     repo.walk(
         std::slice::from_ref(tip),
         std::slice::from_ref(root),
+        &Keyring::empty(),
         |c| match chain_commit(repo, c) {
             Ok(commit) => {
                 commits.push(commit);

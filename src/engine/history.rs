@@ -275,14 +275,17 @@ fn describe(signer: &Signer<'_>, signature: &SignatureCheck) -> SignedBy {
         Signer::Unsigned => (SignatureStatus::Unsigned, None),
         Signer::Unsupported { .. } => (SignatureStatus::Unsupported, None),
         Signer::Bad { .. } => (SignatureStatus::Bad, None),
-        Signer::Untouched { owner, .. } => (SignatureStatus::Bad, Some(owner)),
+        Signer::Untouched { owner, .. } | Signer::Unusable { owner, .. } => {
+            (SignatureStatus::Bad, Some(owner))
+        }
         Signer::Revoked { owner, .. } => (SignatureStatus::Revoked, owner),
-        Signer::Unknown { .. } => (SignatureStatus::Unknown, None),
+        Signer::Unknown { .. } | Signer::NoCertificate { .. } => (SignatureStatus::Unknown, None),
         Signer::Expired { owner, .. } => (SignatureStatus::Expired, Some(owner)),
         Signer::Known { owner } => (SignatureStatus::Valid, Some(owner)),
     };
     let fingerprint = match signature {
         SignatureCheck::Valid(key) => Some(key.fingerprint.clone()),
+        SignatureCheck::NoCertificate { issuer } => Some(issuer.clone()),
         _ => None,
     };
     SignedBy {

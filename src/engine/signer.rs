@@ -1,13 +1,16 @@
 //! Who signed an object, judged against the policy's keys: revocation, ownership, expiry,
-//! FIDO user presence. Shared by the commit, tag, policy-branch and push-certificate checks;
-//! pure, no crypto (that happened in `verify`, which hands us a [`SignatureCheck`]).
+//! FIDO user presence, and for OpenPGP the certificate's own revocations, expiry and key
+//! flags at push time. Shared by the commit, tag, policy-branch, approval and
+//! push-certificate checks; pure, no crypto (that happened in `verify`, which hands us a
+//! [`SignatureCheck`]).
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::facts::{KeyId, SignatureCheck};
 use super::verdict::Code;
-use crate::policy::{KeyStatus, Membership, Policy, Principals, Revoked, User};
+use crate::openpgp::{KeyState, Revocation};
+use crate::policy::{KeyStatus, Membership, Policy, Principals, Revoked, User, UserKey};
 
 /// A signature after the policy lookup chain: revoked → unknown → expired → untouched →
 /// known signer. Membership in a rule's list is judged afterwards ([`judge`]), so every
@@ -18,16 +21,27 @@ pub(super) enum Signer<'a> {
     Unsigned,
     /// A signature format refguard does not verify.
     Unsupported { format: &'a str },
-    /// An SSH signature that does not verify.
+    /// A signature that does not verify, or uses a refused algorithm or version.
     Bad { detail: &'a str },
-    /// Verifies, but the key is under `[[revoked]]` (whether or not a user still lists it).
+    /// Verifies, but the key is under `[[revoked]]` (whether or not a user still lists it),
+    /// or its OpenPGP certificate revokes it.
     Revoked {
         key: &'a KeyId,
         owner: Option<&'a User>,
-        revoked: &'a Revoked,
+        by: RevokedBy<'a>,
     },
     /// Verifies with a key no user holds.
     Unknown { key: &'a KeyId },
+    /// An OpenPGP signature whose issuer no listed certificate holds (it cannot be verified).
+    NoCertificate { issuer: &'a str },
+    /// Verifies with a key of a user's OpenPGP certificate that may not sign at push time
+    /// (no binding in force, not a signing key, not cross-certified), or the signature
+    /// itself has expired. Reported as `[bad-signature]`.
+    Unusable {
+        key: &'a KeyId,
+        owner: &'a User,
+        why: Unusable,
+    },
     /// Verifies with a user's key whose `expires` is at or before push time.
     Expired {
         key: &'a KeyId,
@@ -41,6 +55,28 @@ pub(super) enum Signer<'a> {
     Untouched { key: &'a KeyId, owner: &'a User },
     /// Verifies with a current key of this user.
     Known { owner: &'a User },
+}
+
+/// What revoked a key.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum RevokedBy<'a> {
+    /// A `[[revoked]]` entry of the policy.
+    Policy(&'a Revoked),
+    /// The OpenPGP certificate's own revocation signature (of the certificate, or of the
+    /// subkey that signed).
+    Certificate {
+        revocation: &'a Revocation,
+        primary: bool,
+    },
+}
+
+/// Why a verified OpenPGP signature does not count although its key is a user's.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Unusable {
+    /// The certificate says the key may not sign at push time.
+    Key(&'static str),
+    /// The signature's own expiration time has passed.
+    SignatureExpired(OffsetDateTime),
 }
 
 /// Runs the lookup chain for one signature. Revocation is checked first so that a revoked
@@ -57,19 +93,23 @@ pub(super) fn identify<'a>(
         SignatureCheck::Unsigned => return Signer::Unsigned,
         SignatureCheck::Unsupported { format } => return Signer::Unsupported { format },
         SignatureCheck::Bad { detail } => return Signer::Bad { detail },
+        SignatureCheck::NoCertificate { issuer } => return Signer::NoCertificate { issuer },
         SignatureCheck::Valid(key) => key,
     };
     let owner = policy.key_owner(key);
-    if let Some(revoked) = policy.revocation(&key.fingerprint) {
+    if let Some(revoked) = policy.revocation_of(key) {
         return Signer::Revoked {
             key,
             owner: owner.map(|(user, _)| user),
-            revoked,
+            by: RevokedBy::Policy(revoked),
         };
     }
     let Some((owner, user_key)) = owner else {
         return Signer::Unknown { key };
     };
+    if let Some(signer) = openpgp_at(key, owner, user_key, now) {
+        return signer;
+    }
     match (policy.key_status(user_key, now), user_key.expires) {
         // Expiry is judged at push time (spec §3.3); the boundary instant is already expired.
         (KeyStatus::Expired, Some(expires)) => Signer::Expired {
@@ -94,20 +134,56 @@ impl<'a> Signer<'a> {
                 format!("has an {format} signature, which refguard does not verify")
             }
             Signer::Bad { detail } => format!("has a bad signature: {detail}"),
-            Signer::Revoked {
-                key,
-                owner,
-                revoked,
-            } => {
+            Signer::Revoked { key, owner, by } => {
                 let mut s = format!("signed with revoked key {}", key.fingerprint);
                 if let Some(owner) = owner {
                     s.push_str(&format!(" of {}", owner.id));
                 }
-                if let Some(reason) = &revoked.reason {
-                    s.push_str(&format!(" (revoked: {reason})"));
+                match by {
+                    RevokedBy::Policy(revoked) => {
+                        if let Some(reason) = &revoked.reason {
+                            s.push_str(&format!(" (revoked: {reason})"));
+                        }
+                    }
+                    RevokedBy::Certificate {
+                        revocation,
+                        primary,
+                    } => {
+                        let whose =
+                            if *primary && key.certificate.as_ref() != Some(&key.fingerprint) {
+                                format!(
+                                    "its certificate {}",
+                                    key.certificate.as_deref().unwrap_or("")
+                                )
+                            } else {
+                                "its certificate".to_string()
+                            };
+                        let how = if revocation.hard { "" } else { "soft-" };
+                        s.push_str(&format!(
+                            " ({whose} {how}revoked it at {}: {})",
+                            rfc3339(revocation.created),
+                            revocation.reason
+                        ));
+                    }
                 }
                 s
             }
+            Signer::NoCertificate { issuer } => format!(
+                "signed with OpenPGP {issuer}, which no certificate in roles.toml holds \
+                 (list it as {{ openpgp = \"keys/NAME.asc\" }} under a user)"
+            ),
+            Signer::Unusable { key, owner, why } => match why {
+                Unusable::Key(why) => format!(
+                    "has a bad signature: key {} of {} may not sign: {why}",
+                    key.fingerprint, owner.id
+                ),
+                Unusable::SignatureExpired(at) => format!(
+                    "has a bad signature: the signature by key {} of {} expired at {}",
+                    key.fingerprint,
+                    owner.id,
+                    rfc3339(*at)
+                ),
+            },
             Signer::Unknown { key } => format!(
                 "signed with unknown key {} ({}): no user in roles.toml holds it",
                 key.fingerprint, key.algorithm
@@ -170,12 +246,66 @@ pub(super) fn judge<'a>(
         }
         Signer::Unsigned => Code::Unsigned,
         Signer::Unsupported { .. } => Code::UnsupportedSignature,
-        Signer::Bad { .. } | Signer::Untouched { .. } => Code::BadSignature,
+        Signer::Bad { .. } | Signer::Untouched { .. } | Signer::Unusable { .. } => {
+            Code::BadSignature
+        }
         Signer::Revoked { .. } => Code::RevokedKey,
-        Signer::Unknown { .. } => Code::UnknownKey,
+        Signer::Unknown { .. } | Signer::NoCertificate { .. } => Code::UnknownKey,
         Signer::Expired { .. } => Code::ExpiredKey,
     };
     Judged::Fault(code)
+}
+
+/// For an OpenPGP key: the certificate's judgement of the signing key at `now` (spec §12:
+/// revoked, expired, or not allowed to sign then), and the signature's own expiry. `None`
+/// when nothing is wrong there (or for SSH).
+fn openpgp_at<'a>(
+    key: &'a KeyId,
+    owner: &'a User,
+    user_key: &'a UserKey,
+    now: OffsetDateTime,
+) -> Option<Signer<'a>> {
+    let cert = user_key.certificate()?;
+    let fingerprint = key.fingerprint.strip_prefix(crate::openpgp::PREFIX)?;
+    let Some(signing) = cert.key(fingerprint) else {
+        return Some(Signer::Unusable {
+            key,
+            owner,
+            why: Unusable::Key("it is not a key of the listed certificate"),
+        });
+    };
+    match cert.state_at(signing, now) {
+        KeyState::Revoked {
+            revocation,
+            primary,
+        } => Some(Signer::Revoked {
+            key,
+            owner: Some(owner),
+            by: RevokedBy::Certificate {
+                revocation,
+                primary,
+            },
+        }),
+        KeyState::Expired { at, .. } => Some(Signer::Expired {
+            key,
+            owner,
+            expires: at,
+        }),
+        KeyState::Unusable { why } => Some(Signer::Unusable {
+            key,
+            owner,
+            why: Unusable::Key(why),
+        }),
+        KeyState::Active { .. } => {
+            key.signature_expires
+                .filter(|e| *e <= now)
+                .map(|at| Signer::Unusable {
+                    key,
+                    owner,
+                    why: Unusable::SignatureExpired(at),
+                })
+        }
+    }
 }
 
 /// `predicate` followed, where useful, by `; {need}`.

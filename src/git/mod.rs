@@ -24,7 +24,7 @@ use crate::approval;
 use crate::engine::{
     ApprovalFact, CommitFacts, ObjectId, RefUpdate, SignatureCheck, TagTarget, UpdateKind,
 };
-use crate::verify;
+use crate::verify::{self, Keyring};
 
 /// The identity refguard writes policy commits as (author and committer name).
 pub const IDENT_NAME: &str = "refguard";
@@ -249,9 +249,14 @@ impl Repo {
     }
 
     /// What the approval ref `refname` points at (`id`): an annotated tag with its target,
-    /// statement and verified signature, or something else (spec §7). Reads only; whether it
-    /// counts is the engine's decision.
-    pub fn approval(&self, refname: &str, id: &ObjectId) -> Result<ApprovalFact> {
+    /// statement and signature verified with `keyring` for OpenPGP, or something else (spec
+    /// §7). Reads only; whether it counts is the engine's decision.
+    pub fn approval(
+        &self,
+        refname: &str,
+        id: &ObjectId,
+        keyring: &Keyring,
+    ) -> Result<ApprovalFact> {
         let oid = to_oid(id)?;
         let object_error = |cause| Error::Object {
             id: id.clone(),
@@ -280,7 +285,7 @@ impl Repo {
             target: tag.object,
             target_kind: tag.kind,
             statement: approval::Statement::parse(&tag.message),
-            signature: signature_check(signature.as_deref(), &payload),
+            signature: signature_check(signature.as_deref(), &payload, keyring),
         })
     }
 
@@ -368,7 +373,8 @@ impl Repo {
     }
 
     /// The commits reachable from `new` and from none of `hide`, newest first (topological,
-    /// then commit time), each with its summary, parent count and verified signature.
+    /// then commit time), each with its summary, parent count and signature verified (OpenPGP
+    /// with the certificates of `keyring`).
     ///
     /// `new` must be (or peel to) a commit. Ids in `hide` that do not exist or do not peel to
     /// a commit are ignored: hiding less can only make the check wider, never narrower, and
@@ -386,7 +392,12 @@ impl Repo {
     ///   when every commit reachable from `new` without passing a hidden id is new in this
     ///   sense, only the hidden ids the walk ran into, and any hidden ids that are themselves
     ///   new, can hide anything: the other thousands of ref tips need not be walked.
-    pub fn new_commits(&self, new: &ObjectId, hide: &[ObjectId]) -> Result<Vec<CommitFacts>> {
+    pub fn new_commits(
+        &self,
+        new: &ObjectId,
+        hide: &[ObjectId],
+        keyring: &Keyring,
+    ) -> Result<Vec<CommitFacts>> {
         let tip = self
             .peel_to_commit(new)?
             .ok_or_else(|| Error::NotACommit { id: new.clone() })?;
@@ -398,7 +409,7 @@ impl Repo {
             Some(relevant) => relevant,
             None => hidden.into_iter().collect(),
         };
-        self.walk_new(new, tip, relevant)
+        self.walk_new(new, tip, relevant, keyring)
     }
 
     /// [`Repo::new_commits`] hidden by `known` and, only if they can matter, by `others()`:
@@ -411,6 +422,7 @@ impl Repo {
         new: &ObjectId,
         known: &[ObjectId],
         others: impl FnOnce() -> Result<Vec<ObjectId>>,
+        keyring: &Keyring,
     ) -> Result<Vec<CommitFacts>> {
         let tip = self
             .peel_to_commit(new)?
@@ -421,18 +433,24 @@ impl Repo {
         }
         match self.pushed_range_hides(tip, &hidden)? {
             Some(_) if to_oid(new).is_ok_and(|raw| hidden.contains(&raw)) => Ok(Vec::new()),
-            Some(relevant) => self.walk_new(new, tip, relevant),
+            Some(relevant) => self.walk_new(new, tip, relevant, keyring),
             None => {
                 let mut hide = known.to_vec();
                 hide.extend(others()?);
-                self.new_commits(new, &hide)
+                self.new_commits(new, &hide, keyring)
             }
         }
     }
 
     /// Walks from `tip` (the commit `new` peels to), hiding `hide`, and splits and verifies
     /// every commit met (see [`Repo::new_commits`]).
-    fn walk_new(&self, new: &ObjectId, tip: Oid, hide: Vec<Oid>) -> Result<Vec<CommitFacts>> {
+    fn walk_new(
+        &self,
+        new: &ObjectId,
+        tip: Oid,
+        hide: Vec<Oid>,
+        keyring: &Keyring,
+    ) -> Result<Vec<CommitFacts>> {
         let walk_error = |cause| Error::Walk {
             id: new.clone(),
             cause,
@@ -455,10 +473,10 @@ impl Repo {
             let object = read_commit(&odb, oid)?;
             batch.push((oid, object.data().to_vec()));
             if batch.len() == BATCH {
-                verify_batch(&mut batch, &mut out);
+                verify_batch(&mut batch, &mut out, keyring);
             }
         }
-        verify_batch(&mut batch, &mut out);
+        verify_batch(&mut batch, &mut out, keyring);
         Ok(out)
     }
 
@@ -507,6 +525,7 @@ impl Repo {
         &self,
         tips: &[ObjectId],
         hide: &[ObjectId],
+        keyring: &Keyring,
         mut visit: impl FnMut(WalkedCommit) -> ControlFlow<()>,
     ) -> Result<u64> {
         let Some(first) = tips.first() else {
@@ -538,7 +557,7 @@ impl Repo {
             let (committer, time) = committer(raw);
             visited += 1;
             let walked = WalkedCommit {
-                facts: commit_facts(to_id(oid), raw),
+                facts: commit_facts(to_id(oid), raw, keyring),
                 committer,
                 time,
             };
@@ -564,14 +583,15 @@ impl Repo {
     /// than guess.
     ///
     /// Every tip must be (or peel to) a commit; `marks` is lenient like `hide` in
-    /// [`Repo::new_commits`]. Commits are read in batches and their signatures verified on
-    /// several threads, as [`Repo::new_commits`] does. Memory: libgit2's per-walk node for
+    /// [`Repo::new_commits`]. Commits are read in batches and their signatures verified (OpenPGP
+    /// with the certificates of `keyring`) on several threads, as [`Repo::new_commits`] does. Memory: libgit2's per-walk node for
     /// each commit, one small entry (id, label, flags) per commit here, and one batch of raw
     /// commits.
     pub fn walk_labelled(
         &self,
         tips: &[(ObjectId, u32)],
         marks: &[ObjectId],
+        keyring: &Keyring,
         mut visit: impl FnMut(LabelledCommit) -> ControlFlow<()>,
     ) -> Result<u64> {
         let Some((first, _)) = tips.first() else {
@@ -638,11 +658,11 @@ impl Repo {
             let (committer, time) = committer(raw);
             batch.raw.push((oid, raw.to_vec()));
             batch.about.push((node.label, node.marked, committer, time));
-            if batch.raw.len() == BATCH && batch.deliver(&mut visit).is_break() {
+            if batch.raw.len() == BATCH && batch.deliver(keyring, &mut visit).is_break() {
                 return Ok(batch.visited);
             }
         }
-        let _ = batch.deliver(&mut visit);
+        let _ = batch.deliver(keyring, &mut visit);
         Ok(batch.visited)
     }
 
@@ -682,8 +702,8 @@ impl Repo {
     }
 
     /// What a tag ref's new value points at: an annotated tag object (with its name and
-    /// verified signature) or anything else (a lightweight tag).
-    pub fn tag_target(&self, id: &ObjectId) -> Result<TagTarget> {
+    /// signature, verified with `keyring` for OpenPGP) or anything else (a lightweight tag).
+    pub fn tag_target(&self, id: &ObjectId, keyring: &Keyring) -> Result<TagTarget> {
         let oid = to_oid(id)?;
         let object_error = |cause| Error::Object {
             id: id.clone(),
@@ -702,19 +722,34 @@ impl Repo {
         let (payload, signature) = verify::split_tag(raw);
         Ok(TagTarget::Annotated {
             name,
-            signature: signature_check(signature.as_deref(), &payload),
+            signature: signature_check(signature.as_deref(), &payload, keyring),
         })
     }
 
-    /// Writes a commit whose tree holds only `roles.toml` and points `policy_ref` at it.
-    ///
-    /// With no `parent` the ref must not exist yet ([`Error::RefExists`]); with a parent the
-    /// ref must still point at it ([`Error::RefMoved`]), so a concurrent change is never
-    /// overwritten. Author and committer are `refguard <refguard@localhost>`, now.
+    /// Writes a commit whose tree holds only `roles.toml` and points `policy_ref` at it
+    /// ([`Repo::write_policy_tree`] without other files).
     pub fn write_policy_commit(
         &self,
         policy_ref: &str,
         roles_toml: &[u8],
+        message: &str,
+        parent: Option<&ObjectId>,
+    ) -> Result<ObjectId> {
+        self.write_policy_tree(policy_ref, roles_toml, &[], message, parent)
+    }
+
+    /// Writes a commit whose tree holds `roles.toml` and the `files` it references (paths
+    /// relative to the tree's root, e.g. `keys/alice.asc`, with their bytes), and points
+    /// `policy_ref` at it.
+    ///
+    /// With no `parent` the ref must not exist yet ([`Error::RefExists`]); with a parent the
+    /// ref must still point at it ([`Error::RefMoved`]), so a concurrent change is never
+    /// overwritten. Author and committer are `refguard <refguard@localhost>`, now.
+    pub fn write_policy_tree(
+        &self,
+        policy_ref: &str,
+        roles_toml: &[u8],
+        files: &[(String, Vec<u8>)],
         message: &str,
         parent: Option<&ObjectId>,
     ) -> Result<ObjectId> {
@@ -735,12 +770,20 @@ impl Repo {
             }
             None => None,
         };
-        let blob = self.repo.blob(roles_toml).map_err(write_error)?;
-        let mut builder = self.repo.treebuilder(None).map_err(write_error)?;
-        builder
-            .insert("roles.toml", blob, 0o100_644)
-            .map_err(write_error)?;
-        let tree_id = builder.write().map_err(write_error)?;
+        // An in-memory index builds the nested trees (`keys/alice.asc`) as git would.
+        let mut index = git2::Index::new().map_err(write_error)?;
+        let entries = std::iter::once(("roles.toml", roles_toml)).chain(
+            files
+                .iter()
+                .map(|(path, bytes)| (path.as_str(), bytes.as_slice())),
+        );
+        for (path, bytes) in entries {
+            let id = self.repo.blob(bytes).map_err(write_error)?;
+            index
+                .add(&index_entry(path, id, bytes.len()))
+                .map_err(write_error)?;
+        }
+        let tree_id = index.write_tree_to(&self.repo).map_err(write_error)?;
         let tree = self.repo.find_tree(tree_id).map_err(write_error)?;
         let ident = git2::Signature::now(IDENT_NAME, IDENT_EMAIL).map_err(write_error)?;
         let parents: Vec<&git2::Commit<'_>> = parent_commit.iter().collect();
@@ -788,6 +831,24 @@ impl Repo {
             Err(e) if e.code() == ErrorCode::NotFound => Err(object_error(e)),
             Err(_) => Ok(None),
         }
+    }
+}
+
+/// An index entry for a regular file `path` with blob `id` of `len` bytes.
+fn index_entry(path: &str, id: Oid, len: usize) -> git2::IndexEntry {
+    git2::IndexEntry {
+        ctime: git2::IndexTime::new(0, 0),
+        mtime: git2::IndexTime::new(0, 0),
+        dev: 0,
+        ino: 0,
+        mode: 0o100_644,
+        uid: 0,
+        gid: 0,
+        file_size: u32::try_from(len).unwrap_or(u32::MAX),
+        id,
+        flags: 0,
+        flags_extended: 0,
+        path: path.as_bytes().to_vec(),
     }
 }
 
@@ -849,7 +910,7 @@ fn parents(raw: &[u8]) -> impl Iterator<Item = Oid> + '_ {
 
 /// Splits and verifies a batch of raw commits into `out`, in order, on as many threads as
 /// the machine has when the batch is long enough to pay for them; empties the batch.
-fn verify_batch(batch: &mut Vec<(Oid, Vec<u8>)>, out: &mut Vec<CommitFacts>) {
+fn verify_batch(batch: &mut Vec<(Oid, Vec<u8>)>, out: &mut Vec<CommitFacts>, keyring: &Keyring) {
     if batch.is_empty() {
         return;
     }
@@ -859,7 +920,7 @@ fn verify_batch(batch: &mut Vec<(Oid, Vec<u8>)>, out: &mut Vec<CommitFacts>) {
         out.extend(
             batch
                 .drain(..)
-                .map(|(oid, raw)| commit_facts(to_id(oid), &raw)),
+                .map(|(oid, raw)| commit_facts(to_id(oid), &raw, keyring)),
         );
         return;
     }
@@ -870,7 +931,7 @@ fn verify_batch(batch: &mut Vec<(Oid, Vec<u8>)>, out: &mut Vec<CommitFacts>) {
             .map(|part| {
                 scope.spawn(move || {
                     part.iter()
-                        .map(|(oid, raw)| commit_facts(to_id(*oid), raw))
+                        .map(|(oid, raw)| commit_facts(to_id(*oid), raw, keyring))
                         .collect::<Vec<_>>()
                 })
             })
@@ -929,9 +990,10 @@ impl Batch {
     /// order; empties it.
     fn deliver(
         &mut self,
+        keyring: &Keyring,
         visit: &mut impl FnMut(LabelledCommit) -> ControlFlow<()>,
     ) -> ControlFlow<()> {
-        verify_batch(&mut self.raw, &mut self.facts);
+        verify_batch(&mut self.raw, &mut self.facts, keyring);
         for (facts, (label, marked, committer, time)) in
             self.facts.drain(..).zip(self.about.drain(..))
         {
@@ -995,7 +1057,7 @@ fn committer(raw: &[u8]) -> (String, i64) {
 
 /// Facts about one commit from its raw object bytes. The summary is the message's first
 /// non-blank line (lossily UTF-8, trailing whitespace removed).
-fn commit_facts(id: ObjectId, raw: &[u8]) -> CommitFacts {
+fn commit_facts(id: ObjectId, raw: &[u8], keyring: &Keyring) -> CommitFacts {
     let (payload, signature) = verify::split_commit(raw);
     let (headers, message) = split_headers(raw);
     let parent_count = headers
@@ -1012,15 +1074,15 @@ fn commit_facts(id: ObjectId, raw: &[u8]) -> CommitFacts {
         id,
         summary,
         parent_count,
-        signature: signature_check(signature.as_deref(), &payload),
+        signature: signature_check(signature.as_deref(), &payload, keyring),
     }
 }
 
 /// The signature check of an object: unsigned without a signature, else [`verify::check`].
-fn signature_check(signature: Option<&[u8]>, payload: &[u8]) -> SignatureCheck {
+fn signature_check(signature: Option<&[u8]>, payload: &[u8], keyring: &Keyring) -> SignatureCheck {
     match signature {
         None => SignatureCheck::Unsigned,
-        Some(signature) => verify::check(signature, payload),
+        Some(signature) => verify::check(signature, payload, keyring),
     }
 }
 

@@ -159,7 +159,10 @@ fn new_commits_are_listed_newest_first_with_their_signatures() {
     let c = f.commit("unsigned", None);
     let d = f.commit("signed by rsa", Some(&keys().rsa));
 
-    let commits = f.repo().new_commits(&d, &[base]).expect("walk");
+    let commits = f
+        .repo()
+        .new_commits(&d, &[base], &Keyring::empty())
+        .expect("walk");
     let ids: Vec<_> = commits.iter().map(|c| c.id.clone()).collect();
     assert_eq!(ids, [d, c, b]);
     assert_eq!(commits[0].summary, "signed by rsa");
@@ -179,7 +182,10 @@ fn every_key_type_agrees_with_git() {
     let allowed = f.allowed_signers(&keys().all());
     for key in keys().all() {
         let commit = f.commit(key.name, Some(key));
-        let facts = f.repo().new_commits(&commit, &[]).expect("walk");
+        let facts = f
+            .repo()
+            .new_commits(&commit, &[], &Keyring::empty())
+            .expect("walk");
         assert_eq!(
             fingerprint(&facts[0].signature),
             key.fingerprint,
@@ -201,7 +207,10 @@ fn merges_count_parents_and_root_has_none() {
     f.git(&["merge", "-q", "--no-ff", "-m", "Merge side", "side"]);
     let merge = f.rev("HEAD");
 
-    let commits = f.repo().new_commits(&merge, &[]).expect("walk");
+    let commits = f
+        .repo()
+        .new_commits(&merge, &[], &Keyring::empty())
+        .expect("walk");
     let by_id = |id: &ObjectId| {
         commits
             .iter()
@@ -220,7 +229,7 @@ fn merges_count_parents_and_root_has_none() {
     // Hiding the other branch's tip leaves the merge and main's own commit.
     let ids: Vec<_> = f
         .repo()
-        .new_commits(&merge, &[side])
+        .new_commits(&merge, &[side], &Keyring::empty())
         .expect("walk")
         .into_iter()
         .map(|c| c.id)
@@ -241,7 +250,10 @@ fn hide_list_ignores_missing_and_non_commit_ids_and_peels_tags() {
     let sha256 = ObjectId::parse(&"ab".repeat(32)).expect("64 hex");
 
     let walk = |hide: &[ObjectId]| -> Vec<ObjectId> {
-        let commits = f.repo().new_commits(&c, hide).expect("walk");
+        let commits = f
+            .repo()
+            .new_commits(&c, hide, &Keyring::empty())
+            .expect("walk");
         commits.into_iter().map(|c| c.id).collect()
     };
     assert_eq!(walk(&[tag]), std::slice::from_ref(&c));
@@ -260,11 +272,11 @@ fn new_commits_fails_closed() {
     let blob = id(&f.git_stdin(&["hash-object", "-w", "--stdin"], b"blob\n"));
     let missing = id("1234567890123456789012345678901234567890");
     assert!(matches!(
-        f.repo().new_commits(&blob, &[]),
+        f.repo().new_commits(&blob, &[], &Keyring::empty()),
         Err(Error::NotACommit { .. })
     ));
     assert!(matches!(
-        f.repo().new_commits(&missing, &[]),
+        f.repo().new_commits(&missing, &[], &Keyring::empty()),
         Err(Error::Object { .. })
     ));
 
@@ -277,7 +289,11 @@ fn new_commits_fails_closed() {
         &["hash-object", "-t", "commit", "-w", "--stdin"],
         raw.as_bytes(),
     ));
-    assert!(f.repo().new_commits(&orphan, &[]).is_err());
+    assert!(
+        f.repo()
+            .new_commits(&orphan, &[], &Keyring::empty())
+            .is_err()
+    );
 }
 
 /// A commit carrying both `gpgsig` and `gpgsig-sha256` verifies in git (which removes both
@@ -309,7 +325,10 @@ fn dual_header_commit_verifies_like_git() {
     let dual_id = write_literally(&dual);
     assert_ne!(dual_id, signed);
 
-    let facts = f.repo().new_commits(&dual_id, &[]).expect("walk");
+    let facts = f
+        .repo()
+        .new_commits(&dual_id, &[], &Keyring::empty())
+        .expect("walk");
     assert_eq!(fingerprint(&facts[0].signature), key.fingerprint);
 
     // git agrees.
@@ -319,7 +338,10 @@ fn dual_header_commit_verifies_like_git() {
     // And a tampered copy verifies in neither.
     let tampered = dual.replace("\ndual", "\nduel");
     let tampered_id = write_literally(&tampered);
-    let facts = f.repo().new_commits(&tampered_id, &[]).expect("walk");
+    let facts = f
+        .repo()
+        .new_commits(&tampered_id, &[], &Keyring::empty())
+        .expect("walk");
     assert!(matches!(facts[0].signature, SignatureCheck::Bad { .. }));
 }
 
@@ -398,17 +420,21 @@ fn tag_targets() {
     let repo = f.repo();
 
     assert_eq!(
-        repo.tag_target(&commit).expect("tag"),
+        repo.tag_target(&commit, &Keyring::empty()).expect("tag"),
         TagTarget::Lightweight
     );
     assert_eq!(
-        repo.tag_target(&f.rev("v1-plain")).expect("tag"),
+        repo.tag_target(&f.rev("v1-plain"), &Keyring::empty())
+            .expect("tag"),
         TagTarget::Annotated {
             name: "v1-plain".to_owned(),
             signature: SignatureCheck::Unsigned,
         }
     );
-    match repo.tag_target(&f.rev("v1")).expect("tag") {
+    match repo
+        .tag_target(&f.rev("v1"), &Keyring::empty())
+        .expect("tag")
+    {
         TagTarget::Annotated { name, signature } => {
             assert_eq!(name, "v1");
             assert_eq!(fingerprint(&signature), key.fingerprint);
@@ -417,7 +443,7 @@ fn tag_targets() {
     }
     let missing = id("1234567890123456789012345678901234567890");
     assert!(matches!(
-        repo.tag_target(&missing),
+        repo.tag_target(&missing, &Keyring::empty()),
         Err(Error::Object { .. })
     ));
 }
@@ -537,10 +563,12 @@ fn quarantined_objects_are_visible_only_with_the_quarantine() {
 
     let git_dir = f.work().join(".git");
     let plain = Repo::open_with_quarantine(&git_dir, None).expect("open");
-    assert!(plain.new_commits(&pushed, &[]).is_err());
+    assert!(plain.new_commits(&pushed, &[], &Keyring::empty()).is_err());
 
     let with = Repo::open_with_quarantine(&git_dir, Some(&quarantine)).expect("open");
-    let commits = with.new_commits(&pushed, &[base]).expect("walk");
+    let commits = with
+        .new_commits(&pushed, &[base], &Keyring::empty())
+        .expect("walk");
     assert_eq!(commits.len(), 1);
     assert_eq!(commits[0].summary, "pushed");
 }
@@ -561,10 +589,15 @@ fn walk_streams_each_commit_once_across_tips() {
 
     let mut seen = Vec::new();
     let n = repo
-        .walk(&[m.clone(), t.clone(), a.clone()], &[], |c| {
-            seen.push(c);
-            ControlFlow::Continue(())
-        })
+        .walk(
+            &[m.clone(), t.clone(), a.clone()],
+            &[],
+            &Keyring::empty(),
+            |c| {
+                seen.push(c);
+                ControlFlow::Continue(())
+            },
+        )
         .expect("walk");
     assert_eq!(n, 4);
     let ids: Vec<_> = seen.iter().map(|c| c.facts.id.clone()).collect();
@@ -580,18 +613,25 @@ fn walk_streams_each_commit_once_across_tips() {
 
     // Hidden history is skipped; a break stops the walk.
     let mut ids = Vec::new();
-    repo.walk(std::slice::from_ref(&m), std::slice::from_ref(&a), |c| {
-        ids.push(c.facts.id);
-        ControlFlow::Continue(())
-    })
+    repo.walk(
+        std::slice::from_ref(&m),
+        std::slice::from_ref(&a),
+        &Keyring::empty(),
+        |c| {
+            ids.push(c.facts.id);
+            ControlFlow::Continue(())
+        },
+    )
     .expect("walk");
     assert_eq!(ids, [m.clone(), t.clone()]);
     let n = repo
-        .walk(std::slice::from_ref(&m), &[], |_| ControlFlow::Break(()))
+        .walk(std::slice::from_ref(&m), &[], &Keyring::empty(), |_| {
+            ControlFlow::Break(())
+        })
         .expect("walk");
     assert_eq!(n, 1);
     assert_eq!(
-        repo.walk(&[], &[], |_| ControlFlow::Continue(()))
+        repo.walk(&[], &[], &Keyring::empty(), |_| ControlFlow::Continue(()))
             .expect("walk"),
         0
     );
@@ -599,7 +639,9 @@ fn walk_streams_each_commit_once_across_tips() {
     // A tip that is no commit fails closed.
     let tree = id(&f.git(&["rev-parse", "HEAD^{tree}"]));
     assert!(matches!(
-        repo.walk(&[tree], &[], |_| ControlFlow::Continue(())),
+        repo.walk(&[tree], &[], &Keyring::empty(), |_| ControlFlow::Continue(
+            ()
+        )),
         Err(Error::NotACommit { .. })
     ));
 
@@ -629,7 +671,7 @@ fn walk_labelled_gives_each_commit_the_lowest_label_reaching_it() {
     let walk = |tips: &[(ObjectId, u32)], marks: &[ObjectId]| {
         let mut seen = Vec::new();
         let n = repo
-            .walk_labelled(tips, marks, |c| {
+            .walk_labelled(tips, marks, &Keyring::empty(), |c| {
                 seen.push((c.commit.facts.id, c.label, c.marked));
                 ControlFlow::Continue(())
             })
@@ -658,7 +700,7 @@ fn walk_labelled_gives_each_commit_the_lowest_label_reaching_it() {
     assert_eq!(seen, [(a.clone(), 3, true), (base.clone(), 3, true)]);
     // Signatures are verified on the way.
     let mut signed = None;
-    repo.walk_labelled(&[(a.clone(), 0)], &[], |c| {
+    repo.walk_labelled(&[(a.clone(), 0)], &[], &Keyring::empty(), |c| {
         signed.get_or_insert(c.commit.facts.signature);
         ControlFlow::Break(())
     })
@@ -669,13 +711,15 @@ fn walk_labelled_gives_each_commit_the_lowest_label_reaching_it() {
     // A break stops the walk; no tips, nothing; a mark that is missing or no commit is
     // ignored; a tip that is no commit fails closed.
     let n = repo
-        .walk_labelled(&[(m.clone(), 0)], &[], |_| ControlFlow::Break(()))
+        .walk_labelled(&[(m.clone(), 0)], &[], &Keyring::empty(), |_| {
+            ControlFlow::Break(())
+        })
         .expect("walk");
     assert_eq!(n, 1);
     assert_eq!(
-        repo.walk_labelled(&[], std::slice::from_ref(&old), |_| ControlFlow::Continue(
-            ()
-        ))
+        repo.walk_labelled(&[], std::slice::from_ref(&old), &Keyring::empty(), |_| {
+            ControlFlow::Continue(())
+        })
         .expect("walk"),
         0
     );
@@ -683,7 +727,9 @@ fn walk_labelled_gives_each_commit_the_lowest_label_reaching_it() {
     let missing = id("0123456789abcdef0123456789abcdef01234567");
     assert_eq!(walk(&[(t.clone(), 0)], &[tree.clone(), missing]).len(), 2);
     assert!(matches!(
-        repo.walk_labelled(&[(tree, 0)], &[], |_| ControlFlow::Continue(())),
+        repo.walk_labelled(&[(tree, 0)], &[], &Keyring::empty(), |_| {
+            ControlFlow::Continue(())
+        }),
         Err(Error::NotACommit { .. })
     ));
 }
@@ -721,7 +767,9 @@ fn walk_throughput() {
     let tip = f.rev("main");
     let repo = f.repo();
     let start = std::time::Instant::now();
-    let commits = repo.new_commits(&tip, &[]).expect("walk");
+    let commits = repo
+        .new_commits(&tip, &[], &Keyring::empty())
+        .expect("walk");
     let elapsed = start.elapsed();
     assert_eq!(commits.len(), n as usize);
     eprintln!("{n} commits in {elapsed:?}");
@@ -784,16 +832,24 @@ fn quarantine_shortcut_agrees_with_the_full_walk() {
         (&q2, vec![q2.clone()]),
     ];
     for (tip, hide) in &cases {
-        let got = ids(fast.new_commits(tip, hide).expect("walk"));
-        let want = ids(full.new_commits(tip, hide).expect("walk"));
+        let got = ids(fast
+            .new_commits(tip, hide, &Keyring::empty())
+            .expect("walk"));
+        let want = ids(full
+            .new_commits(tip, hide, &Keyring::empty())
+            .expect("walk"));
         assert_eq!(got, want, "tip {tip}, hide {hide:?}");
     }
     assert_eq!(
-        ids(fast.new_commits(&q2, &cases[1].1).expect("walk")),
+        ids(fast
+            .new_commits(&q2, &cases[1].1, &Keyring::empty())
+            .expect("walk")),
         vec![q2.clone(), q1.clone()]
     );
     // b is an ancestor of the hidden c, so it is not new either.
-    let mut got = ids(fast.new_commits(&q3, &cases[2].1).expect("walk"));
+    let mut got = ids(fast
+        .new_commits(&q3, &cases[2].1, &Keyring::empty())
+        .expect("walk"));
     got.sort();
     let mut want = vec![q3.clone(), q2.clone(), fresh_baseline.clone(), q1.clone()];
     want.sort();

@@ -13,6 +13,7 @@ use crate::git::{self, Repo, WalkedCommit};
 use crate::policy::Policy;
 use crate::requirements::{self, Check};
 use crate::update::{UpdateKind, is_tag};
+use crate::verify::Keyring;
 
 /// Why the history audit could not run.
 #[derive(Debug, Error)]
@@ -57,9 +58,11 @@ pub fn audit(
     visit: impl FnMut(&Row<'_>) -> ControlFlow<()>,
 ) -> Result<(), Error> {
     let targets = targets(repo, policy, &ctx.policy_ref, only)?;
+    let keyring = Keyring::new(policy.certificates().cloned());
     Audit {
         repo,
         policy,
+        keyring: &keyring,
         ctx,
         visit,
         stopped: false,
@@ -191,6 +194,8 @@ fn targets(
 struct Audit<'a, V> {
     repo: &'a Repo,
     policy: &'a Policy,
+    /// The policy's OpenPGP certificates, signatures are verified with.
+    keyring: &'a Keyring,
     ctx: &'a PushContext,
     visit: V,
     /// The visitor asked to stop.
@@ -217,10 +222,13 @@ impl<V: FnMut(&Row<'_>) -> ControlFlow<()>> Audit<'_, V> {
             if self.stopped {
                 break;
             }
-            let target = self.repo.tag_target(id).map_err(|cause| Error::Tag {
-                refname: refname.clone(),
-                cause,
-            })?;
+            let target = self
+                .repo
+                .tag_target(id, self.keyring)
+                .map_err(|cause| Error::Tag {
+                    refname: refname.clone(),
+                    cause,
+                })?;
             let judgement = engine::judge_tag(self.policy, self.ctx, refname, id, &target);
             let summary = match &target {
                 engine::TagTarget::Annotated { name, .. } => name.as_str(),
@@ -270,8 +278,9 @@ impl<V: FnMut(&Row<'_>) -> ControlFlow<()>> Audit<'_, V> {
             })
             .collect();
         let ctx = self.ctx;
+        let keyring = self.keyring;
         self.repo
-            .walk_labelled(&tips, &targets.baseline, |c| {
+            .walk_labelled(&tips, &targets.baseline, keyring, |c| {
                 let (refname, _) = &targets.branches[c.label as usize];
                 if c.marked && *refname != ctx.policy_ref {
                     let signature = &c.commit.facts.signature;

@@ -83,7 +83,7 @@ impl<V: FnMut(&Row<'_>) -> ControlFlow<()>> Audit<'_, V> {
                 hide.extend(targets.baseline.iter().cloned());
             }
             self.repo
-                .walk(std::slice::from_ref(tip), &hide, |c| {
+                .walk(std::slice::from_ref(tip), &hide, self.keyring, |c| {
                     self.commit(refname, &c)
                 })
                 .map_err(|cause| Error::Walk {
@@ -123,7 +123,7 @@ impl<V: FnMut(&Row<'_>) -> ControlFlow<()>> Audit<'_, V> {
             }
         }
         self.repo
-            .walk(&starts, &[], |c| {
+            .walk(&starts, &[], self.keyring, |c| {
                 let signed_by = engine::signed_by(self.policy, self.ctx, &c.facts.signature);
                 let row = commit_row(&c, "-", &signed_by, Outcome::Baseline, &[], false);
                 self.row(&row)
@@ -162,9 +162,11 @@ fn reference_rows(repo: &Repo, policy: &Policy, only: Option<&str>) -> Vec<Seen>
     let ctx = context();
     let targets = targets(repo, policy, &ctx.policy_ref, only).expect("targets");
     let mut rows = Vec::new();
+    let keyring = Keyring::new(policy.certificates().cloned());
     Audit {
         repo,
         policy,
+        keyring: &keyring,
         ctx: &ctx,
         visit: |row: &Row<'_>| {
             rows.push(Seen::of(row));

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 use super::{KeyStatus, key_status};
-use crate::policy::Policy;
+use crate::policy::{KeyMaterial, Policy};
 
 /// One line per active key: `PRINCIPALS namespaces="git"[,valid-before="…Z"] TYPE BASE64`.
 ///
@@ -36,6 +36,11 @@ pub fn allowed_signers(policy: &Policy, now: OffsetDateTime) -> Vec<String> {
         }
         let principals = principals.join(",");
         for key in &user.keys {
+            // allowed_signers lists SSH keys; OpenPGP certificates go to `keys export
+            // --openpgp`.
+            let KeyMaterial::Ssh(ssh) = &key.material else {
+                continue;
+            };
             if key_status(policy, key, now) != KeyStatus::Active {
                 continue;
             }
@@ -49,7 +54,7 @@ pub fn allowed_signers(policy: &Policy, now: OffsetDateTime) -> Vec<String> {
             }) {
                 options.push_str(&format!(",valid-before=\"{stamp}\""));
             }
-            let mut bare = key.key.clone();
+            let mut bare = ssh.clone();
             bare.set_comment("");
             let Ok(openssh) = bare.to_openssh() else {
                 continue;

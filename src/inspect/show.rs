@@ -4,7 +4,8 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::{GrantStatus, KeyStatus, ListView, key_status, rule_lists, users_or_nobody, utc};
-use crate::policy::{ApprovalRule, Grant, ListKind, format_span};
+use crate::openpgp::KeyState;
+use crate::policy::{ApprovalRule, Grant, KeyMaterial, ListKind, UserKey, format_span};
 use crate::policy::{Policy, REPLACE_PREFIX};
 
 /// The effective policy at one policy commit, judged at one instant.
@@ -70,6 +71,38 @@ pub struct KeyView {
     pub revoked_reason: Option<String>,
     /// `roles.toml:LINE` where the key is written.
     pub location: String,
+    /// For an OpenPGP certificate: its file and its signing keys at [`PolicyView::now`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub openpgp: Option<CertificateView>,
+}
+
+/// An OpenPGP certificate a user lists (spec §12).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CertificateView {
+    /// The certificate file, relative to roles.toml.
+    pub file: String,
+    /// Its User IDs.
+    pub user_ids: Vec<String>,
+    /// Its keys that can sign under some binding (primary first), each judged at
+    /// [`PolicyView::now`].
+    pub signing_keys: Vec<SigningKeyView>,
+}
+
+/// One signing key (primary or subkey) of an OpenPGP certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SigningKeyView {
+    /// `openpgp:` and its fingerprint.
+    pub fingerprint: String,
+    /// `primary` or `subkey`.
+    pub role: &'static str,
+    /// Algorithm as GnuPG names it.
+    pub algorithm: String,
+    /// `active`, `expired`, `revoked` or `unusable` at [`PolicyView::now`].
+    pub status: &'static str,
+    /// When it expires (its own or its certificate's expiry), if it does.
+    pub expires: Option<String>,
+    /// Why it is revoked, unusable or refused, for people.
+    pub detail: Option<String>,
 }
 
 /// One role.
@@ -224,6 +257,77 @@ pub struct ApprovalsView {
     pub summary: String,
 }
 
+/// The certificate of an OpenPGP key at `now`, each signing key judged as the engine judges
+/// a signature by it (`[[revoked]]` naming it counts); `None` for an SSH key.
+fn certificate_view(
+    policy: &Policy,
+    key: &UserKey,
+    now: OffsetDateTime,
+) -> Option<CertificateView> {
+    let cert = key.certificate()?;
+    let signing_keys = cert
+        .keys
+        .iter()
+        .filter(|k| cert.can_ever_sign(k))
+        .map(|k| {
+            let listed = policy
+                .revocation(&k.name())
+                .or_else(|| policy.revocation(&cert.name()));
+            let (status, expires, detail) = match (listed, cert.state_at(k, now)) {
+                (Some(r), _) => (
+                    "revoked",
+                    None,
+                    Some(format!(
+                        "[[revoked]] {}",
+                        r.reason.as_deref().unwrap_or("(no reason given)")
+                    )),
+                ),
+                (
+                    None,
+                    KeyState::Revoked {
+                        revocation,
+                        primary,
+                    },
+                ) => (
+                    "revoked",
+                    None,
+                    Some(format!(
+                        "{} {}revoked at {}: {}",
+                        if primary { "certificate" } else { "subkey" },
+                        if revocation.hard { "" } else { "soft-" },
+                        utc(revocation.created),
+                        revocation.reason
+                    )),
+                ),
+                (None, KeyState::Expired { at, .. }) => ("expired", Some(utc(at)), None),
+                (None, KeyState::Unusable { why }) => ("unusable", None, Some(why.to_string())),
+                (None, KeyState::Active { expires }) => ("active", expires.map(utc), None),
+            };
+            let detail = match (&k.refused, detail) {
+                (Some(refused), None) => Some(refused.clone()),
+                (_, detail) => detail,
+            };
+            SigningKeyView {
+                fingerprint: k.name(),
+                role: if k.is_primary() { "primary" } else { "subkey" },
+                algorithm: k.algorithm.clone(),
+                status: if k.refused.is_some() && status == "active" {
+                    "unusable"
+                } else {
+                    status
+                },
+                expires,
+                detail,
+            }
+        })
+        .collect();
+    Some(CertificateView {
+        file: key.file.clone().unwrap_or_default(),
+        user_ids: cert.user_ids.clone(),
+        signing_keys,
+    })
+}
+
 /// The effective policy, with key status judged at `now`.
 pub fn policy_view(
     policy: &Policy,
@@ -243,13 +347,17 @@ pub fn policy_view(
                 .map(|k| KeyView {
                     algorithm: k.algorithm.clone(),
                     fingerprint: k.fingerprint.clone(),
-                    comment: k.key.comment().to_string(),
+                    comment: match &k.material {
+                        KeyMaterial::Ssh(key) => key.comment().to_string(),
+                        KeyMaterial::OpenPgp(cert) => cert.user_id().to_string(),
+                    },
                     expires: k.expires.map(utc),
                     status: key_status(policy, k, now),
                     revoked_reason: policy
                         .revocation(&k.fingerprint)
                         .and_then(|r| r.reason.clone()),
                     location: k.location.to_string(),
+                    openpgp: certificate_view(policy, k, now),
                 })
                 .collect(),
         })
@@ -418,6 +526,27 @@ impl PolicyView {
                 }
                 line.push_str(&format!("  ({})", k.location));
                 out.push(line);
+                if let Some(cert) = &k.openpgp {
+                    out.push(format!("      certificate file {}", cert.file));
+                    for sk in &cert.signing_keys {
+                        let mut line = format!(
+                            "      signs with {} {} ({}): {}",
+                            sk.role, sk.fingerprint, sk.algorithm, sk.status
+                        );
+                        if let Some(e) = &sk.expires {
+                            let verb = if sk.status == "expired" {
+                                "expired"
+                            } else {
+                                "expires"
+                            };
+                            line.push_str(&format!(", {verb} {e}"));
+                        }
+                        if let Some(d) = &sk.detail {
+                            line.push_str(&format!(", {d}"));
+                        }
+                        out.push(line);
+                    }
+                }
             }
         }
 

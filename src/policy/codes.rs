@@ -65,7 +65,19 @@ pub const CODES: &[(&str, &str)] = &[
     ),
     (
         "invalid-fingerprint",
-        "a `[[revoked]] key` that is not `SHA256:` + 43 base64 characters",
+        "a `[[revoked]] key` that is neither `SHA256:` + 43 base64 characters nor `openpgp:` + 40 hex digits",
+    ),
+    (
+        "invalid-path",
+        "an `openpgp` certificate path that is absolute or leaves the policy tree (`..`, `.`, empty components, backslashes)",
+    ),
+    (
+        "missing-file",
+        "an `openpgp` certificate file that cannot be read (relative to roles.toml, or in the policy branch's tree)",
+    ),
+    (
+        "invalid-certificate",
+        "an `openpgp` file that is not exactly one OpenPGP public certificate (v4) with a valid self-signature and a key that can sign with an accepted algorithm",
     ),
     ("empty-refs", "a rule or `[[path]]` entry with `refs = []`"),
     ("empty-paths", "a `[[path]]` entry with `paths = []`"),
@@ -157,6 +169,18 @@ pub const CODES: &[(&str, &str)] = &[
     (
         "admin-grant",
         "a grant that makes its user a policy admin while `approvals = 1`: they could change the policy alone, their own grant included",
+    ),
+    (
+        "refused-openpgp-key",
+        "a listed OpenPGP certificate carries a signing key whose algorithm refguard refuses (DSA, RSA under 2048 bits...): its signatures are bad signatures",
+    ),
+    (
+        "expired-certificate",
+        "a listed OpenPGP certificate none of whose signing keys is usable now because of expiry (judged when linted)",
+    ),
+    (
+        "revoked-certificate",
+        "a listed OpenPGP certificate that is revoked now, by its own revocation signature or `[[revoked]]` (judged when linted)",
     ),
     (
         "redundant-grant",

@@ -6,7 +6,7 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use super::keys::{format_span, parse_span};
-use super::{GrantStatus, Membership, Policy, lint_at, parse, parse_at};
+use super::{GrantStatus, Membership, Policy, lint_at, no_files, parse, parse_at};
 use crate::testutil::{ALICE, BOB, CAROL};
 
 const FROM: OffsetDateTime = datetime!(2026-12-01 09:00:00 UTC);
@@ -188,20 +188,20 @@ fn a_grant_without_from_is_measured_from_the_time_it_is_validated() {
     };
     let now = datetime!(2026-12-01 06:00:00 UTC);
     // Exactly max_grant from now: valid, as a candidate and for lint.
-    assert!(parse_at(&text("2026-12-01T18:00:00Z"), now).is_ok());
+    assert!(parse_at(&text("2026-12-01T18:00:00Z"), &no_files, now).is_ok());
     // One second more: invalid as a candidate (a pushed policy) and for lint...
     let long = text("2026-12-01T18:00:01Z");
-    let errors = parse_at(&long, now).expect_err("too long from now");
+    let errors = parse_at(&long, &no_files, now).expect_err("too long from now");
     assert_eq!(errors[0].code, "grant-too-long");
     assert!(
-        lint_at(&long, now)
+        lint_at(&long, &no_files, now)
             .iter()
             .any(|d| d.code == "grant-too-long")
     );
     // ... but the policy in force is loaded without a clock and keeps governing.
     assert!(parse(&long).is_ok());
     // Later, the same file is valid again: the window left is what counts.
-    assert!(parse_at(&long, now + Duration::hours(1)).is_ok());
+    assert!(parse_at(&long, &no_files, now + Duration::hours(1)).is_ok());
 }
 
 #[test]

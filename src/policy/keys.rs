@@ -1,7 +1,11 @@
-//! OpenSSH public key lines, instants (key expiry, grant windows), durations and
-//! revocation fingerprints as written in roles.toml. Pure: text in, parsed value or a
-//! one-line message out.
+//! OpenSSH public key lines, OpenPGP certificate files, instants (key expiry, grant
+//! windows), durations and revocation fingerprints as written in roles.toml. Pure: text or
+//! bytes in, parsed value or a one-line message out.
 
+use std::sync::Arc;
+
+use crate::openpgp::{self, Certificate};
+use crate::policy::KeyMaterial;
 use crate::signature::KeyId;
 use ssh_key::{Algorithm, PublicKey};
 use time::{
@@ -19,9 +23,9 @@ pub(crate) const SUPPORTED_KEY_TYPES: &[&str] = &[
     "sk-ecdsa-sha2-nistp256@openssh.com",
 ];
 
-/// A public key line, parsed and checked.
+/// A public key line or certificate file, parsed and checked.
 pub(crate) struct ParsedKey {
-    pub(crate) key: PublicKey,
+    pub(crate) material: KeyMaterial,
     /// Its identity, computed as the verifier computes a signing key's ([`KeyId::ssh`]).
     pub(crate) id: KeyId,
 }
@@ -101,7 +105,81 @@ pub(crate) fn parse_key(line: &str) -> Result<ParsedKey, KeyError> {
             format!("invalid `{first}` public key: it does not encode"),
         )
     })?;
-    Ok(ParsedKey { id, key })
+    Ok(ParsedKey {
+        id,
+        material: KeyMaterial::Ssh(key),
+    })
+}
+
+/// Checks a path to a file beside roles.toml (`keys/alice.asc`): relative, `/`-separated,
+/// and inside the policy tree (no empty, `.` or `..` component, no backslash or NUL), so
+/// that the same path names the same file in the policy branch's tree and next to the roles
+/// file on disk.
+pub(crate) fn valid_path(path: &str) -> Result<(), &'static str> {
+    if path.is_empty() {
+        return Err("empty path");
+    }
+    if path.starts_with('/') {
+        return Err("an absolute path; write it relative to roles.toml, e.g. `keys/alice.asc`");
+    }
+    if path.contains(['\\', '\0']) {
+        return Err("a path with a backslash or NUL; separate directories with `/`");
+    }
+    if path
+        .split('/')
+        .any(|c| c.is_empty() || c == "." || c == "..")
+    {
+        return Err("a path must stay inside the policy tree: no `..`, `.` or empty components");
+    }
+    Ok(())
+}
+
+/// Parses an OpenPGP certificate file (armored or binary) into a key that the policy can
+/// list: at least one of its keys must be able to sign with an algorithm refguard accepts.
+pub(crate) fn parse_certificate(bytes: &[u8]) -> Result<ParsedKey, String> {
+    let cert = Certificate::parse(bytes)?;
+    if !cert
+        .keys
+        .iter()
+        .any(|k| k.refused.is_none() && cert.can_ever_sign(k))
+    {
+        let refused: Vec<String> = cert.keys.iter().filter_map(|k| k.refused.clone()).collect();
+        let why = if refused.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", refused.join("; "))
+        };
+        return Err(format!(
+            "has no key that can sign with an algorithm refguard accepts{why}; add a signing \
+             subkey (gpg --quick-add-key FINGERPRINT ed25519 sign)"
+        ));
+    }
+    let primary = cert.primary();
+    let id = KeyId::openpgp(&cert, primary, None);
+    Ok(ParsedKey {
+        id,
+        material: KeyMaterial::OpenPgp(Arc::new(cert)),
+    })
+}
+
+/// A lint warning about a certificate refguard accepts: signing keys it carries whose
+/// algorithm refguard refuses (their signatures are bad signatures).
+pub(crate) fn certificate_warning(parsed: &ParsedKey) -> Option<String> {
+    let KeyMaterial::OpenPgp(cert) = &parsed.material else {
+        return None;
+    };
+    let refused: Vec<String> = cert
+        .keys
+        .iter()
+        .filter(|k| cert.can_ever_sign(k))
+        .filter_map(|k| Some(format!("{} ({})", k.name(), k.refused.as_deref()?)))
+        .collect();
+    (!refused.is_empty()).then(|| {
+        format!(
+            "signatures by these signing keys will be refused: {}",
+            refused.join(", ")
+        )
+    })
 }
 
 /// Parses an expiry written as a string ([`parse_time`]).
@@ -244,15 +322,21 @@ pub fn utc(at: OffsetDateTime) -> String {
     .unwrap_or_else(|_| at.to_string())
 }
 
-/// Checks a `[[revoked]] key` fingerprint: `SHA256:` and 43 unpadded base64 characters, as
-/// `ssh-keygen -lf` prints it.
-pub(crate) fn valid_fingerprint(text: &str) -> bool {
-    text.strip_prefix("SHA256:").is_some_and(|b64| {
-        b64.len() == 43
+/// Checks a `[[revoked]] key` fingerprint and returns it as keys are named: `SHA256:` and 43
+/// unpadded base64 characters, as `ssh-keygen -lf` prints it; or `openpgp:` and an OpenPGP
+/// fingerprint of 40 hex digits (a v4 key, primary or subkey), any case, returned in
+/// uppercase as GnuPG prints it.
+pub(crate) fn fingerprint(text: &str) -> Option<String> {
+    if let Some(b64) = text.strip_prefix("SHA256:") {
+        let valid = b64.len() == 43
             && b64
                 .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
-    })
+                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/');
+        return valid.then(|| text.to_string());
+    }
+    let hex = text.strip_prefix(openpgp::PREFIX)?;
+    (hex.len() == 40 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| format!("{}{}", openpgp::PREFIX, hex.to_ascii_uppercase()))
 }
 
 /// Checks a `[trust] baseline` commit id: 40 (SHA-1) or 64 (SHA-256) hex digits.

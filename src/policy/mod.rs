@@ -1,6 +1,8 @@
 //! roles.toml: parsing with spans, validation into a [`Policy`], lint diagnostics, ref
-//! patterns. Pure: takes text, never touches the filesystem, git or the environment.
+//! patterns. Pure: takes text (and the files it references through a [`Files`] function the
+//! caller gives), never touches the filesystem, git or the environment.
 
+mod certs;
 mod codes;
 mod grants;
 mod keys;
@@ -21,21 +23,33 @@ pub use codes::CODES;
 pub use keys::{format_span, parse_instant, utc};
 pub use lists::{Absent, LIST_KINDS, LISTS, ListKind, ListSpec};
 pub use model::{
-    ApprovalRule, DEFAULT_MAX_GRANT, Effective, Grant, GrantStatus, Grants, KeyStatus, Location,
-    Membership, PathEntry, Policy, PolicyFile, Principals, REPLACE_PREFIX, Revoked, Rule, User,
-    UserKey, is_replace_ref, pattern_names_replace_refs,
+    ApprovalRule, DEFAULT_MAX_GRANT, Effective, Grant, GrantStatus, Grants, KeyMaterial, KeyStatus,
+    Location, Membership, PathEntry, Policy, PolicyFile, Principals, REPLACE_PREFIX, Revoked, Rule,
+    User, UserKey, is_replace_ref, pattern_names_replace_refs,
 };
-pub use parse::{lint, parse};
+pub use parse::{lint, lint_with, parse, parse_with};
+
+/// Reads a file that a roles file references (an OpenPGP certificate), by its path relative
+/// to the roles file, already checked to stay inside its directory (no absolute path, no
+/// `..`): its bytes, or a short reason why it cannot be read. The shell supplies it: from the
+/// policy commit's tree, or from the directory of a roles file on disk.
+pub type Files<'a> = &'a dyn Fn(&str) -> Result<Vec<u8>, String>;
+
+/// The [`Files`] of a roles file read on its own: there is nothing beside it.
+pub fn no_files(_path: &str) -> Result<Vec<u8>, String> {
+    Err("no file beside this roles file".to_string())
+}
 pub use quorum::{EXPIRY_WARNING, check_at};
 
 /// Every error and warning for a roles file as a candidate at `now` (what `policy lint`,
-/// `init` and `policy reset` report): [`lint`], then, if the file parses, the time-dependent
-/// checks of [`checks_at`] (an admin quorum that cannot be reached at `now`, a grant without
-/// `from` longer than `max_grant` from `now`: errors; a grant that has ended: a warning).
-pub fn lint_at(text: &str, now: time::OffsetDateTime) -> Vec<Diagnostic> {
-    let mut diags = lint(text);
+/// `init` and `policy reset` report): [`lint_with`], then, if the file parses, the
+/// time-dependent checks of [`checks_at`] (an admin quorum that cannot be reached at `now`, a
+/// grant without `from` longer than `max_grant` from `now`: errors; a grant that has ended,
+/// an OpenPGP certificate expired or revoked at `now`: warnings).
+pub fn lint_at(text: &str, files: Files<'_>, now: time::OffsetDateTime) -> Vec<Diagnostic> {
+    let mut diags = lint_with(text, files);
     if !diags.iter().any(|d| d.severity == Severity::Error)
-        && let Ok(policy) = parse(text)
+        && let Ok(policy) = parse_with(text, files)
     {
         diags.extend(checks_at(&policy, now));
         diags.sort_by(|a, b| {
@@ -45,13 +59,17 @@ pub fn lint_at(text: &str, now: time::OffsetDateTime) -> Vec<Diagnostic> {
     diags
 }
 
-/// A roles file validated as a candidate at `now`: [`parse`], then the errors of
+/// A roles file validated as a candidate at `now`: [`parse_with`], then the errors of
 /// [`checks_at`] (spec §2, v2: a policy whose admins cannot reach the quorum with keys usable
 /// at the time of the push is invalid; spec §8: so is a grant longer than `max_grant`). The
-/// policy in force is loaded with [`parse`] alone: it must keep governing pushes even when
-/// its admins' keys have expired.
-pub fn parse_at(text: &str, now: time::OffsetDateTime) -> Result<Policy, Vec<Diagnostic>> {
-    let policy = parse(text)?;
+/// policy in force is loaded with [`parse_with`] alone: it must keep governing pushes even
+/// when its admins' keys have expired.
+pub fn parse_at(
+    text: &str,
+    files: Files<'_>,
+    now: time::OffsetDateTime,
+) -> Result<Policy, Vec<Diagnostic>> {
+    let policy = parse_with(text, files)?;
     let errors: Vec<Diagnostic> = checks_at(&policy, now)
         .into_iter()
         .filter(|d| d.severity == Severity::Error)
@@ -68,6 +86,7 @@ pub fn parse_at(text: &str, now: time::OffsetDateTime) -> Result<Policy, Vec<Dia
 pub fn checks_at(policy: &Policy, now: time::OffsetDateTime) -> Vec<Diagnostic> {
     let mut diags = check_at(policy, now);
     diags.extend(grants::check_at(policy, now));
+    diags.extend(certs::certificates_at(policy, now));
     diags
 }
 

@@ -8,6 +8,7 @@ use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
 use super::lists::{Absent, LIST_KINDS, ListKind};
+use crate::openpgp::{Certificate, KeyState, SharedCertificate};
 use crate::signature::{KeyId, KeyKind};
 
 /// Which roles file something is written in: the repository's own, or the organisation's
@@ -103,6 +104,10 @@ pub struct Policy {
     /// `[settings] max_grant`: the longest window a grant may have (default
     /// [`DEFAULT_MAX_GRANT`]).
     pub max_grant: Duration,
+    /// The files beside roles.toml it references (OpenPGP certificates), by path relative to
+    /// it, with their bytes as read: what an approval of a policy change must carry byte for
+    /// byte besides roles.toml (spec §2), and what `init` and `policy reset` write.
+    pub files: Vec<(String, Vec<u8>)>,
 }
 
 /// How long a grant may last when `[settings] max_grant` is not written (spec §8).
@@ -264,18 +269,31 @@ pub struct User {
     pub names: Vec<String>,
 }
 
+/// The key material a user lists: an OpenSSH public key or an OpenPGP certificate.
+#[derive(Debug, Clone)]
+pub enum KeyMaterial {
+    /// An OpenSSH public key line, parsed.
+    Ssh(ssh_key::PublicKey),
+    /// An OpenPGP certificate (spec §12), its self-signatures verified; shared with the
+    /// keyring signatures are verified with.
+    OpenPgp(SharedCertificate),
+}
+
 /// A user's public key with its optional expiry.
 #[derive(Debug, Clone)]
 pub struct UserKey {
-    /// The parsed OpenSSH public key.
-    pub key: ssh_key::PublicKey,
+    /// The parsed key: an OpenSSH public key or an OpenPGP certificate.
+    pub material: KeyMaterial,
     /// What kind of key (the lookup namespace of `blob`).
     pub kind: KeyKind,
-    /// The lookup identity of the key: for SSH, the wire encoding of its key data.
+    /// The lookup identity of the key: for SSH, the wire encoding of its key data; for
+    /// OpenPGP, the certificate's primary key fingerprint.
     pub blob: Vec<u8>,
-    /// `SHA256:...` fingerprint, as `ssh-keygen -lf` prints it.
+    /// `SHA256:...` fingerprint, as `ssh-keygen -lf` prints it; for OpenPGP, `openpgp:` and
+    /// the primary key's fingerprint.
     pub fingerprint: String,
-    /// Algorithm name, e.g. `ssh-ed25519`.
+    /// Algorithm name, e.g. `ssh-ed25519` (for OpenPGP, the primary key's: `ed25519`,
+    /// `rsa3072`).
     pub algorithm: String,
     /// The key is invalid from this instant on (push time is compared against it).
     pub expires: Option<OffsetDateTime>,
@@ -286,6 +304,8 @@ pub struct UserKey {
     pub touch_required: bool,
     /// Where the key is written.
     pub location: Location,
+    /// For an OpenPGP certificate: its file, relative to roles.toml.
+    pub file: Option<String>,
 }
 
 impl UserKey {
@@ -293,9 +313,28 @@ impl UserKey {
     /// `sk-ecdsa-sha2-nistp256@openssh.com`), whose signatures carry a user-presence flag.
     pub fn is_fido(&self) -> bool {
         matches!(
-            self.key.algorithm(),
-            ssh_key::Algorithm::SkEd25519 | ssh_key::Algorithm::SkEcdsaSha2NistP256
+            &self.material,
+            KeyMaterial::Ssh(key) if matches!(
+                key.algorithm(),
+                ssh_key::Algorithm::SkEd25519 | ssh_key::Algorithm::SkEcdsaSha2NistP256
+            )
         )
+    }
+
+    /// The OpenSSH public key, when this key is one.
+    pub fn ssh(&self) -> Option<&ssh_key::PublicKey> {
+        match &self.material {
+            KeyMaterial::Ssh(key) => Some(key),
+            KeyMaterial::OpenPgp(_) => None,
+        }
+    }
+
+    /// The OpenPGP certificate, when this key is one.
+    pub fn certificate(&self) -> Option<&Certificate> {
+        match &self.material {
+            KeyMaterial::OpenPgp(cert) => Some(cert),
+            KeyMaterial::Ssh(_) => None,
+        }
     }
 
     /// Whether a signature by this key must have the user-presence flag set: a FIDO key
@@ -697,19 +736,57 @@ impl Policy {
     }
 
     /// Whether a user's key may sign at `at`: revoked wins over expired (the boundary
-    /// instant is expired), as the engine judges a signature.
+    /// instant is expired), as the engine judges a signature. An OpenPGP certificate is
+    /// active when one of its signing keys is ([`Certificate::state_at`], with `[[revoked]]`
+    /// naming the certificate or the key); otherwise expired when one of them has expired,
+    /// else revoked (which covers a key whose binding no longer lets it sign).
     pub fn key_status(&self, key: &UserKey, at: OffsetDateTime) -> KeyStatus {
         if self.revocation(&key.fingerprint).is_some() {
-            KeyStatus::Revoked
-        } else if key.expires.is_some_and(|e| e <= at) {
-            KeyStatus::Expired
-        } else {
-            KeyStatus::Active
+            return KeyStatus::Revoked;
         }
+        if key.expires.is_some_and(|e| e <= at) {
+            return KeyStatus::Expired;
+        }
+        let Some(cert) = key.certificate() else {
+            return KeyStatus::Active;
+        };
+        let mut status = KeyStatus::Revoked;
+        for k in cert
+            .keys
+            .iter()
+            .filter(|k| k.refused.is_none() && cert.can_ever_sign(k))
+        {
+            if self.revocation(&k.name()).is_some() {
+                continue;
+            }
+            match cert.state_at(k, at) {
+                KeyState::Active { .. } => return KeyStatus::Active,
+                KeyState::Expired { .. } => status = KeyStatus::Expired,
+                KeyState::Revoked { .. } | KeyState::Unusable { .. } => {}
+            }
+        }
+        status
     }
 
     /// The `[[revoked]]` entry for a fingerprint, if any.
     pub fn revocation(&self, fingerprint: &str) -> Option<&Revoked> {
         self.revoked.iter().find(|r| r.fingerprint == fingerprint)
+    }
+
+    /// The `[[revoked]]` entry for the key that made a signature: by its own fingerprint,
+    /// or for an OpenPGP subkey by its certificate's.
+    pub fn revocation_of(&self, key: &KeyId) -> Option<&Revoked> {
+        key.names().find_map(|name| self.revocation(name))
+    }
+
+    /// Every OpenPGP certificate the users list (what the keyring of a push is built from).
+    pub fn certificates(&self) -> impl Iterator<Item = &SharedCertificate> {
+        self.users
+            .values()
+            .flat_map(|u| u.keys.iter())
+            .filter_map(|k| match &k.material {
+                KeyMaterial::OpenPgp(cert) => Some(cert),
+                KeyMaterial::Ssh(_) => None,
+            })
     }
 }

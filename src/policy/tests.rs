@@ -80,6 +80,25 @@ struct Case {
     col: usize,
     code: &'static str,
     message: &'static str,
+    /// Files beside roles.toml (OpenPGP certificates), by path.
+    files: Vec<(&'static str, Vec<u8>)>,
+}
+
+impl Case {
+    /// The case with `path` beside roles.toml holding `bytes`.
+    fn with_file(mut self, path: &'static str, bytes: &[u8]) -> Case {
+        self.files.push((path, bytes.to_vec()));
+        self
+    }
+
+    /// The case's files, as [`super::Files`] reads them.
+    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
+        self.files
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map(|(_, bytes)| bytes.clone())
+            .ok_or_else(|| "no such file".to_string())
+    }
 }
 
 fn case(text: &str, line: usize, col: usize, code: &'static str, message: &'static str) -> Case {
@@ -89,6 +108,7 @@ fn case(text: &str, line: usize, col: usize, code: &'static str, message: &'stat
         col,
         code,
         message,
+        files: Vec::new(),
     }
 }
 
@@ -99,7 +119,15 @@ fn base_case(rest: &str, line: usize, col: usize, code: &'static str, msg: &'sta
         col,
         code,
         message: msg,
+        files: Vec::new(),
     }
+}
+
+/// A certificate made by gpg for these tests (see `openpgp::testcerts`).
+fn pgp(
+    which: fn(&crate::openpgp::testcerts::Certs) -> &crate::openpgp::testcerts::TestCert,
+) -> Vec<u8> {
+    which(crate::openpgp::testcerts::certs()).public.clone()
 }
 
 fn error_cases() -> Vec<Case> {
@@ -513,6 +541,49 @@ fn error_cases() -> Vec<Case> {
             "[[revoked]] has no `key`",
         ),
         base_case(
+            "[[revoked]]\nkey = \"openpgp:ABCD\"\n",
+            2,
+            7,
+            "invalid-fingerprint",
+            "or `openpgp:` and the 40 hex digits of an OpenPGP key",
+        ),
+        base_case(
+            "[users.pgp]\nkeys = [{ openpgp = \"../keys/p.asc\" }]\n",
+            2,
+            21,
+            "invalid-path",
+            "`../keys/p.asc`: a path must stay inside the policy tree",
+        ),
+        base_case(
+            "[users.pgp]\nkeys = [{ openpgp = \"/etc/p.asc\" }]\n",
+            2,
+            21,
+            "invalid-path",
+            "an absolute path",
+        ),
+        base_case(
+            "[users.pgp]\nkeys = [{ openpgp = \"keys/p.asc\" }]\n",
+            2,
+            21,
+            "missing-file",
+            "cannot read OpenPGP certificate `keys/p.asc` (no such file)",
+        ),
+        base_case(
+            "[users.pgp]\nkeys = [{ openpgp = \"keys/p.asc\" }]\n",
+            2,
+            21,
+            "invalid-certificate",
+            "OpenPGP certificate `keys/p.asc` is not an OpenPGP certificate",
+        )
+        .with_file("keys/p.asc", b"ssh-ed25519 AAAA not a certificate"),
+        base_case(
+            "[users.pgp]\nkeys = [{ openpgp = \"keys/p.asc\", key = \"{A}\" }]\n",
+            2,
+            21,
+            "unknown-field",
+            "either `key` (an OpenSSH public key) or `openpgp`",
+        ),
+        base_case(
             "[revoked]\nkey = \"x\"\n",
             1,
             1,
@@ -902,7 +973,36 @@ fn error_cases() -> Vec<Case> {
 }
 
 fn warning_cases() -> Vec<Case> {
+    let alice_fpr = crate::openpgp::testcerts::certs().alice.fingerprints[0].clone();
+    let revoked = format!(
+        "[users.pgp]\nkeys = [{{ openpgp = \"keys/alice.asc\" }}]\n[[revoked]]\nkey = \"openpgp:{}\"\n",
+        alice_fpr.to_lowercase()
+    );
     vec![
+        base_case(
+            "[users.pgp]\nkeys = [{ openpgp = \"keys/grace.asc\" }]\n",
+            2,
+            21,
+            "refused-openpgp-key",
+            "signatures by these signing keys will be refused",
+        )
+        .with_file("keys/grace.asc", &pgp(|c| &c.grace)),
+        base_case(
+            "[users.pgp]\nkeys = [{ openpgp = \"keys/erin.asc\" }]\n",
+            2,
+            21,
+            "expired-certificate",
+            "user pgp's OpenPGP certificate openpgp:",
+        )
+        .with_file("keys/erin.asc", &pgp(|c| &c.erin)),
+        base_case(
+            &revoked,
+            2,
+            21,
+            "revoked-certificate",
+            "is revoked (no key of it can sign",
+        )
+        .with_file("keys/alice.asc", &pgp(|c| &c.alice)),
         base_case(
             "[settings]\nrequire_signed_push = true\n[[rule]]\nrefs = [\"refs/heads/main\"]\nsigned_push = false\n",
             5,
@@ -1069,7 +1169,7 @@ fn warning_cases() -> Vec<Case> {
 const LINT_NOW: time::OffsetDateTime = time::macros::datetime!(2026-01-01 00:00:00 UTC);
 
 fn check_case(c: &Case, severity: Severity) -> Result<(), String> {
-    let diags = lint_at(&c.text, LINT_NOW);
+    let diags = lint_at(&c.text, &|p| c.read(p), LINT_NOW);
     let found = diags.iter().any(|d| {
         d.severity == severity
             && d.code == c.code
@@ -1087,7 +1187,7 @@ fn check_case(c: &Case, severity: Severity) -> Result<(), String> {
             c.text
         ));
     }
-    let parsed = parse_at(&c.text, LINT_NOW);
+    let parsed = parse_at(&c.text, &|p| c.read(p), LINT_NOW);
     match severity {
         Severity::Error => {
             let errors = parsed.expect_err("an invalid file must not parse");
@@ -1210,7 +1310,9 @@ fn fixture_good_full_parses_with_spec_semantics() {
     assert_eq!(p.name_index.len(), 7);
 
     assert_eq!(p.key_index.len(), 7);
-    let id = crate::signature::KeyId::ssh(alice.keys[0].key.key_data(), None).expect("encodes");
+    let id =
+        crate::signature::KeyId::ssh(alice.keys[0].ssh().expect("an SSH key").key_data(), None)
+            .expect("encodes");
     assert_eq!(id.blob, alice.keys[0].blob);
     let (owner, key) = p.key_owner(&id).expect("alice's key is indexed");
     assert_eq!(
@@ -1389,7 +1491,8 @@ fn every_supported_key_type_parses() {
     let keys = &p.users["a"].keys;
     for ((_, algorithm), key) in cases.iter().zip(keys) {
         assert_eq!(&key.algorithm, algorithm);
-        let id = crate::signature::KeyId::ssh(key.key.key_data(), None).expect("encodes");
+        let id = crate::signature::KeyId::ssh(key.ssh().expect("an SSH key").key_data(), None)
+            .expect("encodes");
         assert_eq!(key.blob, id.blob);
         assert_eq!(p.key_index[&(key.kind, key.blob.clone())].0, "a");
     }
@@ -1494,7 +1597,10 @@ fn bad_fixtures_report_what_they_expect() {
         };
         let (line, col) = (number(), number());
         let message = parts.next().expect("message").trim();
-        let diags = lint(&text);
+        // Files a fixture references are read beside it, as `policy lint` reads them.
+        let dir = path.parent().expect("fixture directory").to_path_buf();
+        let files = move |p: &str| std::fs::read(dir.join(p)).map_err(|e| e.to_string());
+        let diags = super::lint_with(&text, &files);
         assert!(
             diags.iter().any(|d| d.severity == Severity::Error
                 && d.code == code
@@ -1503,7 +1609,10 @@ fn bad_fixtures_report_what_they_expect() {
             "{name}: expected {line}:{col}: [{code}] {message}\ngot:\n{}",
             render(&diags)
         );
-        assert!(parse(&text).is_err(), "{name} must not parse");
+        assert!(
+            super::parse_with(&text, &files).is_err(),
+            "{name} must not parse"
+        );
         seen.insert(code.to_string());
     }
     let error_codes: BTreeSet<String> = error_cases().iter().map(|c| c.code.to_string()).collect();

@@ -156,6 +156,8 @@ pub struct Presented<'a> {
     pub coverage: Coverage,
     /// The repository directory's name, e.g. `project.git`.
     pub repo_name: &'a str,
+    /// The policy's OpenPGP certificates, for a certificate signed with `gpg`.
+    pub keyring: &'a crate::verify::Keyring,
 }
 
 /// Parses, verifies and checks a presented certificate: the fact the engine decides on.
@@ -177,7 +179,7 @@ pub fn assess(p: &Presented<'_>) -> PushCert {
     problems.extend(pushee_problem(cert.pushee.as_deref(), p.repo_name));
     problems.extend(commands_problem(&cert.commands, p.updates, p.coverage));
     PushCert::Present {
-        signature: Some(verify::check(&cert.signature, &cert.payload)),
+        signature: Some(verify::check(&cert.signature, &cert.payload, p.keyring)),
         problems,
     }
 }

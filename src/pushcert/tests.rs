@@ -53,6 +53,7 @@ fn assess_with(
         updates,
         coverage,
         repo_name: "project.git",
+        keyring: &crate::verify::Keyring::empty(),
     })
 }
 

@@ -18,9 +18,14 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use super::testkeys::{TestKey, keys, ssh_keygen};
-use super::{check, check_reference};
+use super::{Keyring, check_reference};
 use crate::engine::SignatureCheck;
 use crate::testutil::{base64, base64_decode, sshsig_armor};
+
+/// [`super::check`] without OpenPGP certificates: these tests verify SSH signatures.
+fn check(signature: &[u8], payload: &[u8]) -> SignatureCheck {
+    super::check(signature, payload, &Keyring::empty())
+}
 
 const PAYLOAD: &[u8] = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\
 author A U Thor <author@example.com> 1112911993 +0000\n\

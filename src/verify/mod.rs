@@ -1,5 +1,7 @@
 //! Signature verification: split signed git objects into payload and signature, and verify
-//! SSHSIG (namespace `git`) in-process. Knows nothing of the policy and never panics on input.
+//! SSHSIG (namespace `git`) and OpenPGP signatures (spec §12, `openpgp.rs`, with a
+//! [`Keyring`] of certificates the caller hands in) in-process. Knows nothing of the policy
+//! and never panics on input.
 //!
 //! Which key signed is reported as a [`KeyId`]; whether that key may sign is the policy's job.
 //!
@@ -22,9 +24,11 @@
 //! by construction (`fast.rs`); ssh-key parses every signature and verifies the rest.
 
 mod fast;
+mod openpgp;
 mod split;
 mod sshsig;
 
+pub use openpgp::Keyring;
 pub use split::{ObjectFormat, split_commit, split_commit_for, split_tag};
 
 use ssh_key::public::KeyData;
@@ -42,18 +46,20 @@ const USER_PRESENT: u8 = 0x01;
 /// uint32 counter`.
 const SK_TRAILER: usize = 5;
 
-/// Verifies an armored signature over `payload` (SSHSIG namespace `git`; PGP/X.509 are
-/// reported as unsupported).
+/// Verifies an armored signature over `payload`: SSHSIG (namespace `git`), or OpenPGP with
+/// the certificates of `keyring` (X.509 is reported as unsupported).
 ///
 /// The format is recognized as git does (`get_format_by_sig`): by the armor header the
 /// signature starts with. Anything else, including an empty signature, is
-/// [`SignatureCheck::Bad`]. A valid signature is reported with the key embedded in it; the
-/// caller decides whether that key is allowed.
-pub fn check(signature: &[u8], payload: &[u8]) -> SignatureCheck {
+/// [`SignatureCheck::Bad`]. A valid signature is reported with the key that made it (for
+/// SSH, the key embedded in it; for OpenPGP, the keyring's key its issuer names); the caller
+/// decides whether that key is allowed. An OpenPGP signature whose issuer no certificate of
+/// the keyring holds is [`SignatureCheck::NoCertificate`].
+pub fn check(signature: &[u8], payload: &[u8], keyring: &Keyring) -> SignatureCheck {
     use split::{PGP_MESSAGE, PGP_SIGNATURE, SSH, X509};
 
     if signature.starts_with(PGP_SIGNATURE) || signature.starts_with(PGP_MESSAGE) {
-        return unsupported("OpenPGP");
+        return openpgp::check(signature, payload, keyring);
     }
     if signature.starts_with(X509) {
         return unsupported("X.509");
@@ -78,7 +84,7 @@ pub fn check_reference(signature: &[u8], payload: &[u8]) -> SignatureCheck {
     if signature.starts_with(split::SSH) {
         check_ssh(signature, payload, fast::reference)
     } else {
-        check(signature, payload)
+        check(signature, payload, &Keyring::empty())
     }
 }
 
@@ -203,3 +209,6 @@ mod fast_tests;
 
 #[cfg(test)]
 mod corpus_tests;
+
+#[cfg(test)]
+mod openpgp_tests;

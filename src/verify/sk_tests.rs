@@ -32,6 +32,11 @@ use super::*;
 use crate::policy;
 use crate::testutil::{base64, run_with_stdin, sshsig_armor as armor};
 
+/// [`super::check`] without OpenPGP certificates: these tests verify SSH signatures.
+fn check(signature: &[u8], payload: &[u8]) -> SignatureCheck {
+    super::check(signature, payload, &super::Keyring::empty())
+}
+
 const PAYLOAD: &[u8] = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\
 author A U Thor <author@example.com> 1112911993 +0000\n\
 committer C O Mitter <committer@example.com> 1112912053 +0000\n\
@@ -490,7 +495,9 @@ fn sk_signer_maps_to_its_user() {
         let (user, user_key) = policy.key_owner(&id).expect("key owner");
         assert_eq!(user.id, "alice", "{name}");
         assert_eq!(user_key.blob, id.blob, "{name}");
-        let listed = crate::signature::KeyId::ssh(user_key.key.key_data(), None).expect("encodes");
+        let listed =
+            crate::signature::KeyId::ssh(user_key.ssh().expect("an SSH key").key_data(), None)
+                .expect("encodes");
         assert_eq!(listed.blob, id.blob, "{name}");
         assert_eq!(user_key.fingerprint, id.fingerprint, "{name}");
         assert_eq!(user_key.algorithm, id.algorithm, "{name}");

@@ -4,10 +4,15 @@
 //! `ssh-keygen -Y verify` itself is `corpus_tests.rs`.
 
 use super::super::testkeys::keys;
-use super::super::{check, check_reference};
+use super::super::{Keyring, check_reference};
 use super::*;
 use crate::engine::SignatureCheck;
 use crate::testutil::{base64, base64_decode, sshsig_armor};
+
+/// [`super::check`] without OpenPGP certificates: these tests verify SSH signatures.
+fn check(signature: &[u8], payload: &[u8]) -> SignatureCheck {
+    super::super::check(signature, payload, &Keyring::empty())
+}
 
 const PAYLOAD: &[u8] = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\
 author A U Thor <author@example.com> 1112911993 +0000\n\

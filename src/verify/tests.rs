@@ -7,6 +7,11 @@
 use super::testkeys::keys;
 use super::*;
 
+/// [`super::check`] without OpenPGP certificates: these tests verify SSH signatures.
+fn check(signature: &[u8], payload: &[u8]) -> SignatureCheck {
+    super::check(signature, payload, &super::Keyring::empty())
+}
+
 const PAYLOAD: &[u8] = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\
 author A U Thor <author@example.com> 1112911993 +0000\n\
 committer C O Mitter <committer@example.com> 1112912053 +0000\n\
@@ -237,16 +242,22 @@ fn random_bytes_never_panic() {
 }
 
 #[test]
-fn pgp_and_x509_are_unsupported() {
+fn pgp_is_verified_and_x509_is_unsupported() {
     let pgp = b"-----BEGIN PGP SIGNATURE-----\n\niQEz\n-----END PGP SIGNATURE-----\n";
     let pgp_msg = b"-----BEGIN PGP MESSAGE-----\n\nowE\n-----END PGP MESSAGE-----\n";
     let x509 = b"-----BEGIN SIGNED MESSAGE-----\nMIAG\n-----END SIGNED MESSAGE-----\n";
-    let unsupported = |format: &str| SignatureCheck::Unsupported {
-        format: format.to_owned(),
-    };
-    assert_eq!(check(pgp, PAYLOAD), unsupported("OpenPGP"));
-    assert_eq!(check(pgp_msg, PAYLOAD), unsupported("OpenPGP"));
-    assert_eq!(check(x509, PAYLOAD), unsupported("X.509"));
+    // OpenPGP armor goes to the OpenPGP verifier (spec §12): these bodies are no signatures.
+    assert!(matches!(check(pgp, PAYLOAD), SignatureCheck::Bad { .. }));
+    assert!(matches!(
+        check(pgp_msg, PAYLOAD),
+        SignatureCheck::Bad { .. }
+    ));
+    assert_eq!(
+        check(x509, PAYLOAD),
+        SignatureCheck::Unsupported {
+            format: "X.509".to_owned()
+        }
+    );
 }
 
 // ---- split_commit ------------------------------------------------------------------------

@@ -125,12 +125,13 @@ fn armor_without_end_line() {
 }
 
 both_hooks!(
-    fn pgp_signature_is_unsupported(hook) {
+    fn forged_pgp_signature_is_bad(hook) {
+        // OpenPGP is verified (spec §12): armor that holds no valid signature is a bad one.
         let s = Scenario::new(hook);
         let bob = s.client("bob");
         let raw = unsigned_commit(&bob, "Signed with GnuPG");
         let (id, p) = push_crafted(&bob, &raw.with_signature(PGP_ARMOR));
-        p.assert_rejected("unsupported-signature", &id)
+        p.assert_rejected("bad-signature", &id)
             .assert_header(MAIN, &s.initial, &id)
             .assert_refs_unchanged();
     }

@@ -20,6 +20,7 @@ mod hostile;
 mod inspect;
 mod lifecycle;
 mod merges;
+mod openpgp;
 mod packaging;
 mod paths;
 mod policy_branch;

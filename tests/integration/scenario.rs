@@ -800,6 +800,50 @@ impl Client {
         self.rev("HEAD")
     }
 
+    /// Commits a change to a new file signed with OpenPGP as a GnuPG user does: `git -c
+    /// gpg.program=PROGRAM -c user.signingKey=KEY commit -S` (a key ending in `!` names that
+    /// subkey exactly); returns the commit id.
+    pub fn commit_openpgp(&self, message: &str, program: &Path, signing_key: &str) -> String {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let name = format!("{}-{n}.txt", self.user);
+        fs::write(self.dir.join(&name), format!("{message}\n{n}\n"))
+            .unwrap_or_else(|e| panic!("write {name} in the client: {e}"));
+        self.git(&["add", &name]);
+        let mut args = Client::openpgp_config(program, signing_key);
+        args.extend(["commit", "-q", "-S", "-m", message].map(String::from));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.git(&refs);
+        self.rev("HEAD")
+    }
+
+    /// An annotated tag on HEAD signed with OpenPGP (`git tag -s` through `program`, with
+    /// `signing_key`); returns the tag object id.
+    pub fn tag_openpgp(
+        &self,
+        name: &str,
+        message: &str,
+        program: &Path,
+        signing_key: &str,
+    ) -> String {
+        let mut args = Client::openpgp_config(program, signing_key);
+        args.extend(["tag", "-f", "-s", name, "-m", message].map(String::from));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.git(&refs);
+        self.rev(&format!("refs/tags/{name}"))
+    }
+
+    /// `-c` options that make git sign with OpenPGP through `program` and `signing_key`.
+    fn openpgp_config(program: &Path, signing_key: &str) -> Vec<String> {
+        vec![
+            "-c".into(),
+            "gpg.format=openpgp".into(),
+            "-c".into(),
+            format!("gpg.program={}", program.display()),
+            "-c".into(),
+            format!("user.signingKey={signing_key}"),
+        ]
+    }
+
     /// A lightweight tag on HEAD.
     pub fn tag_lightweight(&self, name: &str) {
         self.git(&["tag", name]);
@@ -838,6 +882,20 @@ impl Client {
         self.git(&["config", "gpg.format", "ssh"]);
         let key = key(&self.user).private.display().to_string();
         self.git(&["config", "user.signingKey", &key]);
+        let mut cmd = self.cmd(refguard_bin().to_str().expect("UTF-8 binary path"));
+        cmd.arg("approve")
+            .args(args)
+            .env("REFGUARD_USER", &self.user);
+        CmdOutput::from_output(format!("refguard approve {args:?}"), run_raw(cmd, None))
+    }
+
+    /// `refguard approve ARGS` signing with OpenPGP: git's signing settings in the clone say
+    /// `gpg.format openpgp`, `gpg.program PROGRAM` and `user.signingKey KEY`, as a GnuPG
+    /// user's do; pushed with `REFGUARD_USER` set to the user.
+    pub fn approve_openpgp(&self, program: &Path, signing_key: &str, args: &[&str]) -> CmdOutput {
+        self.git(&["config", "gpg.format", "openpgp"]);
+        self.git(&["config", "gpg.program", &program.display().to_string()]);
+        self.git(&["config", "user.signingKey", signing_key]);
         let mut cmd = self.cmd(refguard_bin().to_str().expect("UTF-8 binary path"));
         cmd.arg("approve")
             .args(args)

@@ -25,7 +25,7 @@ use roles::{Def, Names};
 use super::node::{Node, fields};
 use super::span::LineIndex;
 use super::warnings;
-use super::{Diagnostic, Location, Policy, PolicyFile, Severity};
+use super::{Diagnostic, Files, Location, Policy, PolicyFile, Severity};
 
 /// The fields each table of roles.toml may hold (anything else is `unknown-field`).
 pub(super) const TOP_FIELDS: &[&str] = &[
@@ -34,7 +34,7 @@ pub(super) const TOP_FIELDS: &[&str] = &[
 pub(super) const SETTINGS_FIELDS: &[&str] = &["require_signed_push", "max_grant"];
 pub(super) const GRANT_FIELDS: &[&str] = &["user", "role", "from", "until", "reason"];
 pub(super) const USER_FIELDS: &[&str] = &["keys", "names"];
-pub(super) const KEY_FIELDS: &[&str] = &["key", "expires", "touch_required"];
+pub(super) const KEY_FIELDS: &[&str] = &["key", "openpgp", "expires", "touch_required"];
 pub(super) const POLICY_FIELDS: &[&str] = &["admins", "approvals"];
 pub(super) const TRUST_FIELDS: &[&str] = &["baseline"];
 pub(super) const REVOKED_FIELDS: &[&str] = &["key", "reason"];
@@ -62,7 +62,13 @@ pub(super) const APPROVAL_FIELDS: &[&str] = &["by", "count", "on", "allow_self"]
 /// an RFC 3339 date-time with an offset; both may be written as quoted strings or as TOML
 /// date / offset date-time values. A TOML local date-time (no offset) is an error.
 pub fn parse(text: &str) -> Result<Policy, Vec<Diagnostic>> {
-    let (policy, diags) = check(text, Mode::Parse);
+    parse_with(text, &super::no_files)
+}
+
+/// [`parse`] with the files the roles file references (OpenPGP certificates) read through
+/// `files`.
+pub fn parse_with(text: &str, files: Files<'_>) -> Result<Policy, Vec<Diagnostic>> {
+    let (policy, diags) = check(text, files, Mode::Parse);
     let errors: Vec<Diagnostic> = diags
         .into_iter()
         .filter(|d| d.severity == Severity::Error)
@@ -75,7 +81,12 @@ pub fn parse(text: &str) -> Result<Policy, Vec<Diagnostic>> {
 
 /// Every error and warning for a roles file, sorted by location.
 pub fn lint(text: &str) -> Vec<Diagnostic> {
-    sorted(check(text, Mode::Lint).1)
+    lint_with(text, &super::no_files)
+}
+
+/// [`lint`] with the files the roles file references read through `files`.
+pub fn lint_with(text: &str, files: Files<'_>) -> Vec<Diagnostic> {
+    sorted(check(text, files, Mode::Lint).1)
 }
 
 fn sorted(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
@@ -92,7 +103,7 @@ enum Mode {
     Lint,
 }
 
-fn check(text: &str, mode: Mode) -> (Option<Policy>, Vec<Diagnostic>) {
+fn check(text: &str, files: Files<'_>, mode: Mode) -> (Option<Policy>, Vec<Diagnostic>) {
     let lines = LineIndex::new(text, PolicyFile::Repo);
     let doc = match DeTable::parse(text) {
         Ok(doc) => doc,
@@ -109,6 +120,8 @@ fn check(text: &str, mode: Mode) -> (Option<Policy>, Vec<Diagnostic>) {
     let mut checker = Checker {
         lines,
         diags: Vec::new(),
+        files,
+        referenced: Vec::new(),
     };
     let policy = checker.document(doc.get_ref(), mode);
     (policy, checker.diags)
@@ -139,6 +152,10 @@ fn hint(name: &str, candidates: &[&'static str]) -> String {
 struct Checker<'t> {
     lines: LineIndex<'t>,
     diags: Vec<Diagnostic>,
+    /// Reads the files the roles file references.
+    files: Files<'t>,
+    /// The files read so far (path, bytes), in order of first reference.
+    referenced: Vec<(String, Vec<u8>)>,
 }
 
 /// The known fields found in a table: name, where its key is, and its value. A short list
@@ -389,6 +406,7 @@ impl Checker<'_> {
             require_signed_push,
             grants: grants.into(),
             max_grant: settings.max_grant,
+            files: std::mem::take(&mut self.referenced),
         })
     }
 

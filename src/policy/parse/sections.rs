@@ -243,7 +243,7 @@ impl Checker<'_> {
                     at,
                     "missing-field",
                     "[[revoked]] has no `key`: write key = \"SHA256:...\" as `ssh-keygen -lf` \
-                     prints it",
+                     prints it, or key = \"openpgp:FINGERPRINT\"",
                 );
                 continue;
             };
@@ -252,19 +252,21 @@ impl Checker<'_> {
                 self.wrong_type(k_at, &"`key`", "a fingerprint string \"SHA256:...\"", node);
                 continue;
             };
-            if !keys::valid_fingerprint(fingerprint) {
+            let Some(fingerprint) = keys::fingerprint(fingerprint) else {
                 self.error(
                     k_at,
                     "invalid-fingerprint",
                     format!(
                         "`{fingerprint}` is not a key fingerprint: expected `SHA256:` and 43 \
-                         base64 characters, as `ssh-keygen -lf` prints it"
+                         base64 characters, as `ssh-keygen -lf` prints it, or `openpgp:` and \
+                         the 40 hex digits of an OpenPGP key (primary or subkey) as \
+                         `gpg --with-subkey-fingerprints -k` prints them, without spaces"
                     ),
                 );
                 continue;
-            }
+            };
             out.push(Revoked {
-                fingerprint: fingerprint.to_string(),
+                fingerprint,
                 reason,
                 location: k_at,
             });

@@ -10,6 +10,13 @@ use crate::policy::node::{Node, fields};
 use crate::policy::{Location, User, UserKey};
 use crate::signature::KeyKind;
 
+/// What a `keys` entry names: an OpenSSH public key line, or an OpenPGP certificate file.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Ssh(&'a str),
+    OpenPgp(&'a str),
+}
+
 impl Checker<'_> {
     /// `[users.ID]` sections. Fills the id namespace, the key index (blob → user, key) and
     /// the name index (pusher name → user, where claimed).
@@ -113,8 +120,8 @@ impl Checker<'_> {
             let e_at = self.at(e.span(), at);
             // `touch_required`, if written, and where its key is (for the lint warning).
             let mut touch: Option<(bool, Location)> = None;
-            let (line, line_at, expires) = if let Some(line) = e.as_str() {
-                (line, e_at, None)
+            let (source, line_at, expires) = if let Some(line) = e.as_str() {
+                (Source::Ssh(line), e_at, None)
             } else if let Some(t) = e.as_table() {
                 let found = self.fields(t, &"a key table", KEY_FIELDS, e_at);
                 let expires = found.get("expires").and_then(|f| self.expires(f));
@@ -122,21 +129,39 @@ impl Checker<'_> {
                     let at = field.0;
                     (self.flag(Some(field), "touch_required"), at)
                 });
-                match found.get("key") {
-                    Some((k_at, k)) => match k.as_str() {
-                        Some(line) => (line, self.at(k.span(), k_at), expires),
-                        None => {
-                            let at = self.at(k.span(), k_at);
-                            self.wrong_type(at, &"`key`", "a public key line (a string)", k);
-                            continue;
-                        }
-                    },
-                    None => {
+                let written = |name| {
+                    found.get(name).map(|(k_at, k)| {
+                        let at = self.at(k.span(), k_at);
+                        (k, at, k.as_str())
+                    })
+                };
+                match (written("key"), written("openpgp")) {
+                    (Some((_, at, Some(line))), None) => (Source::Ssh(line), at, expires),
+                    (None, Some((_, at, Some(path)))) => (Source::OpenPgp(path), at, expires),
+                    (Some((k, at, None)), None) => {
+                        self.wrong_type(at, &"`key`", "a public key line (a string)", k);
+                        continue;
+                    }
+                    (None, Some((k, at, None))) => {
+                        let expected = "a path to a certificate file (a string)";
+                        self.wrong_type(at, &"`openpgp`", expected, k);
+                        continue;
+                    }
+                    (Some(_), Some((_, at, _))) => {
+                        self.error(
+                            at,
+                            "unknown-field",
+                            "a key table has either `key` (an OpenSSH public key) or `openpgp` \
+                             (an OpenPGP certificate file), not both",
+                        );
+                        continue;
+                    }
+                    (None, None) => {
                         self.error(
                             e_at,
                             "missing-field",
                             "key table has no `key`: write { key = \"ssh-ed25519 AAAA...\", \
-                             expires = ... }",
+                             expires = ... } or { openpgp = \"keys/alice.asc\" }",
                         );
                         continue;
                     }
@@ -150,7 +175,11 @@ impl Checker<'_> {
                 );
                 continue;
             };
-            let parsed = match keys::parse_key(line) {
+            let parsed = match source {
+                Source::Ssh(line) => keys::parse_key(line),
+                Source::OpenPgp(path) => self.certificate(path, line_at),
+            };
+            let parsed = match parsed {
                 Ok(parsed) => parsed,
                 Err(e) => {
                     self.error(line_at, e.code, e.message);
@@ -189,7 +218,7 @@ impl Checker<'_> {
                 }
             }
             let key = UserKey {
-                key: parsed.key,
+                material: parsed.material,
                 kind: parsed.id.kind,
                 blob: parsed.id.blob,
                 fingerprint: parsed.id.fingerprint,
@@ -198,6 +227,10 @@ impl Checker<'_> {
                 // Secure by default, as sshd: a FIDO signature needs a touch.
                 touch_required: touch.is_none_or(|(required, _)| required),
                 location: line_at,
+                file: match source {
+                    Source::OpenPgp(path) => Some(path.to_string()),
+                    Source::Ssh(_) => None,
+                },
             };
             if let Some((_, touch_at)) = touch.filter(|_| !key.is_fido()) {
                 self.warning(
@@ -213,6 +246,40 @@ impl Checker<'_> {
             }
             user.keys.push(key);
         }
+    }
+
+    /// Reads the OpenPGP certificate file `path` (relative to the roles file) through the
+    /// file source, once per path, and parses it.
+    fn certificate(&mut self, path: &str, at: Location) -> Result<keys::ParsedKey, keys::KeyError> {
+        if let Err(why) = keys::valid_path(path) {
+            return Err(keys::KeyError {
+                code: "invalid-path",
+                message: format!("`{path}`: {why}"),
+            });
+        }
+        let bytes = match (self.files)(path) {
+            Ok(bytes) => bytes,
+            Err(why) => {
+                return Err(keys::KeyError {
+                    code: "missing-file",
+                    message: format!(
+                        "cannot read OpenPGP certificate `{path}` ({why}); the path is relative \
+                         to roles.toml"
+                    ),
+                });
+            }
+        };
+        let parsed = keys::parse_certificate(&bytes).map_err(|why| keys::KeyError {
+            code: "invalid-certificate",
+            message: format!("OpenPGP certificate `{path}` {why}"),
+        })?;
+        if let Some(warning) = keys::certificate_warning(&parsed) {
+            self.warning(at, "refused-openpgp-key", format!("`{path}`: {warning}"));
+        }
+        if !self.referenced.iter().any(|(p, _)| p == path) {
+            self.referenced.push((path.to_string(), bytes));
+        }
+        Ok(parsed)
     }
 
     pub(super) fn expires(
