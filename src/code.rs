@@ -154,7 +154,7 @@ impl Code {
                 "git config gpg.format ssh; git tag -s NAME -m MESSAGE (an annotated, signed tag)"
             }
             Code::UnsupportedSignature => {
-                "refguard verifies SSH signatures only: git config gpg.format ssh, then re-sign"
+                "refguard verifies SSH and OpenPGP signatures: git config gpg.format ssh (or openpgp), then re-sign"
             }
             Code::PushCertInvalid => {
                 "sign the push with your key listed in roles.toml (git config gpg.format ssh; git config user.signingKey KEY) and push again with git push --signed"
