@@ -28,22 +28,28 @@
 //!   which takes a time: listed, or through a time-boxed `[[grant]]` active then; `member`
 //!   and `memberships_at` are built on it) and key status (`Policy::key_status`).
 //! - **Requirements** (pure): `requirements` turns policy + ref + kind of update into typed
-//!   requirements (permission, commit checks, tag signature, policy-branch guard, replace
-//!   guard, signed push), each with its origin and level, and says what facts they need.
+//!   requirements (permission, commit checks, tag signature, approvals, `[[path]]` entries,
+//!   policy-branch guard, replace guard, approval refs, signed push), each with its origin
+//!   (rule, path entry, section; file:line) and level, and says what facts they need. The
+//!   governing rule is the first enforced match; rules and path entries in evaluate mode
+//!   (spec §11) add warn-level requirements with their own origin, so shadows need no code
+//!   of their own anywhere else.
 //! - **Engine** (pure): `engine` judges requirements against facts, one module per check
-//!   (`permission`, `commits`, `tag`, `policy_branch`, `certificate`); findings carry a level,
-//!   and a verdict rejects when any finding is deny-level. `engine::history` judges objects
-//!   already in history with the same checks.
+//!   (`permission`, `commits`, `tag`, `approvals`, `paths`, `policy_branch`, `certificate`);
+//!   findings carry a level (an `internal-error` always denies), and a verdict rejects when
+//!   any finding is deny-level. `engine::history` judges objects already in history with the
+//!   same checks.
 //! - **Views** (pure): `inspect` (`policy show`, `who-can`, allowed signers) and `report`
 //!   (the `remote:` lines) render the same requirements and verdicts for people.
 //! - **Client side** (spec §13): `refmap` (pure: how a clone names the server's refs, so the
 //!   session can judge for a remote), `chain` (pure: authenticating the policy branch from a
 //!   trust root, each step judged by the engine) and `client` (shell: the pre-push check and
 //!   what `verify` gathers from a clone).
-//! - **Shell**: `git` (all repository access, quarantine), `verify` (signature crypto),
-//!   `pushcert`, `session` (loads the policy, gathers what requirements need), `history` (the
-//!   history audit's walk), `audit` (the hash-chained log) and `cli` (the only module that
-//!   prints).
+//! - **Shell**: `git` (all repository access, quarantine; `git::touched`, which paths a
+//!   commit touches), `verify` (signature crypto), `pushcert`, `session` (loads the policy,
+//!   gathers what requirements need; `decide_with` judges under a candidate policy for
+//!   `audit replay`), `history` (the history audit's walk), `audit` (the hash-chained log)
+//!   and `cli` (the only module that prints).
 //!
 //! # Where a new check goes
 //!
