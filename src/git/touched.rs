@@ -11,7 +11,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
-use git2::{ObjectType, Odb, OdbObject, Oid, Repository, Tree};
+use git2::{ObjectType, Odb, OdbObject, Oid, Repository};
 
 /// One entry of a tree object, borrowed from its raw bytes.
 #[derive(Clone, Copy)]
@@ -132,11 +132,21 @@ pub(super) fn touched(
     )?;
     if parents.len() > 1 && !paths.is_empty() {
         // A merge: keep what differs from every other parent too.
-        let tree = repo.find_tree(tree)?;
-        for parent in &parents[1..] {
-            let parent = repo.find_tree(*parent)?;
-            paths.retain(|path| entry_at(&parent, path) != entry_at(&tree, path));
+        let mut kept = BTreeSet::new();
+        for path in paths {
+            let mine = entry_at(&odb, tree, &path)?;
+            let mut differs = true;
+            for parent in &parents[1..] {
+                if !entry_at(&odb, *parent, &path)?.differs_from(&mine) {
+                    differs = false;
+                    break;
+                }
+            }
+            if differs {
+                kept.insert(path);
+            }
         }
+        paths = kept;
     }
     Ok(paths
         .into_iter()
@@ -144,13 +154,50 @@ pub(super) fn touched(
         .collect())
 }
 
-/// The id and mode of the non-tree entry at `path` in `tree`, if there is one.
-fn entry_at(tree: &Tree<'_>, path: &[u8]) -> Option<(Oid, i32)> {
-    use std::os::unix::ffi::OsStrExt;
-    let entry = tree
-        .get_path(std::path::Path::new(std::ffi::OsStr::from_bytes(path)))
-        .ok()?;
-    (entry.kind() != Some(ObjectType::Tree)).then(|| (entry.id(), entry.filemode()))
+/// What a tree holds at a path.
+#[derive(Debug, PartialEq, Eq)]
+enum Found {
+    /// No non-tree entry there.
+    Missing,
+    /// A non-tree entry: its raw id and mode.
+    Entry(Vec<u8>, u32),
+    /// A name written twice on the way (a hostile tree): never taken as unchanged.
+    Ambiguous,
+}
+
+impl Found {
+    fn differs_from(&self, other: &Found) -> bool {
+        matches!(self, Found::Ambiguous) || matches!(other, Found::Ambiguous) || self != other
+    }
+}
+
+/// The non-tree entry at `path` in tree `tree`, reading each tree on the way raw and
+/// scanning all its entries (not a binary search: an unsorted tree cannot hide an entry).
+fn entry_at(odb: &Odb<'_>, tree: Oid, path: &[u8]) -> Result<Found, git2::Error> {
+    let id_len = tree.as_bytes().len();
+    let mut current = tree;
+    let mut components = path.split(|&b| b == b'/').peekable();
+    while let Some(name) = components.next() {
+        let Some(object) = read(odb, Some(current))? else {
+            return Ok(Found::Missing);
+        };
+        let entries = parse(object.data(), id_len)?;
+        let mut matching = entries.iter().filter(|e| e.name == name);
+        let (Some(entry), None) = (matching.next(), matching.next()) else {
+            return Ok(if entries.iter().filter(|e| e.name == name).count() > 1 {
+                Found::Ambiguous
+            } else {
+                Found::Missing
+            });
+        };
+        let last = components.peek().is_none();
+        match (last, entry.is_tree) {
+            (true, false) => return Ok(Found::Entry(entry.id.to_vec(), entry.mode)),
+            (false, true) => current = oid(entry)?,
+            _ => return Ok(Found::Missing),
+        }
+    }
+    Ok(Found::Missing)
 }
 
 /// The raw bytes of tree `id` (none for an absent side).
@@ -330,6 +377,47 @@ mod tests {
         assert_eq!(entries[3].id, &[4; 20]);
         // Zero-padded modes (git fsck's zeroPaddedFilemode) are read by value.
         assert!(parse(&raw(&[("040000", "d", 1)]), 20).expect("parse")[0].is_tree);
+    }
+
+    #[test]
+    fn lookups_by_path_scan_unsorted_and_duplicate_entries() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = Repository::init_bare(dir.path()).expect("init");
+        let odb = repo.odb().expect("odb");
+        let blob = |text: &str| odb.write(ObjectType::Blob, text.as_bytes()).expect("blob");
+        let tree = |entries: &[(&str, &str, Oid)]| {
+            let mut raw = Vec::new();
+            for (mode, name, id) in entries {
+                raw.extend_from_slice(format!("{mode} {name}\0").as_bytes());
+                raw.extend_from_slice(id.as_bytes());
+            }
+            odb.write(ObjectType::Tree, &raw).expect("tree")
+        };
+        let (a, z) = (blob("a"), blob("z"));
+        // Written out of order: a binary search for "a" would look past it.
+        let inner = tree(&[("100644", "z", z), ("100644", "y", z), ("100644", "a", a)]);
+        let root = tree(&[("40000", "dir", inner), ("100644", "top", z)]);
+        let found = entry_at(&odb, root, b"dir/a").expect("lookup");
+        assert_eq!(found, Found::Entry(a.as_bytes().to_vec(), 0o100644));
+        assert_eq!(
+            entry_at(&odb, root, b"dir/b").expect("lookup"),
+            Found::Missing
+        );
+        assert_eq!(
+            entry_at(&odb, root, b"top/a").expect("lookup"),
+            Found::Missing
+        );
+        assert_eq!(
+            entry_at(&odb, root, b"dir").expect("lookup"),
+            Found::Missing
+        );
+        // A name twice is never "the same" as anything.
+        let twice = tree(&[("100644", "a", a), ("100644", "a", a)]);
+        let ambiguous = entry_at(&odb, twice, b"a").expect("lookup");
+        assert_eq!(ambiguous, Found::Ambiguous);
+        assert!(ambiguous.differs_from(&Found::Entry(a.as_bytes().to_vec(), 0o100644)));
+        assert!(Found::Ambiguous.differs_from(&Found::Ambiguous));
+        assert!(!Found::Missing.differs_from(&Found::Missing));
     }
 
     #[test]
