@@ -1,6 +1,7 @@
-//! A faster backend for ECDSA P-256/P-384 and RSA SSHSIG verification: `ring` instead of
-//! ssh-key's pure-Rust `p256`/`p384`/`rsa` (measured per signature in `fast_tests.rs`:
-//! p256 ≈ 470 → ≈ 100 µs, rsa-3072 ≈ 1.1 ms → ≈ 70 µs in release builds).
+//! Faster SSHSIG verification: `ring` for ECDSA P-256/P-384 and RSA instead of ssh-key's
+//! pure-Rust `p256`/`p384`/`rsa` (measured per signature in `fast_tests.rs`: p256 ≈ 470 →
+//! ≈ 100 µs, rsa-3072 ≈ 1.1 ms → ≈ 70 µs in release builds), and ed25519-dalek with
+//! per-thread decompressed keys for `ssh-ed25519` (below).
 //!
 //! ssh-key still parses the SSHSIG (after `sshsig.rs` has read the armor and re-encoded the
 //! signature's integers as OpenSSH reads them, so ring and ssh-key see the same [`SshSig`];
