@@ -126,6 +126,17 @@ row "  walk floor: git rev-list, commits/s" "" "$(printf '%.0f' "$revlist_rate")
   "$(printf '%.2fx' "$(calc "$import_rate / $revlist_rate")")"
 row "import of $IMPORT commits: wall time" "$(printf '%.2f s' "$import_s")" \
   "$(printf 'git log ~%.0f s' "$(calc "$IMPORT / $gitlog_rate")")" ""
+# The crypto floor (issue 20): the time OpenSSL needs on one core to verify $IMPORT ed25519
+# signatures (`openssl speed`, one process), against the same import end to end, best of 3
+# (process start, walk, policy and the fsync'ed audit append included). Target <= 0.35x.
+if command -v openssl >/dev/null; then
+  ossl_rate=$(openssl speed -seconds 3 ed25519 2>/dev/null | awk '/Ed25519/ { v = $NF } END { print v + 0 }')
+  import_run() { env $(hook_env "$TMP/import") "$RG" hook pre-receive <<<"$import_in"; }
+  import_best_s=$(best_of_3_s import_run)
+  floor_s=$(calc "$IMPORT / $ossl_rate")
+  row "  crypto floor: openssl ed25519 verify x $IMPORT, 1 core" "$(printf '%.3f s' "$import_best_s")" \
+    "$(printf 'openssl %.3f s' "$floor_s")" "$(printf '%.2fx' "$(calc "$import_best_s / $floor_s")")"
+fi
 row "import of $IMPORT commits: peak memory" "$((import_kib / 1024)) MiB" "" ""
 # The same import signed with rsa-3072 (rsa-sha2-512) and ecdsa-p256 keys (ring-verified).
 for kt in rsa:$KT_RSA ecdsa:$KT_ECDSA; do

@@ -1,5 +1,6 @@
 //! The ring backend (`fast.rs`) against ssh-key's own verification and `ssh-keygen -Y verify`,
-//! on real `ssh-keygen` signatures and on mutations of them.
+//! on real `ssh-keygen` signatures and on mutations of them; and the ed25519 path with its
+//! per-thread keys (`fast::ed25519_verdict`) against ssh-key on in-process signatures.
 //!
 //! Three answers are compared for every input: [`check`] (ring where it decides),
 //! [`check_reference`] (ssh-key alone, what `check` was before ring) and, for the hand-made
@@ -366,6 +367,8 @@ fn every_type_and_hash_is_valid_for_all_three() {
         all_three(sig, PAYLOAD, true, what);
         let expected = if is_ring_type(key) { Some(true) } else { None };
         assert_eq!(ring_alone(sig, PAYLOAD), expected, "{what}: ring decides");
+        let ed25519 = (key.algorithm == "ssh-ed25519").then_some(true);
+        assert_eq!(ed25519_alone(sig, PAYLOAD), ed25519, "{what}: ed25519 path");
     }
 }
 
@@ -712,4 +715,208 @@ fn timing() {
             reference / fast
         );
     }
+}
+
+// ---- ed25519 with the thread's keys ---------------------------------------------------------
+
+/// The ed25519 path's own verdict, when the armor parses and the path decides.
+fn ed25519_alone(armor: &[u8], payload: &[u8]) -> Option<bool> {
+    let sig = super::sshsig::parse(armor).ok()?;
+    let key = PublicKey::from(sig.public_key().clone());
+    fast::ed25519_verdict(&key, "git", payload, &sig)
+}
+
+/// [`agree`] for the ed25519 path: `check` == `check_reference`, and the path, when it
+/// decides, says what ssh-key says. Returns whether `check` found the signature valid.
+fn ed25519_agree(armor: &[u8], payload: &[u8], what: &str) -> bool {
+    let (verdict, _) = agree(armor, payload, what);
+    let valid = matches!(verdict, SignatureCheck::Valid(_));
+    if let Some(alone) = ed25519_alone(armor, payload) {
+        assert_eq!(
+            alone, valid,
+            "{what}: ed25519 path says {alone}, ssh-key {verdict:?}"
+        );
+    }
+    valid
+}
+
+/// An in-process ed25519 signer: seed byte `n`.
+fn dalek_key(n: u8) -> ed25519_dalek::SigningKey {
+    ed25519_dalek::SigningKey::from_bytes(&[n; 32])
+}
+
+/// The SSHSIG key blob of an ed25519 public key.
+fn ed25519_key_blob(public: &[u8; 32]) -> Vec<u8> {
+    let mut key = Vec::new();
+    put_string(&mut key, b"ssh-ed25519");
+    put_string(&mut key, public);
+    key
+}
+
+/// An `ssh-ed25519` SSHSIG over `payload` by `key`, signed in-process.
+fn ed25519_sshsig(key: &ed25519_dalek::SigningKey, hash: HashAlg, payload: &[u8]) -> Blob {
+    use ed25519_dalek::Signer as _;
+    let signed = SshSig::signed_data("git", hash, payload).expect("signed data");
+    Blob {
+        key: ed25519_key_blob(key.verifying_key().as_bytes()),
+        namespace: b"git".to_vec(),
+        reserved: Vec::new(),
+        hash: hash.as_str().as_bytes().to_vec(),
+        sig_alg: b"ssh-ed25519".to_vec(),
+        sig: key.sign(&signed).to_bytes().to_vec(),
+    }
+}
+
+#[test]
+fn ed25519_path_agrees_with_ssh_key_on_mutations() {
+    let key = dalek_key(1);
+    for hash in [HashAlg::Sha512, HashAlg::Sha256] {
+        let good = ed25519_sshsig(&key, hash, PAYLOAD);
+        assert!(ed25519_agree(&good.armor(), PAYLOAD, "valid"));
+        assert_eq!(ed25519_alone(&good.armor(), PAYLOAD), Some(true));
+        let tampered = [PAYLOAD, b"x"].concat();
+        assert!(!ed25519_agree(&good.armor(), &tampered, "payload changed"));
+        assert_eq!(ed25519_alone(&good.armor(), &tampered), Some(false));
+        // One bit of R, one of S, the top bits of S (S >= L), a short and a long signature.
+        let mut cases: Vec<(&str, Vec<u8>)> = Vec::new();
+        for (what, at, bit) in [("R bit", 3, 0x10), ("S bit", 40, 0x01), ("S top", 63, 0xe0)] {
+            let mut sig = good.sig.clone();
+            sig[at] ^= bit;
+            cases.push((what, sig));
+        }
+        cases.push(("63 bytes", good.sig[..63].to_vec()));
+        cases.push(("65 bytes", [good.sig.as_slice(), &[0]].concat()));
+        for (what, sig) in cases {
+            let blob = Blob {
+                sig,
+                ..good.clone()
+            };
+            assert!(!ed25519_agree(&blob.armor(), PAYLOAD, what), "{what}");
+        }
+        // Signed by one key, another embedded; the namespace or hash name changed.
+        let other = Blob {
+            key: ed25519_key_blob(dalek_key(2).verifying_key().as_bytes()),
+            ..good.clone()
+        };
+        assert!(!ed25519_agree(&other.armor(), PAYLOAD, "wrong key"));
+        let reserved = Blob {
+            reserved: b"x".to_vec(),
+            ..good.clone()
+        };
+        assert!(!ed25519_agree(&reserved.armor(), PAYLOAD, "reserved field"));
+        assert_eq!(ed25519_alone(&reserved.armor(), PAYLOAD), None);
+        let sk_name = Blob {
+            sig_alg: b"sk-ssh-ed25519@openssh.com".to_vec(),
+            ..good.clone()
+        };
+        assert!(!ed25519_agree(
+            &sk_name.armor(),
+            PAYLOAD,
+            "sk algorithm name"
+        ));
+        assert_eq!(ed25519_alone(&sk_name.armor(), PAYLOAD), None);
+    }
+}
+
+/// S + L: the same scalar unreduced. ed25519-dalek (so ssh-key, so refguard) refuses it
+/// (`corpus_tests.rs` records that OpenSSH, which checks only S's top three bits, accepts it).
+#[test]
+fn ed25519_unreduced_s_is_refused_by_both() {
+    const L: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    // Find a signature whose S + L still fits under 2^253 (S below 2^252 + small).
+    for n in 0..64u8 {
+        let payload = [PAYLOAD, &[n]].concat();
+        let good = ed25519_sshsig(&dalek_key(3), HashAlg::Sha512, &payload);
+        let (mut sum, mut carry) = (good.sig.clone(), 0u16);
+        for (byte, l) in sum[32..].iter_mut().zip(L) {
+            let total = u16::from(*byte) + u16::from(l) + carry;
+            *byte = total as u8;
+            carry = total >> 8;
+        }
+        if carry != 0 || sum[63] & 0xe0 != 0 {
+            continue;
+        }
+        let blob = Blob { sig: sum, ..good };
+        assert!(!ed25519_agree(&blob.armor(), &payload, "S + L"));
+        assert_eq!(ed25519_alone(&blob.armor(), &payload), Some(false));
+        return;
+    }
+    panic!("no signature with S + L below 2^253");
+}
+
+/// A small-order key is accepted by ssh-key's `verify` (not `verify_strict`), as by OpenSSH:
+/// the identity key with R = identity and S = 0 verifies any payload. The ed25519 path must
+/// say the same (the policy decides whether such a key may sign; no real key is one).
+/// Key bytes that are not a point are refused by both.
+#[test]
+fn ed25519_small_order_and_invalid_keys_get_ssh_keys_verdict() {
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let blob = Blob {
+        key: ed25519_key_blob(&identity),
+        namespace: b"git".to_vec(),
+        reserved: Vec::new(),
+        hash: b"sha512".to_vec(),
+        sig_alg: b"ssh-ed25519".to_vec(),
+        sig: [identity.as_slice(), &[0; 32]].concat(),
+    };
+    assert!(ed25519_agree(&blob.armor(), PAYLOAD, "identity key"));
+    assert_eq!(ed25519_alone(&blob.armor(), PAYLOAD), Some(true));
+
+    // R = the point of order 2 (y = -1) instead: R - [S]B + [k]A is that point, not zero, so
+    // the signature is refused. A batch equation would multiply it by a random z and accept
+    // whenever z is even (why `fast.rs` does not batch).
+    let mut order_two = [0xff; 32];
+    order_two[0] = 0xec;
+    order_two[31] = 0x7f;
+    let torsion = Blob {
+        sig: [order_two.as_slice(), &[0; 32]].concat(),
+        ..blob.clone()
+    };
+    assert!(!ed25519_agree(&torsion.armor(), PAYLOAD, "R of order 2"));
+    assert_eq!(ed25519_alone(&torsion.armor(), PAYLOAD), Some(false));
+
+    let not_a_point = (2..=255u8)
+        .map(|y| [y; 32])
+        .find(|bytes| ed25519_dalek::VerifyingKey::from_bytes(bytes).is_err())
+        .expect("some y is not on the curve");
+    let blob = Blob {
+        key: ed25519_key_blob(&not_a_point),
+        ..blob
+    };
+    assert!(!ed25519_agree(&blob.armor(), PAYLOAD, "not a point"));
+    assert_eq!(ed25519_alone(&blob.armor(), PAYLOAD), None);
+}
+
+/// More keys than a thread keeps, interleaved, each used several times, with bad signatures
+/// among good ones (a wrong key in the middle, a signature by one key under another's name):
+/// every verdict is ssh-key's, whatever the thread has kept from the signatures before it.
+#[test]
+fn ed25519_kept_keys_never_confuse_signers() {
+    let signers: Vec<_> = (0..20u8).map(|n| dalek_key(100 + n)).collect();
+    let mut expected_valid = 0;
+    for round in 0..3 {
+        for (i, signer) in signers.iter().enumerate() {
+            let payload = [PAYLOAD, format!("{round} {i}").as_bytes()].concat();
+            let good = ed25519_sshsig(signer, HashAlg::Sha512, &payload);
+            let bad_in_middle = round == 1 && i == signers.len() / 2;
+            let blob = if bad_in_middle {
+                let next = &signers[(i + 1) % signers.len()];
+                Blob {
+                    key: ed25519_key_blob(next.verifying_key().as_bytes()),
+                    ..good
+                }
+            } else {
+                good
+            };
+            let what = format!("round {round}, signer {i}");
+            let valid = ed25519_agree(&blob.armor(), &payload, &what);
+            assert_eq!(valid, !bad_in_middle, "{what}");
+            expected_valid += usize::from(valid);
+        }
+    }
+    assert_eq!(expected_valid, 3 * 20 - 1);
 }

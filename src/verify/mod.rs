@@ -20,8 +20,9 @@
 //! shorter than the modulus. Nothing OpenSSH refuses is accepted; `corpus_tests.rs` checks
 //! that against `ssh-keygen` itself.
 //!
-//! ECDSA P-256/P-384 and RSA signatures are verified with `ring` where it agrees with ssh-key
-//! by construction (`fast.rs`); ssh-key parses every signature and verifies the rest.
+//! ECDSA P-256/P-384 and RSA signatures are verified with `ring`, and `ssh-ed25519` ones with
+//! ed25519-dalek and keys decompressed once per thread, where each agrees with ssh-key by
+//! construction (`fast.rs`); ssh-key parses every signature and verifies the rest.
 
 mod fast;
 mod openpgp;
