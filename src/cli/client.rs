@@ -151,6 +151,11 @@ fn report_push(remote: &str, mode: Mode, judged: &Judged) -> u8 {
         );
     }
     if !judged.rejected() {
+        // Accepted: only what rules in evaluate mode would have rejected (spec §11), the
+        // same warning blocks the server prints.
+        for line in report::render(&judged.verdicts, report::Mode::PerRef) {
+            eprintln!("{line}");
+        }
         return EXIT_OK;
     }
     match mode {

@@ -185,6 +185,42 @@ fn an_allowed_push_goes_through_without_a_word() {
 }
 
 #[test]
+fn evaluate_mode_warnings_show_before_the_push_and_it_goes_through() {
+    // A shadow above the main rule: only alice may push main (spec §11).
+    let standard = fixture_policy("standard");
+    let at = standard.find("[[rule]]").expect("a rule");
+    let line = standard[..at].lines().count() + 1;
+    let policy = format!(
+        "{}[[rule]]\nrefs = [\"refs/heads/main\"]\npush = [\"alice\"]\nmode = \"evaluate\"\n\n{}",
+        &standard[..at],
+        &standard[at..]
+    );
+    let s = Scenario::builder(Hook::PreReceive).policy(policy).build();
+    let bob = checked_client(&s, "bob", None);
+    let id = bob.commit("Signed work", Sign::Own);
+    let p = bob.push(&["HEAD:refs/heads/main"]);
+    p.assert_accepted();
+    let warning = format!(
+        "refguard: warning: refs/heads/main would be rejected by rule roles.toml:{line} (evaluate mode)"
+    );
+    let local = local_lines(&p);
+    assert_eq!(
+        local.first().copied(),
+        Some(warning.as_str()),
+        "{}",
+        p.transcript()
+    );
+    assert!(
+        local.iter().any(|l| l.contains("[push-denied]")),
+        "{}",
+        p.transcript()
+    );
+    // The server says the same.
+    assert!(p.remote.contains(&warning), "{}", p.transcript());
+    assert_eq!(p.ref_after("refs/heads/main"), Some(id.as_str()));
+}
+
+#[test]
 fn warn_mode_reports_and_pushes_anyway() {
     let s = Scenario::new(Hook::PreReceive);
     // The check judges as carol (no developer); the server knows the pusher as bob.
