@@ -62,19 +62,27 @@ pub fn render_warnings(v: &Verdict) -> Vec<String> {
             "refguard: warning: {} would be rejected by {by} (evaluate mode)",
             v.update.refname
         )));
-        let mut hinted = BTreeSet::new();
-        for reason in reasons.iter().take(MAX_REASONS) {
-            out.push(shown(format!("refguard:   {}", reason_line(reason, noun))));
-            if hinted.insert(reason.code) {
-                out.push(format!("refguard:   hint: {}", reason.code.hint()));
-            }
+        out.extend(reason_block(&reasons, noun));
+    }
+    out
+}
+
+/// One line per reason with a hint after the first of each code, at most [`MAX_REASONS`]
+/// reasons, then a count of the rest.
+fn reason_block(reasons: &[&Reason], noun: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut hinted = BTreeSet::new();
+    for reason in reasons.iter().take(MAX_REASONS) {
+        out.push(shown(format!("refguard:   {}", reason_line(reason, noun))));
+        if hinted.insert(reason.code) {
+            out.push(format!("refguard:   hint: {}", reason.code.hint()));
         }
-        if reasons.len() > MAX_REASONS {
-            out.push(format!(
-                "refguard:   ... and {} more reasons not shown",
-                reasons.len() - MAX_REASONS
-            ));
-        }
+    }
+    if reasons.len() > MAX_REASONS {
+        out.push(format!(
+            "refguard:   ... and {} more reasons not shown",
+            reasons.len() - MAX_REASONS
+        ));
     }
     out
 }
@@ -95,21 +103,8 @@ pub fn render_rejection(v: &Verdict) -> Vec<String> {
         abbrev(&v.update.old),
         abbrev(&v.update.new)
     ))];
-    let mut hinted = BTreeSet::new();
-    let noun = noun_for(&v.update.refname);
     let denials: Vec<&Reason> = v.denials().collect();
-    for reason in denials.iter().take(MAX_REASONS) {
-        out.push(shown(format!("refguard:   {}", reason_line(reason, noun))));
-        if hinted.insert(reason.code) {
-            out.push(format!("refguard:   hint: {}", reason.code.hint()));
-        }
-    }
-    if denials.len() > MAX_REASONS {
-        out.push(format!(
-            "refguard:   ... and {} more reasons not shown",
-            denials.len() - MAX_REASONS
-        ));
-    }
+    out.extend(reason_block(&denials, noun_for(&v.update.refname)));
     // Only a decision the engine made knows who the pusher was taken for; a rejection made
     // before it (no policy, an internal error) says nothing rather than "unknown pusher".
     if v.kind.is_some() {

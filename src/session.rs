@@ -496,14 +496,11 @@ impl<'r> Session<'r> {
             return Ok(Vec::new());
         };
         let commits = facts.commits_in(CommitScope::Path(id)).unwrap_or_default();
+        // Once per entry, not per commit: where any entry's globs can match.
+        let prefixes = requirements::path_prefixes(policy);
         let mut out = Vec::new();
         for commit in commits {
-            let paths: Vec<String> = self
-                .touched_paths(policy, &commit.id)?
-                .iter()
-                .filter(|p| entry.pattern_for(p).is_some())
-                .cloned()
-                .collect();
+            let paths = entry.matching(&self.touched_paths(&prefixes, &commit.id)?);
             if !paths.is_empty() {
                 out.push(Touch {
                     commit: commit.id.clone(),
@@ -516,18 +513,21 @@ impl<'r> Session<'r> {
 
     /// The paths `id` touches under any path entry's prefix: compared once per commit for
     /// the whole push, whatever the number of entries and refs that bring it.
-    fn touched_paths(&self, policy: &Policy, id: &ObjectId) -> Result<Rc<[String]>, git::Error> {
-        let prefixes = requirements::path_prefixes(policy);
+    fn touched_paths(
+        &self,
+        prefixes: &[String],
+        id: &ObjectId,
+    ) -> Result<Rc<[String]>, git::Error> {
         // Keyed by the prefixes too: a session may judge under another policy (a candidate).
         if let Some((bound, paths)) = self.touched.borrow().get(id)
             && *bound == prefixes
         {
             return Ok(Rc::clone(paths));
         }
-        let paths: Rc<[String]> = self.repo.touched_paths(id, &prefixes)?.into();
+        let paths: Rc<[String]> = self.repo.touched_paths(id, prefixes)?.into();
         self.touched
             .borrow_mut()
-            .insert(id.clone(), (prefixes, Rc::clone(&paths)));
+            .insert(id.clone(), (prefixes.to_vec(), Rc::clone(&paths)));
         Ok(paths)
     }
 

@@ -122,11 +122,7 @@ pub fn judge_commit(
                     .collect()
             }
             Check::Path { entry, .. } => {
-                let paths: Vec<String> = touched
-                    .iter()
-                    .filter(|p| entry.pattern_for(p).is_some())
-                    .cloned()
-                    .collect();
+                let paths = entry.matching(touched);
                 if paths.is_empty() {
                     Vec::new()
                 } else {

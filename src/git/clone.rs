@@ -33,15 +33,7 @@ impl Repo {
 
     /// Sets a string in the repository's own config file (`git config NAME VALUE`).
     pub fn set_config_string(&self, name: &str, value: &str) -> Result<()> {
-        let config_error = |cause| Error::Config {
-            name: name.to_owned(),
-            cause,
-        };
-        let config = self.repo.config().map_err(config_error)?;
-        let mut local = config
-            .open_level(git2::ConfigLevel::Local)
-            .map_err(config_error)?;
-        local.set_str(name, value).map_err(config_error)
+        self.set_local_config(name, |local| local.set_str(name, value))
     }
 
     /// The work tree of a non-bare repository.

@@ -146,6 +146,15 @@ impl Repo {
 
     /// Sets a boolean in the repository's own config file (`git config NAME true|false`).
     pub fn set_config_bool(&self, name: &str, value: bool) -> Result<()> {
+        self.set_local_config(name, |local| local.set_bool(name, value))
+    }
+
+    /// Sets `name` in the repository's own config file with `set`.
+    pub(super) fn set_local_config(
+        &self,
+        name: &str,
+        set: impl FnOnce(&mut git2::Config) -> std::result::Result<(), git2::Error>,
+    ) -> Result<()> {
         let config_error = |cause| Error::Config {
             name: name.to_owned(),
             cause,
@@ -154,7 +163,7 @@ impl Repo {
         let mut local = config
             .open_level(git2::ConfigLevel::Local)
             .map_err(config_error)?;
-        local.set_bool(name, value).map_err(config_error)
+        set(&mut local).map_err(config_error)
     }
 
     /// The object id a ref points at (following symbolic refs), or `None` if the ref does

@@ -490,6 +490,15 @@ impl PathEntry {
             .map(|&i| self.paths[i].as_str())
     }
 
+    /// The paths of `paths` this entry's globs match, in order.
+    pub fn matching(&self, paths: &[String]) -> Vec<String> {
+        paths
+            .iter()
+            .filter(|p| self.pattern_for(p).is_some())
+            .cloned()
+            .collect()
+    }
+
     /// The literal start of each path glob (up to its first glob character), for pruning
     /// tree walks: a directory no prefix points into (or out of) cannot hold a match.
     pub fn literal_prefixes(&self) -> Vec<&str> {

@@ -72,26 +72,31 @@ pub(super) fn ring_verdict(
     msg: &[u8],
     sig: &SshSig,
 ) -> Option<bool> {
-    // `PublicKey::verify`'s own checks, then `SshSig::verify`'s signed data. The public
-    // `SshSig::signed_data` always encodes an empty `reserved` field; a signature with a
-    // non-empty one (none exist: OpenSSH writes it empty) is left to ssh-key.
-    if key.key_data() != sig.public_key() || namespace != sig.namespace() {
-        return None;
-    }
-    if !sig.reserved().is_empty() {
-        return None;
-    }
     match (key.key_data(), sig.algorithm()) {
         (KeyData::Ecdsa(point), Algorithm::Ecdsa { curve }) if point.curve() == curve => {
-            let signed = SshSig::signed_data(sig.namespace(), sig.hash_alg(), msg).ok()?;
+            let signed = signed_data(key, namespace, msg, sig)?;
             ecdsa(point, sig.signature_bytes(), &signed)
         }
         (KeyData::Rsa(rsa), Algorithm::Rsa { hash: Some(hash) }) => {
-            let signed = SshSig::signed_data(sig.namespace(), sig.hash_alg(), msg).ok()?;
+            let signed = signed_data(key, namespace, msg, sig)?;
             rsa_pkcs1(rsa, hash, sig.signature_bytes(), &signed)
         }
         _ => None,
     }
+}
+
+/// The data `sig` signs, when a fast path may decide it: `PublicKey::verify`'s own checks
+/// (key and namespace as in the SSHSIG), then `SshSig::verify`'s signed data. The public
+/// `SshSig::signed_data` always encodes an empty `reserved` field, so a signature with a
+/// non-empty one (none exist: OpenSSH writes it empty) is left to ssh-key.
+fn signed_data(key: &PublicKey, namespace: &str, msg: &[u8], sig: &SshSig) -> Option<Vec<u8>> {
+    if key.key_data() != sig.public_key()
+        || namespace != sig.namespace()
+        || !sig.reserved().is_empty()
+    {
+        return None;
+    }
+    SshSig::signed_data(sig.namespace(), sig.hash_alg(), msg).ok()
 }
 
 /// ed25519-dalek's verdict on a plain `ssh-ed25519` signature, with the thread's
@@ -112,18 +117,12 @@ pub(super) fn ed25519_verdict(
 ) -> Option<bool> {
     use ed25519_dalek::Verifier as _;
 
-    if key.key_data() != sig.public_key() || namespace != sig.namespace() {
-        return None;
-    }
-    if !sig.reserved().is_empty() {
-        return None;
-    }
     let (KeyData::Ed25519(public), Algorithm::Ed25519) = (key.key_data(), sig.algorithm()) else {
         return None;
     };
+    let signed = signed_data(key, namespace, msg, sig)?;
     let signature = ed25519_dalek::Signature::from_slice(sig.signature_bytes()).ok()?;
     let verifying = verifying_key(public.as_ref())?;
-    let signed = SshSig::signed_data(sig.namespace(), sig.hash_alg(), msg).ok()?;
     Some(verifying.verify(&signed, &signature).is_ok())
 }
 
