@@ -94,6 +94,7 @@ pub mod hook;
 pub mod inspect;
 pub mod openpgp;
 pub mod policy;
+pub mod policy_cache;
 pub mod pushcert;
 pub mod refmap;
 pub mod report;

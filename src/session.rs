@@ -197,7 +197,7 @@ impl<'r> Session<'r> {
         };
         let state = match tip {
             None => PolicyState::Missing,
-            Some(commit) => match read_policy(repo, &commit)? {
+            Some(commit) => match read_policy_cached(repo, &commit)? {
                 Ok(policy) => PolicyState::Loaded {
                     commit,
                     policy: Box::new(policy),
@@ -677,6 +677,31 @@ pub fn read_policy(repo: &Repo, commit: &ObjectId) -> Result<Result<Policy, Stri
             format!("{POLICY_FILE} does not validate: {first}")
         }),
     )
+}
+
+/// [`read_policy`] through the parse-once cache ([`crate::policy_cache`]): the policy in
+/// force is parsed once per policy tree (which commits to roles.toml and every file it
+/// references) and read back on later pushes. Only a valid policy is stored; without a key
+/// (an unreadable commit) it is parsed as always.
+pub fn read_policy_cached(
+    repo: &Repo,
+    commit: &ObjectId,
+) -> Result<Result<Policy, String>, git::Error> {
+    let Ok(tree) = repo.tree_id(commit) else {
+        return read_policy(repo, commit);
+    };
+    let key = crate::policy_cache::key(&[POLICY_FILE.as_bytes(), tree.as_str().as_bytes()]);
+    let dir = crate::policy_cache::dir_for(repo.common_dir());
+    let parsed = crate::policy_cache::load(&dir, &key, || match read_policy(repo, commit) {
+        Ok(Ok(policy)) => Ok(policy),
+        Ok(Err(detail)) => Err(Ok(detail)),
+        Err(e) => Err(Err(e)),
+    });
+    match parsed {
+        Ok(policy) => Ok(Ok(policy)),
+        Err(Ok(detail)) => Ok(Err(detail)),
+        Err(Err(e)) => Err(e),
+    }
 }
 
 fn non_zero(id: &ObjectId) -> Option<ObjectId> {

@@ -114,6 +114,25 @@ impl Repo {
         self.repo.path()
     }
 
+    /// The repository's common git directory: for a linked worktree the main repository's,
+    /// otherwise the git directory itself. Never the quarantine object directory.
+    pub fn common_dir(&self) -> &Path {
+        self.repo.commondir()
+    }
+
+    /// The id of the tree of `commit` (peeled from a tag if need be): it commits to every
+    /// file under it, so it identifies everything a policy is built from.
+    pub fn tree_id(&self, commit: &ObjectId) -> Result<ObjectId> {
+        self.repo
+            .find_object(to_oid(commit)?, None)
+            .and_then(|o| o.peel_to_commit())
+            .map(|c| to_id(c.tree_id()))
+            .map_err(|cause| Error::Object {
+                id: commit.clone(),
+                cause,
+            })
+    }
+
     /// The value of a config variable (repository, then global and system config, as git
     /// reads it), or `None` if it is not set.
     pub fn config_string(&self, name: &str) -> Result<Option<String>> {

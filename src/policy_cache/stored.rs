@@ -1,0 +1,687 @@
+//! The stored form of a [`Policy`]: plain serde data, converted from a validated policy and
+//! back. What parsing computed is stored as it is (indexes included) so that a loaded policy
+//! judges exactly as the parsed one; only what cannot be serialized is rebuilt from what it
+//! was made of: SSH keys from their wire bytes, OpenPGP certificates from their file's bytes
+//! (`Policy::files`), glob matchers from the patterns as written.
+//!
+//! The conversions destructure every struct exhaustively, so a field added to the policy
+//! model does not compile until it is stored here too (and [`super::FORMAT`] is bumped).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime, UtcOffset};
+
+use crate::openpgp::{Certificate, SharedCertificate};
+use crate::policy::{
+    ApprovalRule, Grant, KeyMaterial, LIST_KINDS, ListKind, Location, PathEntry, Policy,
+    PolicyFile, Principals, Revoked, Rule, User, UserKey,
+};
+use crate::signature::KeyKind;
+
+/// Why a stored policy could not be turned back into a [`Policy`] (the cache entry is then
+/// ignored and the policy parsed again).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unusable(String);
+
+fn unusable(what: impl Into<String>) -> Unusable {
+    Unusable(what.into())
+}
+
+/// A whole policy.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+pub(super) struct StoredPolicy {
+    users: Vec<StoredUser>,
+    roles: BTreeMap<String, Vec<String>>,
+    role_members: BTreeMap<String, BTreeSet<String>>,
+    admins: StoredPrincipals,
+    approvals: u32,
+    quorum_location: StoredLocation,
+    baseline: Vec<String>,
+    revoked: Vec<StoredRevoked>,
+    rules: Vec<StoredRule>,
+    paths: Vec<StoredPath>,
+    /// `key_index`, sorted (so that the same policy always stores the same bytes).
+    key_index: Vec<(StoredKeyKind, ByteBuf, String, u64)>,
+    /// `name_index`, sorted.
+    name_index: Vec<(String, String)>,
+    require_signed_push: bool,
+    grants: Vec<StoredGrant>,
+    max_grant: StoredDuration,
+    files: Vec<(String, ByteBuf)>,
+}
+
+/// Bytes stored as one byte string, not as a sequence of integers.
+type ByteBuf = serde_bytes::ByteBuf;
+
+#[derive(Serialize, Deserialize, Debug, PartialEq, Eq, PartialOrd, Ord, Clone, Copy)]
+enum StoredKeyKind {
+    Ssh,
+    OpenPgp,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct StoredUser {
+    id: String,
+    keys: Vec<StoredKey>,
+    names: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+enum StoredMaterial {
+    /// An OpenSSH key: rebuilt from `blob` (its wire bytes), with its comment.
+    Ssh { comment: String },
+    /// An OpenPGP certificate: re-read from the policy's file `file`.
+    OpenPgp,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct StoredKey {
+    material: StoredMaterial,
+    kind: StoredKeyKind,
+    blob: ByteBuf,
+    fingerprint: String,
+    algorithm: String,
+    expires: Option<StoredTime>,
+    touch_required: bool,
+    location: StoredLocation,
+    file: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq, Clone, Copy)]
+struct StoredLocation {
+    org: bool,
+    line: u64,
+    col: u64,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq, Clone, Copy)]
+struct StoredTime {
+    unix_nanos: i128,
+    offset_seconds: i32,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq, Clone, Copy)]
+struct StoredDuration {
+    seconds: i64,
+    nanos: i32,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct StoredPrincipals {
+    written: Vec<String>,
+    any_user: bool,
+    users: BTreeSet<String>,
+    roles: BTreeSet<String>,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct StoredRevoked {
+    fingerprint: String,
+    reason: Option<String>,
+    location: StoredLocation,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct StoredRule {
+    index: u64,
+    location: StoredLocation,
+    refs: Vec<String>,
+    lists: [Option<StoredPrincipals>; LIST_KINDS],
+    linear: bool,
+    signed_push: bool,
+    approvals: Option<StoredApproval>,
+    names_replace_refs: bool,
+    evaluate: bool,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct StoredPath {
+    index: u64,
+    location: StoredLocation,
+    paths: Vec<String>,
+    refs: Vec<String>,
+    signers: Option<StoredPrincipals>,
+    approvals: Option<StoredApproval>,
+    evaluate: bool,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct StoredApproval {
+    by: StoredPrincipals,
+    count: u32,
+    on: Vec<u8>,
+    allow_self: bool,
+    location: StoredLocation,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct StoredGrant {
+    user: String,
+    role: String,
+    from: Option<StoredTime>,
+    until: StoredTime,
+    reason: String,
+    location: StoredLocation,
+    until_location: StoredLocation,
+}
+
+const LIST_ORDER: [ListKind; LIST_KINDS] = [
+    ListKind::Push,
+    ListKind::Create,
+    ListKind::Delete,
+    ListKind::ForcePush,
+    ListKind::Signers,
+    ListKind::Merge,
+];
+
+fn list_code(kind: ListKind) -> u8 {
+    match kind {
+        ListKind::Push => 0,
+        ListKind::Create => 1,
+        ListKind::Delete => 2,
+        ListKind::ForcePush => 3,
+        ListKind::Signers => 4,
+        ListKind::Merge => 5,
+    }
+}
+
+fn list_kind(code: u8) -> Result<ListKind, Unusable> {
+    LIST_ORDER
+        .get(usize::from(code))
+        .copied()
+        .ok_or_else(|| unusable(format!("unknown list kind {code}")))
+}
+
+impl StoredPolicy {
+    /// The stored form of a validated policy.
+    pub(super) fn from_policy(policy: &Policy) -> StoredPolicy {
+        let Policy {
+            users,
+            roles,
+            role_members,
+            admins,
+            approvals,
+            quorum_location,
+            baseline,
+            revoked,
+            rules,
+            paths,
+            key_index,
+            name_index,
+            require_signed_push,
+            grants,
+            max_grant,
+            files,
+        } = policy;
+        let mut key_index: Vec<_> = key_index
+            .iter()
+            .map(|((kind, blob), (user, i))| {
+                (
+                    store_kind(*kind),
+                    ByteBuf::from(blob.clone()),
+                    user.clone(),
+                    *i as u64,
+                )
+            })
+            .collect();
+        key_index.sort();
+        let mut name_index: Vec<_> = name_index
+            .iter()
+            .map(|(n, u)| (n.clone(), u.clone()))
+            .collect();
+        name_index.sort();
+        StoredPolicy {
+            users: users.values().map(store_user).collect(),
+            roles: roles.clone(),
+            role_members: role_members.clone(),
+            admins: store_principals(admins),
+            approvals: *approvals,
+            quorum_location: store_location(*quorum_location),
+            baseline: baseline.clone(),
+            revoked: revoked.iter().map(store_revoked).collect(),
+            rules: rules.iter().map(store_rule).collect(),
+            paths: paths.iter().map(store_path).collect(),
+            key_index,
+            name_index,
+            require_signed_push: *require_signed_push,
+            grants: grants.iter().map(store_grant).collect(),
+            max_grant: StoredDuration {
+                seconds: max_grant.whole_seconds(),
+                nanos: max_grant.subsec_nanoseconds(),
+            },
+            files: files
+                .iter()
+                .map(|(p, b)| (p.clone(), ByteBuf::from(b.clone())))
+                .collect(),
+        }
+    }
+
+    /// The policy back: keys, certificates and matchers rebuilt. Err when anything stored
+    /// does not make a policy again (then the entry is not used).
+    pub(super) fn into_policy(self) -> Result<Policy, Unusable> {
+        let StoredPolicy {
+            users,
+            roles,
+            role_members,
+            admins,
+            approvals,
+            quorum_location,
+            baseline,
+            revoked,
+            rules,
+            paths,
+            key_index,
+            name_index,
+            require_signed_push,
+            grants,
+            max_grant,
+            files,
+        } = self;
+        let files: Vec<(String, Vec<u8>)> =
+            files.into_iter().map(|(p, b)| (p, b.into_vec())).collect();
+        // One certificate per file, shared by every key that lists it, as parsing does.
+        let mut certs: HashMap<String, SharedCertificate> = HashMap::new();
+        let mut users_out = BTreeMap::new();
+        for user in users {
+            let user = load_user(user, &files, &mut certs)?;
+            users_out.insert(user.id.clone(), user);
+        }
+        let mut key_index_out = HashMap::with_capacity(key_index.len());
+        for (kind, blob, user, i) in key_index {
+            let i = usize::try_from(i).map_err(|_| unusable("key index out of range"))?;
+            key_index_out.insert((load_kind(kind), blob.into_vec()), (user, i));
+        }
+        Ok(Policy {
+            users: users_out,
+            roles,
+            role_members,
+            admins: load_principals(admins),
+            approvals,
+            quorum_location: load_location(quorum_location)?,
+            baseline,
+            revoked: revoked
+                .into_iter()
+                .map(load_revoked)
+                .collect::<Result<_, _>>()?,
+            rules: rules.into_iter().map(load_rule).collect::<Result<_, _>>()?,
+            paths: paths.into_iter().map(load_path).collect::<Result<_, _>>()?,
+            key_index: key_index_out,
+            name_index: name_index.into_iter().collect(),
+            require_signed_push,
+            grants: grants
+                .into_iter()
+                .map(load_grant)
+                .collect::<Result<Vec<_>, _>>()?
+                .into(),
+            max_grant: Duration::new(max_grant.seconds, max_grant.nanos),
+            files,
+        })
+    }
+}
+
+fn store_kind(kind: KeyKind) -> StoredKeyKind {
+    match kind {
+        KeyKind::Ssh => StoredKeyKind::Ssh,
+        KeyKind::OpenPgp => StoredKeyKind::OpenPgp,
+    }
+}
+
+fn load_kind(kind: StoredKeyKind) -> KeyKind {
+    match kind {
+        StoredKeyKind::Ssh => KeyKind::Ssh,
+        StoredKeyKind::OpenPgp => KeyKind::OpenPgp,
+    }
+}
+
+fn store_location(at: Location) -> StoredLocation {
+    let Location { file, line, col } = at;
+    StoredLocation {
+        org: file == PolicyFile::Org,
+        line: line as u64,
+        col: col as u64,
+    }
+}
+
+fn load_location(at: StoredLocation) -> Result<Location, Unusable> {
+    let size = |n: u64| usize::try_from(n).map_err(|_| unusable("location out of range"));
+    Ok(Location {
+        file: if at.org {
+            PolicyFile::Org
+        } else {
+            PolicyFile::Repo
+        },
+        line: size(at.line)?,
+        col: size(at.col)?,
+    })
+}
+
+fn store_time(t: OffsetDateTime) -> StoredTime {
+    StoredTime {
+        unix_nanos: t.unix_timestamp_nanos(),
+        offset_seconds: t.offset().whole_seconds(),
+    }
+}
+
+fn load_time(t: StoredTime) -> Result<OffsetDateTime, Unusable> {
+    let offset =
+        UtcOffset::from_whole_seconds(t.offset_seconds).map_err(|e| unusable(e.to_string()))?;
+    Ok(OffsetDateTime::from_unix_timestamp_nanos(t.unix_nanos)
+        .map_err(|e| unusable(e.to_string()))?
+        .to_offset(offset))
+}
+
+fn store_user(user: &User) -> StoredUser {
+    let User { id, keys, names } = user;
+    StoredUser {
+        id: id.clone(),
+        keys: keys.iter().map(store_key).collect(),
+        names: names.clone(),
+    }
+}
+
+fn load_user(
+    user: StoredUser,
+    files: &[(String, Vec<u8>)],
+    certs: &mut HashMap<String, SharedCertificate>,
+) -> Result<User, Unusable> {
+    let keys = user
+        .keys
+        .into_iter()
+        .map(|k| load_key(k, files, certs))
+        .collect::<Result<_, _>>()?;
+    Ok(User {
+        id: user.id,
+        keys,
+        names: user.names,
+    })
+}
+
+fn store_key(key: &UserKey) -> StoredKey {
+    let UserKey {
+        material,
+        kind,
+        blob,
+        fingerprint,
+        algorithm,
+        expires,
+        touch_required,
+        location,
+        file,
+    } = key;
+    StoredKey {
+        material: match material {
+            KeyMaterial::Ssh(key) => StoredMaterial::Ssh {
+                comment: key.comment().to_string(),
+            },
+            KeyMaterial::OpenPgp(_) => StoredMaterial::OpenPgp,
+        },
+        kind: store_kind(*kind),
+        blob: ByteBuf::from(blob.clone()),
+        fingerprint: fingerprint.clone(),
+        algorithm: algorithm.clone(),
+        expires: expires.map(store_time),
+        touch_required: *touch_required,
+        location: store_location(*location),
+        file: file.clone(),
+    }
+}
+
+fn load_key(
+    key: StoredKey,
+    files: &[(String, Vec<u8>)],
+    certs: &mut HashMap<String, SharedCertificate>,
+) -> Result<UserKey, Unusable> {
+    let blob = key.blob.into_vec();
+    let material = match key.material {
+        StoredMaterial::Ssh { comment } => {
+            // The lookup blob of an SSH key is its wire encoding (`KeyId::ssh`).
+            let mut ssh = ssh_key::PublicKey::from_bytes(&blob)
+                .map_err(|e| unusable(format!("stored SSH key: {e}")))?;
+            ssh.set_comment(comment);
+            KeyMaterial::Ssh(ssh)
+        }
+        StoredMaterial::OpenPgp => {
+            let path = key
+                .file
+                .as_deref()
+                .ok_or_else(|| unusable("OpenPGP key without its file"))?;
+            KeyMaterial::OpenPgp(certificate(path, files, certs)?)
+        }
+    };
+    Ok(UserKey {
+        material,
+        kind: load_kind(key.kind),
+        blob,
+        fingerprint: key.fingerprint,
+        algorithm: key.algorithm,
+        expires: key.expires.map(load_time).transpose()?,
+        touch_required: key.touch_required,
+        location: load_location(key.location)?,
+        file: key.file,
+    })
+}
+
+/// The certificate in the policy's file `path`, parsed once (its self-signatures verified
+/// again, as parsing the policy does).
+fn certificate(
+    path: &str,
+    files: &[(String, Vec<u8>)],
+    certs: &mut HashMap<String, SharedCertificate>,
+) -> Result<SharedCertificate, Unusable> {
+    if let Some(cert) = certs.get(path) {
+        return Ok(Arc::clone(cert));
+    }
+    let (_, bytes) = files
+        .iter()
+        .find(|(p, _)| p == path)
+        .ok_or_else(|| unusable(format!("certificate file `{path}` not stored")))?;
+    let cert = Arc::new(
+        Certificate::parse(bytes).map_err(|e| unusable(format!("certificate `{path}` {e}")))?,
+    );
+    certs.insert(path.to_string(), Arc::clone(&cert));
+    Ok(cert)
+}
+
+fn store_principals(list: &Principals) -> StoredPrincipals {
+    let Principals {
+        written,
+        any_user,
+        users,
+        roles,
+    } = list;
+    StoredPrincipals {
+        written: written.clone(),
+        any_user: *any_user,
+        users: users.clone(),
+        roles: roles.clone(),
+    }
+}
+
+fn load_principals(list: StoredPrincipals) -> Principals {
+    Principals {
+        written: list.written,
+        any_user: list.any_user,
+        users: list.users,
+        roles: list.roles,
+    }
+}
+
+fn store_revoked(r: &Revoked) -> StoredRevoked {
+    let Revoked {
+        fingerprint,
+        reason,
+        location,
+    } = r;
+    StoredRevoked {
+        fingerprint: fingerprint.clone(),
+        reason: reason.clone(),
+        location: store_location(*location),
+    }
+}
+
+fn load_revoked(r: StoredRevoked) -> Result<Revoked, Unusable> {
+    Ok(Revoked {
+        fingerprint: r.fingerprint,
+        reason: r.reason,
+        location: load_location(r.location)?,
+    })
+}
+
+fn store_approval(a: &ApprovalRule) -> StoredApproval {
+    let ApprovalRule {
+        by,
+        count,
+        on,
+        allow_self,
+        location,
+    } = a;
+    StoredApproval {
+        by: store_principals(by),
+        count: *count,
+        on: on.iter().map(|k| list_code(*k)).collect(),
+        allow_self: *allow_self,
+        location: store_location(*location),
+    }
+}
+
+fn load_approval(a: StoredApproval) -> Result<ApprovalRule, Unusable> {
+    Ok(ApprovalRule {
+        by: load_principals(a.by),
+        count: a.count,
+        on: a.on.into_iter().map(list_kind).collect::<Result<_, _>>()?,
+        allow_self: a.allow_self,
+        location: load_location(a.location)?,
+    })
+}
+
+/// The matcher of patterns that validated (each compiled as parsing compiles it: git-style,
+/// `*` within a component).
+fn globs(patterns: &[String]) -> Result<GlobSet, Unusable> {
+    let mut builder = GlobSetBuilder::new();
+    for pattern in patterns {
+        let glob = GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| unusable(format!("stored pattern `{pattern}`: {e}")))?;
+        builder.add(glob);
+    }
+    builder
+        .build()
+        .map_err(|e| unusable(format!("stored patterns: {e}")))
+}
+
+fn store_rule(rule: &Rule) -> StoredRule {
+    let Rule {
+        index,
+        location,
+        refs,
+        matcher: _,
+        lists,
+        linear,
+        signed_push,
+        approvals,
+        names_replace_refs,
+        evaluate,
+    } = rule;
+    StoredRule {
+        index: *index as u64,
+        location: store_location(*location),
+        refs: refs.clone(),
+        lists: std::array::from_fn(|i| lists[i].as_ref().map(store_principals)),
+        linear: *linear,
+        signed_push: *signed_push,
+        approvals: approvals.as_ref().map(store_approval),
+        names_replace_refs: *names_replace_refs,
+        evaluate: *evaluate,
+    }
+}
+
+fn load_rule(rule: StoredRule) -> Result<Rule, Unusable> {
+    let [a, b, c, d, e, f] = rule.lists;
+    Ok(Rule {
+        index: usize::try_from(rule.index).map_err(|_| unusable("rule index out of range"))?,
+        location: load_location(rule.location)?,
+        matcher: globs(&rule.refs)?,
+        refs: rule.refs,
+        lists: [a, b, c, d, e, f].map(|l| l.map(load_principals)),
+        linear: rule.linear,
+        signed_push: rule.signed_push,
+        approvals: rule.approvals.map(load_approval).transpose()?,
+        names_replace_refs: rule.names_replace_refs,
+        evaluate: rule.evaluate,
+    })
+}
+
+fn store_path(entry: &PathEntry) -> StoredPath {
+    let PathEntry {
+        index,
+        location,
+        paths,
+        path_matcher: _,
+        refs,
+        ref_matcher: _,
+        signers,
+        approvals,
+        evaluate,
+    } = entry;
+    StoredPath {
+        index: *index as u64,
+        location: store_location(*location),
+        paths: paths.clone(),
+        refs: refs.clone(),
+        signers: signers.as_ref().map(store_principals),
+        approvals: approvals.as_ref().map(store_approval),
+        evaluate: *evaluate,
+    }
+}
+
+fn load_path(entry: StoredPath) -> Result<PathEntry, Unusable> {
+    Ok(PathEntry {
+        index: usize::try_from(entry.index).map_err(|_| unusable("path index out of range"))?,
+        location: load_location(entry.location)?,
+        path_matcher: globs(&entry.paths)?,
+        paths: entry.paths,
+        ref_matcher: globs(&entry.refs)?,
+        refs: entry.refs,
+        signers: entry.signers.map(load_principals),
+        approvals: entry.approvals.map(load_approval).transpose()?,
+        evaluate: entry.evaluate,
+    })
+}
+
+fn store_grant(grant: &Grant) -> StoredGrant {
+    let Grant {
+        user,
+        role,
+        from,
+        until,
+        reason,
+        location,
+        until_location,
+    } = grant;
+    StoredGrant {
+        user: user.clone(),
+        role: role.clone(),
+        from: from.map(store_time),
+        until: store_time(*until),
+        reason: reason.clone(),
+        location: store_location(*location),
+        until_location: store_location(*until_location),
+    }
+}
+
+fn load_grant(grant: StoredGrant) -> Result<Grant, Unusable> {
+    Ok(Grant {
+        user: grant.user,
+        role: grant.role,
+        from: grant.from.map(load_time).transpose()?,
+        until: load_time(grant.until)?,
+        reason: grant.reason,
+        location: load_location(grant.location)?,
+        until_location: load_location(grant.until_location)?,
+    })
+}
