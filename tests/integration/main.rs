@@ -24,6 +24,7 @@ mod openpgp;
 mod packaging;
 mod paths;
 mod policy_branch;
+mod policy_cache;
 mod push;
 mod servers;
 mod sshsig_variants;
