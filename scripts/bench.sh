@@ -13,9 +13,12 @@ small=false
 [[ ${1:-} == --small ]] && small=true
 if $small; then
   HIST=2000 USERS=50 REFS=200 IMPORT=2000 BIG=5000 ROLES=500 GITCAP=100 RUNS=5 KT_RSA=100 KT_ECDSA=500
+  BIGPOLICY=500
   WIDE_DIRS=20 WIDE=500
 else
   HIST=100000 USERS=1000 REFS=10000 IMPORT=100000 BIG=1000000 ROLES=10000 GITCAP=2000 RUNS=21
+  # Big policies (issue 20): a one-commit push under a BIGPOLICY-user roles.toml.
+  BIGPOLICY=10000
   # Imports signed with other key types; RSA fixtures sign at ~100 commits/s, hence fewer.
   KT_RSA=5000 KT_ECDSA=20000
   # Path entries: a tree of WIDE_DIRS x 100 files, WIDE commits each changing one file.
@@ -72,10 +75,13 @@ best_of_3_s() {
   done
   echo "$best"
 }
-# Median wall time in ms of RUNS pre-receive runs of `stdin` in fixture $1.
+# Median wall time in ms of RUNS pre-receive runs of `stdin` in fixture $1. With cold=1 in
+# the environment, the policy cache is removed before each run (the first push after a
+# policy change: parsed, validated and cached).
 median_hook_ms() {
   local dir=$1 stdin=$2 t
   for _ in $(seq "$RUNS"); do
+    [[ -n ${cold:-} ]] && rm -rf "$dir/repo.git/refguard/policy-cache"
     t=$(now)
     env $(hook_env "$dir") "$RG" hook pre-receive <<<"$stdin" || { echo "hook rejected: $stdin" >&2; exit 1; }
     calc "($(now) - $t) * 1000"
@@ -92,6 +98,8 @@ gen_s=$(elapsed "$t")
 "$GEN" --out "$TMP/import" --commits "$IMPORT" --users "$USERS" --merge-every 50 --detached --push 0
 "$GEN" --out "$TMP/big" --commits "$BIG" --users 10 --unsigned 100 --push 0
 "$GEN" --out "$TMP/roles" --commits 1 --users "$ROLES" --push 0
+"$GEN" --out "$TMP/policy-big" --commits 10 --users "$BIGPOLICY" --push 1
+"$GEN" --out "$TMP/policy-small" --commits 10 --users 3 --push 1
 "$GEN" --out "$TMP/import-rsa" --commits "$KT_RSA" --users "$USERS" --merge-every 50 --detached \
   --push 0 --key-types rsa
 "$GEN" --out "$TMP/import-ecdsa" --commits "$KT_ECDSA" --users "$USERS" --merge-every 50 --detached \
@@ -188,6 +196,19 @@ roles_ms=$(for _ in $(seq "$RUNS"); do
   calc "($(now) - $t) * 1000"
 done | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]}')
 row "policy lint, $ROLES users, median ms (process incl.)" "$roles_ms" "" ""
+# 6b. Big policies (issue 20): a one-commit push under a $BIGPOLICY-user roles.toml beside the
+#     same push under a 3-user one, warm (the policy read back from the parse-once cache)
+#     and cold (the first push after a policy change: parsed, validated, cached). Target
+#     <= 3x warm.
+policy_in() { echo "$(tip "$1" main) $(tip "$1" push) refs/heads/main"; }
+big_warm=$(median_hook_ms "$TMP/policy-big" "$(policy_in "$TMP/policy-big")")
+small_warm=$(median_hook_ms "$TMP/policy-small" "$(policy_in "$TMP/policy-small")")
+big_cold=$(cold=1 median_hook_ms "$TMP/policy-big" "$(policy_in "$TMP/policy-big")")
+small_cold=$(cold=1 median_hook_ms "$TMP/policy-small" "$(policy_in "$TMP/policy-small")")
+row "one-commit push, $BIGPOLICY-user policy (cached), median ms" "$big_warm" \
+  "3 users: $small_warm" "$(printf '%.2fx' "$(calc "$big_warm / $small_warm")")"
+row "  same, cold (first push after a policy change), ms" "$big_cold" \
+  "3 users: $small_cold" "$(printf '%.2fx' "$(calc "$big_cold / $small_cold")")"
 
 # 6. History audit of every protected ref: the $HIST-commit history with $REFS feature branches
 #    and main (all under one rule) against the same objects with main alone (hard links).

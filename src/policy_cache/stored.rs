@@ -1,13 +1,15 @@
 //! The stored form of a [`Policy`]: plain serde data, converted from a validated policy and
-//! back. What parsing computed is stored as it is (indexes included) so that a loaded policy
-//! judges exactly as the parsed one; only what cannot be serialized is rebuilt from what it
-//! was made of: SSH keys from their wire bytes, OpenPGP certificates from their file's bytes
-//! (`Policy::files`), glob matchers from the patterns as written.
+//! back. What parsing computed is stored as it is (expanded roles and lists included) so
+//! that a loaded policy judges exactly as the parsed one; only what cannot be serialized, or
+//! follows from the users alone, is rebuilt from what it was made of: SSH keys from their
+//! wire bytes, OpenPGP certificates from their file's bytes (`Policy::files`), glob matchers
+//! from the patterns as written, and the key and pusher-name indexes from the users (see
+//! [`indexes`]).
 //!
 //! The conversions destructure every struct exhaustively, so a field added to the policy
 //! model does not compile until it is stored here too (and [`super::FORMAT`] is bumped).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
@@ -36,7 +38,7 @@ fn unusable(what: impl Into<String>) -> Unusable {
 pub(super) struct StoredPolicy {
     users: Vec<StoredUser>,
     roles: BTreeMap<String, Vec<String>>,
-    role_members: BTreeMap<String, BTreeSet<String>>,
+    role_members: Vec<(String, Vec<String>)>,
     admins: StoredPrincipals,
     approvals: u32,
     quorum_location: StoredLocation,
@@ -44,10 +46,6 @@ pub(super) struct StoredPolicy {
     revoked: Vec<StoredRevoked>,
     rules: Vec<StoredRule>,
     paths: Vec<StoredPath>,
-    /// `key_index`, sorted (so that the same policy always stores the same bytes).
-    key_index: Vec<(StoredKeyKind, ByteBuf, String, u64)>,
-    /// `name_index`, sorted.
-    name_index: Vec<(String, String)>,
     require_signed_push: bool,
     grants: Vec<StoredGrant>,
     max_grant: StoredDuration,
@@ -110,12 +108,15 @@ struct StoredDuration {
     nanos: i32,
 }
 
+/// Sets are stored as their sorted elements and rebuilt in bulk (`FromIterator` of a sorted
+/// sequence builds the tree in one pass; inserting 10,000 user ids one by one costs a
+/// comparison walk each).
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
 struct StoredPrincipals {
     written: Vec<String>,
     any_user: bool,
-    users: BTreeSet<String>,
-    roles: BTreeSet<String>,
+    users: Vec<String>,
+    roles: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -210,34 +211,22 @@ impl StoredPolicy {
             revoked,
             rules,
             paths,
-            key_index,
-            name_index,
+            // Rebuilt on load ([`indexes`]); `super::store` refuses a policy whose indexes
+            // are not what its users give.
+            key_index: _,
+            name_index: _,
             require_signed_push,
             grants,
             max_grant,
             files,
         } = policy;
-        let mut key_index: Vec<_> = key_index
-            .iter()
-            .map(|((kind, blob), (user, i))| {
-                (
-                    store_kind(*kind),
-                    ByteBuf::from(blob.clone()),
-                    user.clone(),
-                    *i as u64,
-                )
-            })
-            .collect();
-        key_index.sort();
-        let mut name_index: Vec<_> = name_index
-            .iter()
-            .map(|(n, u)| (n.clone(), u.clone()))
-            .collect();
-        name_index.sort();
         StoredPolicy {
             users: users.values().map(store_user).collect(),
             roles: roles.clone(),
-            role_members: role_members.clone(),
+            role_members: role_members
+                .iter()
+                .map(|(role, users)| (role.clone(), users.iter().cloned().collect()))
+                .collect(),
             admins: store_principals(admins),
             approvals: *approvals,
             quorum_location: store_location(*quorum_location),
@@ -245,8 +234,6 @@ impl StoredPolicy {
             revoked: revoked.iter().map(store_revoked).collect(),
             rules: rules.iter().map(store_rule).collect(),
             paths: paths.iter().map(store_path).collect(),
-            key_index,
-            name_index,
             require_signed_push: *require_signed_push,
             grants: grants.iter().map(store_grant).collect(),
             max_grant: StoredDuration {
@@ -274,8 +261,6 @@ impl StoredPolicy {
             revoked,
             rules,
             paths,
-            key_index,
-            name_index,
             require_signed_push,
             grants,
             max_grant,
@@ -285,20 +270,21 @@ impl StoredPolicy {
             files.into_iter().map(|(p, b)| (p, b.into_vec())).collect();
         // One certificate per file, shared by every key that lists it, as parsing does.
         let mut certs: HashMap<String, SharedCertificate> = HashMap::new();
-        let mut users_out = BTreeMap::new();
-        for user in users {
-            let user = load_user(user, &files, &mut certs)?;
-            users_out.insert(user.id.clone(), user);
-        }
-        let mut key_index_out = HashMap::with_capacity(key_index.len());
-        for (kind, blob, user, i) in key_index {
-            let i = usize::try_from(i).map_err(|_| unusable("key index out of range"))?;
-            key_index_out.insert((load_kind(kind), blob.into_vec()), (user, i));
-        }
+        let users_out: BTreeMap<String, User> = users
+            .into_iter()
+            .map(|user| {
+                let user = load_user(user, &files, &mut certs)?;
+                Ok((user.id.clone(), user))
+            })
+            .collect::<Result<_, Unusable>>()?;
+        let (key_index, name_index) = indexes(&users_out);
         Ok(Policy {
             users: users_out,
             roles,
-            role_members,
+            role_members: role_members
+                .into_iter()
+                .map(|(role, users)| (role, users.into_iter().collect()))
+                .collect(),
             admins: load_principals(admins),
             approvals,
             quorum_location: load_location(quorum_location)?,
@@ -309,8 +295,8 @@ impl StoredPolicy {
                 .collect::<Result<_, _>>()?,
             rules: rules.into_iter().map(load_rule).collect::<Result<_, _>>()?,
             paths: paths.into_iter().map(load_path).collect::<Result<_, _>>()?,
-            key_index: key_index_out,
-            name_index: name_index.into_iter().collect(),
+            key_index,
+            name_index,
             require_signed_push,
             grants: grants
                 .into_iter()
@@ -321,6 +307,37 @@ impl StoredPolicy {
             files,
         })
     }
+}
+
+/// The key and pusher-name indexes of `users`, as parsing builds them: each key's identity
+/// and each pusher name maps to its user (and the key's position), the first listing
+/// winning. In a valid policy a key or name belongs to one user (anything else is a
+/// validation error), so this is exactly what the parser built.
+pub(super) type Indexes = (
+    HashMap<(KeyKind, Vec<u8>), (String, usize)>,
+    HashMap<String, String>,
+);
+
+/// See [`Indexes`].
+pub(super) fn indexes(users: &BTreeMap<String, User>) -> Indexes {
+    let mut keys = HashMap::with_capacity(users.len());
+    let mut names = HashMap::with_capacity(users.len());
+    for (id, user) in users {
+        for (k, key) in user.keys.iter().enumerate() {
+            keys.entry((key.kind, key.blob.clone()))
+                .or_insert_with(|| (id.clone(), k));
+        }
+        for name in &user.names {
+            names.entry(name.clone()).or_insert_with(|| id.clone());
+        }
+    }
+    (keys, names)
+}
+
+/// Whether `policy`'s indexes are the ones [`indexes`] rebuilds (else it is not cached).
+pub(super) fn indexes_follow_from_users(policy: &Policy) -> bool {
+    let (keys, names) = indexes(&policy.users);
+    keys == policy.key_index && names == policy.name_index
 }
 
 fn store_kind(kind: KeyKind) -> StoredKeyKind {
@@ -496,8 +513,8 @@ fn store_principals(list: &Principals) -> StoredPrincipals {
     StoredPrincipals {
         written: written.clone(),
         any_user: *any_user,
-        users: users.clone(),
-        roles: roles.clone(),
+        users: users.iter().cloned().collect(),
+        roles: roles.iter().cloned().collect(),
     }
 }
 
@@ -505,8 +522,8 @@ fn load_principals(list: StoredPrincipals) -> Principals {
     Principals {
         written: list.written,
         any_user: list.any_user,
-        users: list.users,
-        roles: list.roles,
+        users: list.users.into_iter().collect(),
+        roles: list.roles.into_iter().collect(),
     }
 }
 

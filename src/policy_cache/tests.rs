@@ -536,3 +536,13 @@ fn decoding_is_much_cheaper_than_parsing() {
         "decoding took {decode:?}, parsing {parse:?}"
     );
 }
+
+#[test]
+fn a_policy_whose_indexes_do_not_follow_from_its_users_is_not_stored() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = dir_for(tmp.path());
+    let mut p = good_full();
+    p.name_index.insert("mallory".into(), "alice".into());
+    assert!(store(&dir, &key_of(10), &p).is_err());
+    assert!(!path_of(&dir, &key_of(10)).exists());
+}
