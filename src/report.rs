@@ -112,11 +112,29 @@ pub fn render_rejection(v: &Verdict) -> Vec<String> {
             Some(u) => format!("user {u}"),
             None => "unknown pusher".to_string(),
         };
-        match &v.rule {
-            Some(rule) => out.push(shown(format!(
+        // The rules whose requirements rejected (under an organisation policy it may be
+        // the organisation's, spec §10), else the governing rule.
+        let mut rules: Vec<String> = Vec::new();
+        for reason in &denials {
+            if let Some(Origin::Rule(rule)) = reason.origin {
+                let rule = rule.to_string();
+                if !rules.contains(&rule) {
+                    rules.push(rule);
+                }
+            }
+        }
+        if rules.is_empty() {
+            rules.extend(v.rule.map(|r| r.to_string()));
+        }
+        match rules.as_slice() {
+            [] => out.push(shown(format!("refguard:   (you are {pusher})"))),
+            [rule] => out.push(shown(format!(
                 "refguard:   (rule {rule}; you are {pusher})"
             ))),
-            None => out.push(shown(format!("refguard:   (you are {pusher})"))),
+            several => out.push(shown(format!(
+                "refguard:   (rules {}; you are {pusher})",
+                several.join(", ")
+            ))),
         }
     }
     out
