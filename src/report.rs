@@ -241,6 +241,40 @@ mod tests {
     }
 
     #[test]
+    fn a_rejection_names_the_rules_that_rejected_it() {
+        use crate::requirements::Level;
+        let rule = |file, line| {
+            Origin::Rule(RuleRef {
+                id: RuleId { file, index: 0 },
+                location: Location { file, line, col: 1 },
+            })
+        };
+        let by = |c, origin| unsigned(c).from_requirement(origin, Level::Deny);
+        // Denied by the organisation's rule only (spec §10): it is the one named.
+        let lines = render(
+            &[verdict(vec![by('9', rule(PolicyFile::Org, 7))])],
+            Mode::PerRef,
+        );
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some("refguard:   (rule org:roles.toml:7; you are user bob)")
+        );
+        // By both files' rules: both, each once, in the order found.
+        let lines = render(
+            &[verdict(vec![
+                by('8', rule(PolicyFile::Repo, 14)),
+                by('9', rule(PolicyFile::Org, 7)),
+                by('a', rule(PolicyFile::Repo, 14)),
+            ])],
+            Mode::PerRef,
+        );
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some("refguard:   (rules roles.toml:14, org:roles.toml:7; you are user bob)")
+        );
+    }
+
+    #[test]
     fn caps_reasons_and_hints_once_per_code() {
         let reasons = (0..25).map(|_| unsigned('a')).collect();
         let lines = render(&[verdict(reasons)], Mode::PerRef);
