@@ -2,7 +2,7 @@
 //! back. What parsing computed is stored as it is (expanded roles and lists included) so
 //! that a loaded policy judges exactly as the parsed one; only what cannot be serialized, or
 //! follows from the users alone, is rebuilt from what it was made of: SSH keys from their
-//! wire bytes, OpenPGP certificates from their file's bytes (`Policy::files`), glob matchers
+//! wire bytes, OpenPGP certificates from their packets, glob matchers
 //! from the patterns as written, and the key and pusher-name indexes from the users (see
 //! [`indexes`]).
 //!
@@ -72,8 +72,10 @@ struct StoredUser {
 enum StoredMaterial {
     /// An OpenSSH key: rebuilt from `blob` (its wire bytes), with its comment.
     Ssh { comment: String },
-    /// An OpenPGP certificate: re-read from the policy's file `file`.
-    OpenPgp,
+    /// An OpenPGP certificate, as its packets (a joined policy keeps only the repository's
+    /// files, so the organisation's certificates are not in `Policy::files`), parsed again
+    /// on load, its self-signatures verified as parsing the policy does.
+    OpenPgp { certificate: ByteBuf },
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -268,12 +270,12 @@ impl StoredPolicy {
         } = self;
         let files: Vec<(String, Vec<u8>)> =
             files.into_iter().map(|(p, b)| (p, b.into_vec())).collect();
-        // One certificate per file, shared by every key that lists it, as parsing does.
-        let mut certs: HashMap<String, SharedCertificate> = HashMap::new();
+        // One certificate per distinct certificate, shared by every key that lists it.
+        let mut certs: HashMap<Vec<u8>, SharedCertificate> = HashMap::new();
         let users_out: BTreeMap<String, User> = users
             .into_iter()
             .map(|user| {
-                let user = load_user(user, &files, &mut certs)?;
+                let user = load_user(user, &mut certs)?;
                 Ok((user.id.clone(), user))
             })
             .collect::<Result<_, Unusable>>()?;
@@ -402,13 +404,12 @@ fn store_user(user: &User) -> StoredUser {
 
 fn load_user(
     user: StoredUser,
-    files: &[(String, Vec<u8>)],
-    certs: &mut HashMap<String, SharedCertificate>,
+    certs: &mut HashMap<Vec<u8>, SharedCertificate>,
 ) -> Result<User, Unusable> {
     let keys = user
         .keys
         .into_iter()
-        .map(|k| load_key(k, files, certs))
+        .map(|k| load_key(k, certs))
         .collect::<Result<_, _>>()?;
     Ok(User {
         id: user.id,
@@ -434,7 +435,9 @@ fn store_key(key: &UserKey) -> StoredKey {
             KeyMaterial::Ssh(key) => StoredMaterial::Ssh {
                 comment: key.comment().to_string(),
             },
-            KeyMaterial::OpenPgp(_) => StoredMaterial::OpenPgp,
+            KeyMaterial::OpenPgp(cert) => StoredMaterial::OpenPgp {
+                certificate: ByteBuf::from(cert.to_bytes()),
+            },
         },
         kind: store_kind(*kind),
         blob: ByteBuf::from(blob.clone()),
@@ -449,8 +452,7 @@ fn store_key(key: &UserKey) -> StoredKey {
 
 fn load_key(
     key: StoredKey,
-    files: &[(String, Vec<u8>)],
-    certs: &mut HashMap<String, SharedCertificate>,
+    certs: &mut HashMap<Vec<u8>, SharedCertificate>,
 ) -> Result<UserKey, Unusable> {
     let blob = key.blob.into_vec();
     let material = match key.material {
@@ -461,12 +463,8 @@ fn load_key(
             ssh.set_comment(comment);
             KeyMaterial::Ssh(ssh)
         }
-        StoredMaterial::OpenPgp => {
-            let path = key
-                .file
-                .as_deref()
-                .ok_or_else(|| unusable("OpenPGP key without its file"))?;
-            KeyMaterial::OpenPgp(certificate(path, files, certs)?)
+        StoredMaterial::OpenPgp { certificate } => {
+            KeyMaterial::OpenPgp(parse_certificate(certificate.into_vec(), certs)?)
         }
     };
     Ok(UserKey {
@@ -482,24 +480,17 @@ fn load_key(
     })
 }
 
-/// The certificate in the policy's file `path`, parsed once (its self-signatures verified
-/// again, as parsing the policy does).
-fn certificate(
-    path: &str,
-    files: &[(String, Vec<u8>)],
-    certs: &mut HashMap<String, SharedCertificate>,
+/// The certificate whose packets are `bytes`, parsed once however many keys list it.
+fn parse_certificate(
+    bytes: Vec<u8>,
+    certs: &mut HashMap<Vec<u8>, SharedCertificate>,
 ) -> Result<SharedCertificate, Unusable> {
-    if let Some(cert) = certs.get(path) {
+    if let Some(cert) = certs.get(&bytes) {
         return Ok(Arc::clone(cert));
     }
-    let (_, bytes) = files
-        .iter()
-        .find(|(p, _)| p == path)
-        .ok_or_else(|| unusable(format!("certificate file `{path}` not stored")))?;
-    let cert = Arc::new(
-        Certificate::parse(bytes).map_err(|e| unusable(format!("certificate `{path}` {e}")))?,
-    );
-    certs.insert(path.to_string(), Arc::clone(&cert));
+    let cert =
+        Arc::new(Certificate::parse(&bytes).map_err(|e| unusable(format!("certificate {e}")))?);
+    certs.insert(bytes, Arc::clone(&cert));
     Ok(cert)
 }
 

@@ -179,11 +179,48 @@ fn good_full() -> Policy {
     policy::parse(GOOD_FULL).expect("good-full validates")
 }
 
+/// An organisation policy (with an OpenPGP certificate, a rule, a revocation and a grant)
+/// and a repository's policy joined with it (spec §10): the join keeps only the repository's
+/// files, so the organisation's certificate must be stored with its key.
+fn under_org() -> (Policy, Policy) {
+    let org_text = format!(
+        "version = 1\n\
+         [users.alice]\nkeys = [\"{ALICE}\", {{ openpgp = \"keys/alice.asc\" }}]\n\
+         [users.bob]\nkeys = [\"{BOB}\"]\n\
+         [roles]\nsre = [\"bob\"]\n\
+         [policy]\nadmins = [\"alice\"]\n\
+         [[revoked]]\nkey = \"{dave}\"\nreason = \"laptop stolen\"\n\
+         [[rule]]\nrefs = [\"refs/heads/release/*\"]\npush = [\"sre\"]\n\
+         [[grant]]\nuser = \"alice\"\nrole = \"sre\"\nuntil = \"{until}\"\n\
+         reason = \"incident 7\"\n",
+        dave = testutil::fingerprint(DAVE),
+        until = rfc3339(now() + Duration::days(1)),
+    );
+    let files = |path: &str| match path {
+        "keys/alice.asc" => Ok(certs().alice.public.clone()),
+        _ => Err("no such file".to_string()),
+    };
+    let org = policy::parse_layer(&org_text, &files, policy::Layer::Org).expect("org validates");
+    let repo_text = format!(
+        "version = 1\n\
+         [users.carol]\nkeys = [\"{CAROL}\"]\n\
+         [roles]\nteam = [\"carol\", \"sre\"]\n\
+         [policy]\nadmins = [\"alice\"]\n\
+         [[rule]]\nrefs = [\"refs/heads/**\"]\npush = [\"team\"]\nsigners = [\"team\"]\n"
+    );
+    let joined = policy::parse_under(&repo_text, &policy::no_files, org.clone())
+        .expect("the repository validates under the organisation");
+    (org, joined)
+}
+
 fn fixtures() -> Vec<(&'static str, Policy)> {
+    let (org, joined) = under_org();
     vec![
         ("good-full", good_full()),
         ("standard", standard()),
         ("everything", everything()),
+        ("organisation", org),
+        ("under the organisation", joined),
     ]
 }
 
