@@ -298,6 +298,13 @@ fn assert_judges_alike(name: &str, parsed: &Policy, loaded: &Policy) {
             loaded.rule_for(refname).map(|r| r.index),
             "{name}: rule for {refname}"
         );
+        let governing = |p: &Policy| -> Vec<(usize, policy::Location)> {
+            p.rules_for(refname)
+                .iter()
+                .map(|r| (r.index, r.location))
+                .collect()
+        };
+        assert_eq!(governing(parsed), governing(loaded), "{name}: rules for");
         let shadows =
             |p: &Policy| -> Vec<usize> { p.shadows_for(refname).iter().map(|r| r.index).collect() };
         assert_eq!(shadows(parsed), shadows(loaded), "{name}: shadows");
