@@ -646,7 +646,7 @@ pub fn keyring_of(policy: &Policy) -> Keyring {
 /// The files beside roles.toml in the tree of a policy commit, as [`policy::Files`] reads
 /// them. An object that cannot be read is an error message, so the policy fails to validate
 /// (fail closed).
-fn tree_files<'a>(
+pub(crate) fn tree_files<'a>(
     repo: &'a Repo,
     commit: &'a ObjectId,
 ) -> impl Fn(&str) -> Result<Vec<u8>, String> + 'a {
