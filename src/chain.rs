@@ -171,6 +171,9 @@ pub struct Step {
     /// Whether the policy (roles.toml or a file it references) differs from the step
     /// before.
     pub changed: bool,
+    /// Whether roles.toml itself differs from the step before (when only `changed` is
+    /// set, only files it references did: a certificate-only change).
+    pub roles_changed: bool,
 }
 
 /// What kind of break ends the authenticated chain.
@@ -624,6 +627,7 @@ impl<'f> Search<'f> {
             commits: new.len(),
             approvers: judged.approvers,
             changed: self.blobs(from) != pushed,
+            roles_changed: self.blobs(from).map(|b| &b.roles) != pushed.map(|b| &b.roles),
         })
     }
 

@@ -496,6 +496,7 @@ fn a_certificate_only_change_signed_by_an_admin_is_a_step() {
         chain.steps[0].changed,
         "a new certificate is a policy change"
     );
+    assert!(!chain.steps[0].roles_changed, "roles.toml is the same");
 }
 
 #[test]
