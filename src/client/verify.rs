@@ -156,12 +156,17 @@ fn chain_commit(repo: &Repo, c: WalkedCommit) -> Result<ChainCommit, git::Error>
 }
 
 /// The policies of the chain's commits, read once per distinct roles.toml and files.
+///
+/// Sound because the parser is deterministic: given the same roles.toml and the same bytes
+/// for the files it asks for, it asks for the same files and returns the same policy. So the
+/// paths a roles.toml blob asked for once, with the same blobs there, stand for the whole
+/// read.
 #[derive(Default)]
 struct Policies {
-    /// The files each roles.toml blob references, in the order the parser asks for them
-    /// (which depends on the text alone: it asks for every well-formed `openpgp` path).
+    /// The files each roles.toml blob asked for, in order.
     paths: HashMap<ObjectId, Vec<String>>,
-    /// The policy each set of blobs holds.
+    /// The policy each set of blobs holds; not kept when a file is missing (the error names
+    /// the commit it was read from, and such a policy is invalid anyway).
     parsed: HashMap<PolicyBlobs, Arc<Result<Policy, Vec<String>>>>,
 }
 
@@ -208,7 +213,9 @@ impl Policies {
         };
         self.paths.insert(roles, paths);
         let parsed = Arc::new(parsed);
-        self.parsed.insert(blobs.clone(), Arc::clone(&parsed));
+        if blobs.files.iter().all(|(_, blob)| blob.is_some()) {
+            self.parsed.insert(blobs.clone(), Arc::clone(&parsed));
+        }
         Ok(Some(PolicyTree { blobs, parsed }))
     }
 }
