@@ -110,18 +110,22 @@ impl ChainCommit {
     /// signature not verified with them is bad: fail closed).
     fn facts_with(&self, keyring: &KeyringId) -> CommitFacts {
         let mut facts = self.facts.clone();
-        if matches!(facts.signature, SignatureCheck::NoCertificate { .. }) && !keyring.0.is_empty()
-        {
-            facts.signature = self.openpgp.get(keyring).cloned().unwrap_or_else(|| {
-                SignatureCheck::Bad {
-                    detail: "the OpenPGP signature was not verified with the certificates of                              the policy before it"
-                        .into(),
-                }
-            });
+        let openpgp = matches!(facts.signature, SignatureCheck::NoCertificate { .. });
+        if openpgp && !keyring.0.is_empty() {
+            facts.signature = match self.openpgp.get(keyring) {
+                Some(check) => check.clone(),
+                None => SignatureCheck::Bad {
+                    detail: UNVERIFIED.into(),
+                },
+            };
         }
         facts
     }
 }
+
+/// Why an OpenPGP signature the shell did not check with a step's keyring counts as bad.
+const UNVERIFIED: &str =
+    "the OpenPGP signature was not verified with the certificates of the policy before it";
 
 /// Everything the chain's authentication looks at, gathered by the shell.
 #[derive(Debug, Clone)]

@@ -619,6 +619,11 @@ fn openpgp_signatures_are_verified_with_the_certificates_of_the_policy_before() 
         "{:?}",
         codes(&broken)
     );
+    assert!(
+        broken.reasons[0].detail.contains(UNVERIFIED),
+        "{}",
+        broken.reasons[0].detail
+    );
     b.facts.commits[0].openpgp.insert(
         alice_ring.clone(),
         SignatureCheck::Valid(pgp_key_id(&certs.alice)),
