@@ -77,6 +77,11 @@ impl Graph {
         (!layers.is_empty()).then_some(Graph { layers })
     }
 
+    /// Whether the graph holds commit `id`.
+    pub(super) fn contains(&self, id: &Oid) -> bool {
+        self.layers.iter().any(|l| l.find(id.as_bytes()).is_some())
+    }
+
     /// The parents and committer time of commit `id`, if the graph holds it (and its entry
     /// is well-formed).
     pub(super) fn commit(&self, id: &Oid) -> Option<(Vec<Oid>, u64)> {

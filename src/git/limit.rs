@@ -82,7 +82,7 @@ pub(super) fn limit(
         graph,
         tip,
         nodes: HashMap::with_capacity(2 * hide.len() + 64),
-        queue: BinaryHeap::new(),
+        queue: BinaryHeap::with_capacity(hide.len() + 64),
         queued: 0,
         visible_queued: 0,
     };
@@ -217,7 +217,7 @@ impl Walk<'_, '_> {
     fn peel(&self, mut id: Oid) -> Option<Oid> {
         for _ in 0..MAX_PEEL {
             if self.nodes.get(&id).is_some_and(|n| n.parents.is_some())
-                || self.graph.is_some_and(|g| g.commit(&id).is_some())
+                || self.graph.is_some_and(|g| g.contains(&id))
             {
                 return Some(id);
             }
