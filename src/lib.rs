@@ -4,7 +4,9 @@
 //!
 //! ```text
 //! stdin/argv ─► hook::parse_pre_receive_lines ─► RefUpdate (or BadInput, rejected + logged)
-//! policy branch tip ─► policy::parse ─► Policy            (session::Session::load)
+//! policy branch tip ─► policy::parse ─► Policy            (session::Session::load; under
+//!   an organisation policy, spec §10: its file parsed as Layer::Org, the repository's
+//!   validated under it (parse_under) and joined: Policy::join_org)
 //!                                   │
 //! RefUpdate + kind (git) ─► requirements::for_update ─► Requirements  (pure: what applies,
 //!                                   │                     with origin file:line and level)
@@ -26,7 +28,11 @@
 //!   per section under `policy/parse/`), owns the table of rule lists (`policy::LISTS`: field,
 //!   what absence means, code, verb), the one membership function (`Policy::membership`,
 //!   which takes a time: listed, or through a time-boxed `[[grant]]` active then; `member`
-//!   and `memberships_at` are built on it) and key status (`Policy::key_status`).
+//!   and `memberships_at` are built on it) and key status (`Policy::key_status`). A file is
+//!   read at a `Layer` (spec §10): a repository's alone, the organisation's (locations
+//!   `org:roles.toml:N`), or a repository's under the organisation's, whose names it may use
+//!   and never redefine; the joined policy keeps each rule's file, and
+//!   `Policy::rules_for` gives each file's first match, both of which an update must pass.
 //! - **Requirements** (pure): `requirements` turns policy + ref + kind of update into typed
 //!   requirements (permission, commit checks, tag signature, approvals, `[[path]]` entries,
 //!   policy-branch guard, replace guard, approval refs, signed push), each with its origin

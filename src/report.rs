@@ -112,11 +112,29 @@ pub fn render_rejection(v: &Verdict) -> Vec<String> {
             Some(u) => format!("user {u}"),
             None => "unknown pusher".to_string(),
         };
-        match &v.rule {
-            Some(rule) => out.push(shown(format!(
+        // The rules whose requirements rejected (under an organisation policy it may be
+        // the organisation's, spec §10), else the governing rule.
+        let mut rules: Vec<String> = Vec::new();
+        for reason in &denials {
+            if let Some(Origin::Rule(rule)) = reason.origin {
+                let rule = rule.to_string();
+                if !rules.contains(&rule) {
+                    rules.push(rule);
+                }
+            }
+        }
+        if rules.is_empty() {
+            rules.extend(v.rule.map(|r| r.to_string()));
+        }
+        match rules.as_slice() {
+            [] => out.push(shown(format!("refguard:   (you are {pusher})"))),
+            [rule] => out.push(shown(format!(
                 "refguard:   (rule {rule}; you are {pusher})"
             ))),
-            None => out.push(shown(format!("refguard:   (you are {pusher})"))),
+            several => out.push(shown(format!(
+                "refguard:   (rules {}; you are {pusher})",
+                several.join(", ")
+            ))),
         }
     }
     out
@@ -219,6 +237,40 @@ mod tests {
         assert_eq!(
             lines[3],
             "refguard:   (rule roles.toml:14; you are user bob)"
+        );
+    }
+
+    #[test]
+    fn a_rejection_names_the_rules_that_rejected_it() {
+        use crate::requirements::Level;
+        let rule = |file, line| {
+            Origin::Rule(RuleRef {
+                id: RuleId { file, index: 0 },
+                location: Location { file, line, col: 1 },
+            })
+        };
+        let by = |c, origin| unsigned(c).from_requirement(origin, Level::Deny);
+        // Denied by the organisation's rule only (spec §10): it is the one named.
+        let lines = render(
+            &[verdict(vec![by('9', rule(PolicyFile::Org, 7))])],
+            Mode::PerRef,
+        );
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some("refguard:   (rule org:roles.toml:7; you are user bob)")
+        );
+        // By both files' rules: both, each once, in the order found.
+        let lines = render(
+            &[verdict(vec![
+                by('8', rule(PolicyFile::Repo, 14)),
+                by('9', rule(PolicyFile::Org, 7)),
+                by('a', rule(PolicyFile::Repo, 14)),
+            ])],
+            Mode::PerRef,
+        );
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some("refguard:   (rules roles.toml:14, org:roles.toml:7; you are user bob)")
         );
     }
 

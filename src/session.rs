@@ -4,6 +4,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::rc::Rc;
 
 use crate::approval;
@@ -12,11 +13,16 @@ use crate::engine::{
     PushContext, RefUpdate, Touch, UpdateFacts, Verdict,
 };
 use crate::git::{self, Repo};
-use crate::policy::{self, Policy};
+use crate::policy::{self, Policy, PolicyFile};
 use crate::pushcert::{self, Coverage, NonceStatus, Presented};
 use crate::refmap::{Lookup, RefMap};
 use crate::requirements::{self, CommitScope, PathId, Requirements};
 use crate::verify::Keyring;
+
+/// The git config variable naming the organisation policy repository (spec §10). Read from
+/// the system, global or repository config (as git reads them): none of them is something a
+/// pusher controls.
+pub const ORG_POLICY_KEY: &str = "refguard.orgPolicy";
 
 /// The policy branch when `refguard.policyRef` is not set.
 pub const DEFAULT_POLICY_REF: &str = "refs/meta/policy";
@@ -119,7 +125,16 @@ pub enum PolicyState {
         /// What is wrong.
         detail: String,
     },
-    /// A valid policy.
+    /// `refguard.orgPolicy` names an organisation policy that is missing, unreadable or
+    /// invalid (spec §10): every push is rejected with `code` (`no-policy` when it has no
+    /// policy branch, else `internal-error`), never judged by the repository's file alone.
+    OrgUnusable {
+        /// `no-policy` or `internal-error`.
+        code: Code,
+        /// What is wrong, naming the organisation repository.
+        detail: String,
+    },
+    /// A valid policy (under an organisation policy: joined with it, spec §10).
     Loaded {
         /// The policy commit.
         commit: ObjectId,
@@ -166,6 +181,8 @@ pub struct Session<'r> {
     repository: String,
     refs: RefMap,
     state: PolicyState,
+    /// The organisation policy the repository is judged under (spec §10), if configured.
+    org: Option<OrgSource>,
     /// The policy's OpenPGP certificates, built once: every signature of the push is
     /// verified with it (empty without a loaded policy).
     keyring: Keyring,
@@ -195,9 +212,35 @@ impl<'r> Session<'r> {
             Some(local) => repo.resolve_ref(&local)?,
             None => None,
         };
+        // Only the server's own view reads the server's config; a clone judging for a
+        // remote (spec §13) does not know the remote's organisation policy.
+        let org = if refs.is_identity() {
+            load_org(repo)?
+        } else {
+            OrgLoad::None
+        };
+        let (org, org_policy) = match org {
+            OrgLoad::None => (None, None),
+            OrgLoad::Loaded { source, policy } => (Some(source), Some(*policy)),
+            OrgLoad::Unusable {
+                source,
+                code,
+                detail,
+            } => {
+                let state = PolicyState::OrgUnusable { code, detail };
+                return Ok(Session::new(
+                    repo,
+                    policy_ref,
+                    repository,
+                    refs,
+                    state,
+                    Some(source),
+                ));
+            }
+        };
         let state = match tip {
             None => PolicyState::Missing,
-            Some(commit) => match read_policy(repo, &commit)? {
+            Some(commit) => match read_policy_under(repo, &commit, org_policy)? {
                 Ok(policy) => PolicyState::Loaded {
                     commit,
                     policy: Box::new(policy),
@@ -205,19 +248,37 @@ impl<'r> Session<'r> {
                 Err(detail) => PolicyState::Broken { commit, detail },
             },
         };
+        Ok(Session::new(repo, policy_ref, repository, refs, state, org))
+    }
+
+    fn new(
+        repo: &'r Repo,
+        policy_ref: String,
+        repository: String,
+        refs: RefMap,
+        state: PolicyState,
+        org: Option<OrgSource>,
+    ) -> Session<'r> {
         let keyring = match &state {
             PolicyState::Loaded { policy, .. } => keyring_of(policy),
             _ => Keyring::empty(),
         };
-        Ok(Session {
+        Session {
             repository,
             repo,
             policy_ref,
             refs,
             state,
+            org,
             keyring,
             touched: RefCell::default(),
-        })
+        }
+    }
+
+    /// The organisation policy this repository is judged under (spec §10), if configured:
+    /// where it is and its policy commit (the audit log's `org_policy`).
+    pub fn org(&self) -> Option<&OrgSource> {
+        self.org.as_ref()
     }
 
     /// The keyring of the policy in force: its OpenPGP certificates.
@@ -261,7 +322,7 @@ impl<'r> Session<'r> {
     /// The policy commit id, when there is one.
     pub fn policy_commit(&self) -> Option<&ObjectId> {
         match &self.state {
-            PolicyState::Missing => None,
+            PolicyState::Missing | PolicyState::OrgUnusable { .. } => None,
             PolicyState::Broken { commit, .. } | PolicyState::Loaded { commit, .. } => Some(commit),
         }
     }
@@ -334,6 +395,9 @@ impl<'r> Session<'r> {
                     commit.short()
                 ),
             ),
+            PolicyState::OrgUnusable { code, detail } => {
+                Verdict::reject(update.clone(), *code, detail.clone())
+            }
             PolicyState::Loaded { policy, .. } => self.judge_with(policy, update, ctx, cert),
         }
     }
@@ -623,8 +687,30 @@ impl<'r> Session<'r> {
             let errors = vec![format!("{POLICY_FILE}: not UTF-8 text")];
             return Ok((PolicyCandidate::Invalid { errors }, Vec::new()));
         };
+        // Under an organisation policy the pushed file must validate under it: it may not
+        // redefine an organisation name or list an organisation user's key. Read again
+        // here (the session's copy is joined with the repository's): policy pushes are rare.
+        let org = match self.org {
+            Some(_) => match load_org(self.repo)? {
+                OrgLoad::Loaded { policy, .. } => Some(*policy),
+                OrgLoad::None => None,
+                OrgLoad::Unusable { detail, .. } => {
+                    return Ok((
+                        PolicyCandidate::Invalid {
+                            errors: vec![detail],
+                        },
+                        Vec::new(),
+                    ));
+                }
+            },
+            None => None,
+        };
+        let layer = match &org {
+            Some(org) => policy::Layer::UnderOrg(org),
+            None => policy::Layer::Repo,
+        };
         Ok(
-            match policy::parse_at(&text, &tree_files(self.repo, commit), now) {
+            match policy::parse_at_layer(&text, &tree_files(self.repo, commit), layer, now) {
                 Ok(policy) => (
                     PolicyCandidate::Valid,
                     policy.files.into_iter().map(|(path, _)| path).collect(),
@@ -648,7 +734,7 @@ pub fn keyring_of(policy: &Policy) -> Keyring {
 /// The files beside roles.toml in the tree of a policy commit, as [`policy::Files`] reads
 /// them. An object that cannot be read is an error message, so the policy fails to validate
 /// (fail closed).
-fn tree_files<'a>(
+pub fn tree_files<'a>(
     repo: &'a Repo,
     commit: &'a ObjectId,
 ) -> impl Fn(&str) -> Result<Vec<u8>, String> + 'a {
@@ -664,21 +750,172 @@ fn tree_files<'a>(
 
 /// Reads and validates roles.toml at a policy commit; Err(detail) when unusable.
 pub fn read_policy(repo: &Repo, commit: &ObjectId) -> Result<Result<Policy, String>, git::Error> {
+    read_policy_under(repo, commit, None)
+}
+
+/// [`read_policy`], under the organisation policy `org` when there is one (spec §10): the
+/// repository's file validated under it and joined with it.
+fn read_policy_under(
+    repo: &Repo,
+    commit: &ObjectId,
+    org: Option<Policy>,
+) -> Result<Result<Policy, String>, git::Error> {
+    let under = org.is_some();
+    let layer = |text: &str| match org {
+        Some(org) => policy::parse_under(text, &tree_files(repo, commit), org),
+        None => policy::parse_with(text, &tree_files(repo, commit)),
+    };
+    Ok(
+        read_roles(repo, commit, PolicyFile::Repo, layer)?.map_err(|detail| {
+            if under {
+                format!("{detail} (under the organisation policy)")
+            } else {
+                detail
+            }
+        }),
+    )
+}
+
+/// roles.toml at `commit`, parsed by `parse`; Err(detail) when it is missing, not UTF-8 or
+/// does not validate (the first error, located in `file`).
+fn read_roles(
+    repo: &Repo,
+    commit: &ObjectId,
+    file: PolicyFile,
+    parse: impl FnOnce(&str) -> Result<Policy, Vec<policy::Diagnostic>>,
+) -> Result<Result<Policy, String>, git::Error> {
+    let name = file.name();
     let Some(bytes) = repo.blob_at(commit, POLICY_FILE)? else {
         return Ok(Err(format!("no {POLICY_FILE} at the root of its tree")));
     };
     let Ok(text) = String::from_utf8(bytes) else {
-        return Ok(Err(format!("{POLICY_FILE} is not UTF-8")));
+        return Ok(Err(format!("{name} is not UTF-8")));
     };
-    Ok(
-        policy::parse_with(&text, &tree_files(repo, commit)).map_err(|diags| {
-            let first = diags
-                .first()
-                .map(|d| d.render(POLICY_FILE))
-                .unwrap_or_default();
-            format!("{POLICY_FILE} does not validate: {first}")
-        }),
-    )
+    Ok(parse(&text).map_err(|diags| {
+        let first = diags.first().map(|d| d.render(name)).unwrap_or_default();
+        format!("{name} does not validate: {first}")
+    }))
+}
+
+/// The organisation policy `refguard.orgPolicy` names for `repo` (spec §10): `None` when
+/// none is configured (or `repo` is the organisation's own repository), `Some(Err(why))`
+/// when it is configured but missing, unreadable or invalid. For the commands that validate
+/// a repository's roles file under it (`init`, `policy reset`, `org check`).
+pub fn org_policy(repo: &Repo) -> Result<Option<Result<Policy, String>>, git::Error> {
+    Ok(match load_org(repo)? {
+        OrgLoad::None => None,
+        OrgLoad::Loaded { policy, .. } => Some(Ok(*policy)),
+        OrgLoad::Unusable { detail, .. } => Some(Err(detail)),
+    })
+}
+
+/// The organisation policy at the tip of an organisation repository's own policy branch, or
+/// why there is none (`no-policy`: no branch; `internal-error`: a roles.toml that does not
+/// validate).
+type OrgRead = Result<(ObjectId, Policy), (Code, String)>;
+
+fn read_org(org: &Repo) -> Result<OrgRead, git::Error> {
+    let policy_ref = policy_ref_setting(org)?;
+    let Some(commit) = org.resolve_ref(&policy_ref)? else {
+        return Ok(Err((
+            Code::NoPolicy,
+            format!("it has no policy branch {policy_ref}"),
+        )));
+    };
+    let parse =
+        |text: &str| policy::parse_layer(text, &tree_files(org, &commit), policy::Layer::Org);
+    Ok(match read_roles(org, &commit, PolicyFile::Org, parse)? {
+        Ok(policy) => Ok((commit, policy)),
+        Err(detail) => Err((
+            Code::InternalError,
+            format!("{detail} ({})", commit.short()),
+        )),
+    })
+}
+
+/// Where `refguard.orgPolicy` says the organisation policy repository is: the value as
+/// written and the path (a relative one taken from `repo`'s git directory). `None` when it is
+/// not set, or names `repo` itself (the organisation's own repository is governed by its own
+/// file alone).
+pub fn org_location(repo: &Repo) -> Result<Option<(String, PathBuf)>, git::Error> {
+    let Some(configured) = repo
+        .config_string(ORG_POLICY_KEY)?
+        .filter(|v| !v.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    let path = repo.git_dir().join(&configured);
+    if let (Ok(here), Ok(there)) = (repo.git_dir().canonicalize(), path.canonicalize())
+        && here == there
+    {
+        return Ok(None);
+    }
+    Ok(Some((configured, path)))
+}
+
+/// Where the organisation policy of a repository is (spec §10).
+#[derive(Debug, Clone)]
+pub struct OrgSource {
+    /// The organisation policy repository, as `refguard.orgPolicy` names it.
+    pub path: PathBuf,
+    /// Its policy commit, when it has one.
+    pub commit: Option<ObjectId>,
+}
+
+/// What `refguard.orgPolicy` leads to.
+enum OrgLoad {
+    /// Not configured (or this repository is the organisation's: it is governed by its own
+    /// file).
+    None,
+    /// A valid organisation policy.
+    Loaded {
+        source: OrgSource,
+        policy: Box<Policy>,
+    },
+    /// Configured but missing, unreadable or invalid: fail closed.
+    Unusable {
+        source: OrgSource,
+        code: Code,
+        detail: String,
+    },
+}
+
+/// Loads the organisation policy `refguard.orgPolicy` names (spec §10): the roles.toml (and
+/// the files it references) at the tip of that repository's own policy branch. A relative
+/// path is taken from this repository's git directory. Never an error for a bad
+/// organisation policy: that is [`OrgLoad::Unusable`], which rejects every push.
+fn load_org(repo: &Repo) -> Result<OrgLoad, git::Error> {
+    let Some((configured, path)) = org_location(repo)? else {
+        return Ok(OrgLoad::None);
+    };
+    let mut source = OrgSource {
+        path: PathBuf::from(&configured),
+        commit: None,
+    };
+    let unusable = |source: OrgSource, code, detail: String| OrgLoad::Unusable {
+        detail: format!(
+            "the organisation policy {} ({ORG_POLICY_KEY}) is unusable: {detail}; every push \
+             is rejected until it is fixed",
+            crate::text::escape(&configured)
+        ),
+        source,
+        code,
+    };
+    let org = match Repo::open_plain(&path) {
+        Ok(org) => org,
+        Err(e) => return Ok(unusable(source, Code::InternalError, e.to_string())),
+    };
+    Ok(match read_org(&org) {
+        Ok(Ok((commit, policy))) => {
+            source.commit = Some(commit);
+            OrgLoad::Loaded {
+                source,
+                policy: Box::new(policy),
+            }
+        }
+        Ok(Err((code, detail))) => unusable(source, code, detail),
+        Err(e) => unusable(source, Code::InternalError, e.to_string()),
+    })
 }
 
 fn non_zero(id: &ObjectId) -> Option<ObjectId> {

@@ -18,7 +18,7 @@ use crate::report::{self, Mode};
 use crate::session::{DEFAULT_POLICY_REF, Session, pusher_from};
 
 /// The marker line that identifies a hook file refguard wrote.
-const HOOK_MARKER: &str = "# refguard-hook:";
+pub(super) const HOOK_MARKER: &str = "# refguard-hook:";
 /// The binary path in the shipped hook files, replaced by the installing binary's path.
 const HOOK_BIN_PLACEHOLDER: &str = "/usr/local/bin/refguard";
 
@@ -32,10 +32,18 @@ pub fn open_repo(repo: Option<PathBuf>) -> Result<Repo> {
     }
 }
 
-/// `refguard policy lint FILE`.
-pub fn lint(file: &Path) -> Result<u8> {
+/// `refguard policy lint [--org ORG.toml] FILE`.
+pub fn lint(file: &Path, org: Option<&Path>) -> Result<u8> {
     let text = read_text(file)?;
-    let diags = policy::lint_at(&text, &files_beside(file), OffsetDateTime::now_utc());
+    let org = match org {
+        Some(org) => match super::org::read_org_file(org)? {
+            Ok(org) => Some(org),
+            Err(code) => return Ok(code),
+        },
+        None => None,
+    };
+    let layer = super::org::layer(org.as_ref());
+    let diags = policy::lint_at_layer(&text, &files_beside(file), layer, OffsetDateTime::now_utc());
     let name = file.display().to_string();
     // The one-line form always; on a terminal, also the source line and a caret.
     let on_terminal = std::io::stdout().is_terminal();
@@ -68,11 +76,18 @@ pub fn init(repo: Option<PathBuf>, file: &Path) -> Result<u8> {
     let name = file.display().to_string();
     let now = OffsetDateTime::now_utc();
     let files = files_beside(file);
-    let diags = policy::lint_at(&text, &files, now);
+    let repo = open_repo(repo)?;
+    // Under an organisation policy the file must validate under it (spec §10).
+    let org = match super::org::configured(&repo)? {
+        Ok(org) => org,
+        Err(code) => return Ok(code),
+    };
+    let layer = super::org::layer(org.as_ref());
+    let diags = policy::lint_at_layer(&text, &files, layer, now);
     for d in &diags {
         eprintln!("{}", d.render(&name));
     }
-    let parsed = policy::parse_at(&text, &files, now);
+    let parsed = policy::parse_at_layer(&text, &files, layer, now);
     let Ok(parsed) = parsed.map_err(|_| ()).and_then(|p| {
         if diags.iter().any(|d| d.severity == Severity::Error) {
             Err(())
@@ -83,7 +98,6 @@ pub fn init(repo: Option<PathBuf>, file: &Path) -> Result<u8> {
         eprintln!("refguard: {name} is invalid; the policy branch was not created");
         return Ok(EXIT_REJECT);
     };
-    let repo = open_repo(repo)?;
     let policy_ref = repo
         .config_string("refguard.policyRef")?
         .unwrap_or_else(|| DEFAULT_POLICY_REF.to_string());

@@ -457,6 +457,7 @@ fn history(repo: Option<PathBuf>, only: Option<String>, format: ListFormat) -> R
                 session.policy_ref()
             )
         }
+        PolicyState::OrgUnusable { detail, .. } => bail!("{detail}"),
     };
     let ctx = session.context(None, OffsetDateTime::now_utc(), Vec::new());
     // Rows stream as they are judged. Into a pipe or file they go in blocks rather than a

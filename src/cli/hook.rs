@@ -92,7 +92,7 @@ pub fn run(cmd: HookCommand) -> u8 {
         hook,
         pusher,
         policy: judged.policy.clone(),
-        org_policy: None,
+        org_policy: judged.org_policy.clone(),
     };
     let all_or_nothing_rejected =
         mode == Mode::PreReceive && judged.verdicts.iter().any(|v| !v.accepted());
@@ -338,6 +338,8 @@ fn resolve(git_dir: &Path, p: PathBuf) -> PathBuf {
 struct Judged {
     verdicts: Vec<Verdict>,
     policy: Option<crate::engine::ObjectId>,
+    /// The organisation policy commit judged under (spec §10).
+    org_policy: Option<crate::engine::ObjectId>,
 }
 
 impl Judged {
@@ -354,6 +356,7 @@ impl Judged {
         Judged {
             verdicts,
             policy: None,
+            org_policy: None,
         }
     }
 }
@@ -409,6 +412,7 @@ fn judge(
             let mut judged =
                 Judged::failed(input, &format!("cannot read the push certificate: {e}"));
             judged.policy = session.policy_commit().cloned();
+            judged.org_policy = session.org().and_then(|o| o.commit.clone());
             return judged;
         }
     };
@@ -422,6 +426,7 @@ fn judge(
     Judged {
         verdicts,
         policy: session.policy_commit().cloned(),
+        org_policy: session.org().and_then(|o| o.commit.clone()),
     }
 }
 

@@ -78,6 +78,10 @@ fn load(repo: &Repo) -> Result<std::result::Result<Loaded, u8>> {
             );
             Ok(Err(EXIT_REJECT))
         }
+        PolicyState::OrgUnusable { detail, .. } => {
+            eprintln!("refguard: {detail}");
+            Ok(Err(EXIT_REJECT))
+        }
         PolicyState::Loaded { commit, policy } => Ok(Ok(Loaded {
             policy_ref,
             commit: commit.clone(),
@@ -186,7 +190,14 @@ pub fn reset(repo: Option<PathBuf>, file: &Path, confirmed: bool) -> Result<u8> 
     let name = file.display().to_string();
     let now = OffsetDateTime::now_utc();
     let files = super::admin::files_beside(file);
-    let diags = policy::lint_at(&text, &files, now);
+    let repo = open_repo(repo)?;
+    // Under an organisation policy the file must validate under it (spec §10).
+    let org = match super::org::configured(&repo)? {
+        Ok(org) => org,
+        Err(code) => return Ok(code),
+    };
+    let layer = super::org::layer(org.as_ref());
+    let diags = policy::lint_at_layer(&text, &files, layer, now);
     for d in &diags {
         eprintln!("{}", d.render(&name));
     }
@@ -194,7 +205,7 @@ pub fn reset(repo: Option<PathBuf>, file: &Path, confirmed: bool) -> Result<u8> 
         eprintln!("refguard: {name} is invalid; the policy was not reset");
         return Ok(EXIT_REJECT);
     }
-    let parsed = match policy::parse_at(&text, &files, now) {
+    let parsed = match policy::parse_at_layer(&text, &files, layer, now) {
         Ok(parsed) => parsed,
         Err(diags) => {
             // lint and parse agree; this only guards against a disagreement.
@@ -206,7 +217,6 @@ pub fn reset(repo: Option<PathBuf>, file: &Path, confirmed: bool) -> Result<u8> 
         }
     };
 
-    let repo = open_repo(repo)?;
     let session = Session::load(&repo)?;
     let policy_ref = session.policy_ref().to_string();
     let old = repo.resolve_ref(&policy_ref)?;

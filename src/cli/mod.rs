@@ -11,6 +11,7 @@ mod diag;
 mod generate;
 mod hook;
 mod inspect;
+mod org;
 mod replay;
 
 use std::path::PathBuf;
@@ -47,6 +48,8 @@ Environment:
 
 Server-side git config (`git config NAME VALUE` in the repository):
   refguard.policyRef          the policy branch (default refs/meta/policy)
+  refguard.orgPolicy          the organisation policy repository (spec §10; system,
+                              global or repository config)
   refguard.auditLog           the audit log (default GIT_DIR/refguard/audit.jsonl)
   refguard.logFile            where a hook's diagnostics go: a file, or journald
   refguard.auditSyslog        true: also send each audit record to syslog (RFC 5424)
@@ -178,6 +181,11 @@ enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// The organisation policy shared by many repositories (spec §10).
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
     /// The audit log and the audit of history (for security teams).
     Audit {
         #[command(subcommand)]
@@ -245,11 +253,34 @@ enum HookCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum OrgCommand {
+    /// Lint every repository under DIR that has refguard installed and an organisation
+    /// policy configured against the current organisation policy (or FILE, a proposed
+    /// one): lists those that would break. Exit 1 when any would, 0 when none would.
+    Check {
+        /// Where the repositories are (searched recursively).
+        #[arg(long, value_name = "DIR")]
+        root: PathBuf,
+        /// A proposed organisation roles.toml to check instead of the current one.
+        #[arg(long, value_name = "FILE")]
+        org: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum PolicyCommand {
     /// Validate a roles file; problems print as FILE:LINE:COL: message.
     Lint {
         /// The roles file.
         file: PathBuf,
+        /// Lint FILE as a repository's roles file under this organisation roles file
+        /// (spec §10): it may use the organisation's names, never redefine one or list an
+        /// organisation user's key or pusher name.
+        #[arg(long, value_name = "ORG.toml")]
+        org: Option<PathBuf>,
     },
     /// The effective policy at the policy branch tip: users, keys, expanded roles, rules.
     Show {
@@ -385,8 +416,11 @@ fn run(cli: Cli) -> u8 {
             new,
         } => admin::check(repo, as_name, format, [refname, old, new]),
         Command::Policy {
-            command: PolicyCommand::Lint { file },
-        } => admin::lint(&file),
+            command: PolicyCommand::Lint { file, org },
+        } => admin::lint(&file, org.as_deref()),
+        Command::Org {
+            command: OrgCommand::Check { root, org, format },
+        } => org::check(&root, org.as_deref(), format),
         Command::Audit { command } => audit::run(command),
         Command::Policy {
             command: PolicyCommand::Show { repo, format },

@@ -47,14 +47,22 @@ pub fn replay(
     let text = fs::read_to_string(candidate)
         .with_context(|| format!("cannot read {}", candidate.display()))?;
     let name = candidate.display().to_string();
-    let diags = policy::lint(&text);
+    let repo = open_repo(repo)?;
+    // The candidate is the repository's file: under an organisation policy (spec §10) it is
+    // read under it and judged joined with it, as the hook would.
+    let org = match super::org::configured(&repo)? {
+        Ok(org) => org,
+        Err(code) => return Ok(code),
+    };
+    let layer = super::org::layer(org.as_ref());
+    let files = super::admin::files_beside(candidate);
+    let diags = policy::lint_layer(&text, &files, layer);
     for d in diags.iter().filter(|d| d.severity == Severity::Error) {
         eprintln!("{}", d.render(&name));
     }
-    let Ok(candidate_policy) = policy::parse(&text) else {
+    let Ok(candidate_policy) = policy::parse_layer(&text, &files, layer) else {
         bail!("{name} is invalid: nothing was replayed (refguard policy lint {name})");
     };
-    let repo = open_repo(repo)?;
     let session = Session::load(&repo)?;
     let path = audit_log_path(&repo).context("cannot locate the audit log")?;
     let filter = Filter {

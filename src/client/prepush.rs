@@ -159,6 +159,10 @@ fn judge(repo: &Repo, request: &Request, now: OffsetDateTime) -> Result<Outcome,
                 commit.short()
             )));
         }
+        // Not read for a remote (the clone's view), but every state is answered.
+        PolicyState::OrgUnusable { detail, .. } => {
+            return Ok(Outcome::CannotJudge(detail.clone()));
+        }
         PolicyState::Loaded { policy, commit } => (policy, commit),
     };
     let identity = identity::resolve(repo, policy)?;

@@ -81,6 +81,13 @@ impl Repo {
         Repo::open_with_quarantine(path, quarantine.as_deref())
     }
 
+    /// Opens the repository at `path` as it is, whatever the environment: another
+    /// repository than the one a hook runs for (the organisation policy, spec §10), which
+    /// the push's quarantine must never reach.
+    pub fn open_plain(path: &Path) -> Result<Repo> {
+        Repo::open_with_quarantine(path, None)
+    }
+
     /// [`Repo::open`] with the quarantine directory given explicitly.
     fn open_with_quarantine(path: &Path, quarantine: Option<&Path>) -> Result<Repo> {
         let repo = Repository::open(path).map_err(|cause| Error::Open {

@@ -5,9 +5,9 @@ use time::OffsetDateTime;
 
 use super::{Effect, GrantMark, KeyStatus, ListView, mark, rule_lists, users_or_nobody, utc};
 use crate::policy::{
-    Absent, ApprovalRule, ListKind, PathEntry, Policy, Principals, REPLACE_PREFIX,
+    Absent, ApprovalRule, ListKind, PathEntry, Policy, Principals, REPLACE_PREFIX, Rule,
 };
-use crate::requirements::{self, Check, list_for};
+use crate::requirements::{self, Check, Origin, Requirements, RuleRef, list_for};
 use crate::update::{UpdateKind, is_tag};
 
 /// What `who-can` is asked about.
@@ -167,7 +167,133 @@ pub fn who_can(
     now: OffsetDateTime,
 ) -> WhoCan {
     let reqs = requirements::for_update(policy, policy_ref, refname, action.update_kind());
-    let rule = policy.rule_for(refname).filter(|_| reqs.rule.is_some());
+    let governing = match reqs.rule {
+        Some(_) => policy.rules_for(refname),
+        None => Vec::new(),
+    };
+    let question = Question {
+        refname,
+        action,
+        path,
+        now,
+    };
+    let [repo_rule, org_rule] = match governing.as_slice() {
+        [repo_rule, org_rule] => [*repo_rule, *org_rule],
+        _ => return answer(policy, &reqs, governing.first().copied(), question),
+    };
+    // Under an organisation policy (spec §10) a ref can have a governing rule in each file,
+    // and an update must pass both: the answer for each rule, intersected.
+    let only = |rule: &Rule| {
+        let other = |origin: Origin| {
+            matches!(origin, Origin::Rule(r) if r.id != RuleRef::of(rule).id
+                && governing.iter().any(|g| RuleRef::of(g).id == r.id))
+        };
+        Requirements {
+            kind: reqs.kind,
+            rule: Some(RuleRef::of(rule)),
+            items: reqs
+                .items
+                .iter()
+                .filter(|req| !other(req.origin))
+                .cloned()
+                .collect(),
+        }
+    };
+    let mut first = answer(policy, &only(repo_rule), Some(repo_rule), question);
+    let second = answer(policy, &only(org_rule), Some(org_rule), question);
+    first.notes.push(format!(
+        "the organisation's rule {} governs {refname} too, and an update must pass both: the \
+         answer is what both let through",
+        org_rule.location
+    ));
+    for note in second.notes {
+        if !first.notes.contains(&note) {
+            first.notes.push(note);
+        }
+    }
+    match (first.list.effect, second.list.effect) {
+        (Effect::Users, Effect::Users) => first
+            .users
+            .retain(|u| second.users.iter().any(|o| o.id == u.id)),
+        (_, Effect::Users) => first.users = second.users,
+        _ => {}
+    }
+    first.list = both(first.list, second.list);
+    first.effect = first.list.effect;
+    if first.effect != Effect::Users {
+        first.users.clear();
+    }
+    for gone in second.excluded {
+        if !first.excluded.contains(&gone) {
+            first.excluded.push(gone);
+        }
+    }
+    first.answer = one_line_answer(first.list.effect, &first.users);
+    first
+}
+
+/// What both lists let through (an update must pass two rules): the users in both when
+/// both name users; the stricter effect otherwise.
+fn both(a: ListView, b: ListView) -> ListView {
+    let lets_all = |l: &ListView| {
+        matches!(
+            l.effect,
+            Effect::Anyone | Effect::Unsigned | Effect::NotNeeded
+        )
+    };
+    match (a.effect, b.effect) {
+        (Effect::NoMerges, _) => a,
+        (_, Effect::NoMerges) => b,
+        _ if lets_all(&b) => a,
+        _ if lets_all(&a) => b,
+        _ => {
+            let mut list = a;
+            list.users.retain(|u| b.users.contains(u));
+            list.granted.retain(|g| list.users.contains(&g.user));
+            for mark in b.granted {
+                if list.users.contains(&mark.user) && list.grant_of(&mark.user).is_none() {
+                    list.granted.push(mark);
+                }
+            }
+            list.summary = format!("{} and {}", list.summary, b.summary);
+            list
+        }
+    }
+}
+
+/// The one-line answer for an effect and the users who may.
+fn one_line_answer(effect: Effect, users: &[WhoUser]) -> String {
+    match effect {
+        Effect::Anyone => Absent::Anyone.describe().to_string(),
+        Effect::Unsigned => "anyone: no signature is required".to_string(),
+        Effect::NoMerges => "no merges: linear".to_string(),
+        Effect::NotNeeded => "no approvals needed".to_string(),
+        Effect::Users => users_or_nobody(&users.iter().map(|u| u.id.clone()).collect::<Vec<_>>()),
+    }
+}
+
+/// What `who-can` is asked.
+#[derive(Clone, Copy)]
+struct Question<'a> {
+    refname: &'a str,
+    action: WhoCanAction,
+    path: Option<&'a str>,
+    now: OffsetDateTime,
+}
+
+/// The answer under one governing rule (`None`: no rule governs the ref), read off `reqs`.
+fn answer(
+    policy: &Policy,
+    reqs: &Requirements<'_>,
+    rule: Option<&Rule>,
+    question: Question<'_>,
+) -> WhoCan {
+    let Question {
+        refname,
+        action,
+        path,
+        now,
+    } = question;
     let mut notes = Vec::new();
     let mut governed_by = Governor::NoRule;
     let mut list = None;
@@ -341,13 +467,7 @@ pub fn who_can(
         }
     }
 
-    let answer = match list.effect {
-        Effect::Anyone => Absent::Anyone.describe().to_string(),
-        Effect::Unsigned => "anyone: no signature is required".to_string(),
-        Effect::NoMerges => "no merges: linear".to_string(),
-        Effect::NotNeeded => "no approvals needed".to_string(),
-        Effect::Users => users_or_nobody(&users.iter().map(|u| u.id.clone()).collect::<Vec<_>>()),
-    };
+    let answer = one_line_answer(list.effect, &users);
     WhoCan {
         refname: refname.to_string(),
         action,

@@ -43,6 +43,14 @@ pub const CODES: &[(&str, &str)] = &[
     ("invalid-name", "an empty pusher name in `names`"),
     ("duplicate-name", "a pusher name that two users claim"),
     (
+        "org-name",
+        "under an organisation policy (spec §10): a user or role id the organisation already defines, or a pusher name an organisation user holds",
+    ),
+    (
+        "org-key",
+        "under an organisation policy: a key an organisation user holds, listed again by the repository",
+    ),
+    (
         "unknown-principal",
         "a user or role name that is not defined (in a list, or a grant's `user` or `role`)",
     ),

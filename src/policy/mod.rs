@@ -17,6 +17,8 @@ mod warnings;
 #[cfg(test)]
 mod grants_tests;
 #[cfg(test)]
+mod org_tests;
+#[cfg(test)]
 mod tests;
 
 pub use codes::CODES;
@@ -27,7 +29,9 @@ pub use model::{
     Location, Membership, PathEntry, Policy, PolicyFile, Principals, REPLACE_PREFIX, Revoked, Rule,
     User, UserKey, is_replace_ref, pattern_names_replace_refs,
 };
-pub use parse::{lint, lint_with, parse, parse_with};
+pub use parse::{
+    Layer, lint, lint_layer, lint_with, parse, parse_layer, parse_own, parse_under, parse_with,
+};
 
 /// Reads a file that a roles file references (an OpenPGP certificate), by its path relative
 /// to the roles file, already checked to stay inside its directory (no absolute path, no
@@ -47,11 +51,22 @@ pub use quorum::{EXPIRY_WARNING, check_at};
 /// grant without `from` longer than `max_grant` from `now`: errors; a grant that has ended,
 /// an OpenPGP certificate expired or revoked at `now`: warnings).
 pub fn lint_at(text: &str, files: Files<'_>, now: time::OffsetDateTime) -> Vec<Diagnostic> {
-    let mut diags = lint_with(text, files);
+    lint_at_layer(text, files, Layer::Repo, now)
+}
+
+/// [`lint_at`] for a roles file at `layer` (spec §10): under an organisation policy, the
+/// admin quorum is judged with the organisation's users' keys too.
+pub fn lint_at_layer(
+    text: &str,
+    files: Files<'_>,
+    layer: Layer<'_>,
+    now: time::OffsetDateTime,
+) -> Vec<Diagnostic> {
+    let mut diags = lint_layer(text, files, layer);
     if !diags.iter().any(|d| d.severity == Severity::Error)
-        && let Ok(policy) = parse_with(text, files)
+        && let Ok(own) = parse_own(text, files, layer)
     {
-        diags.extend(checks_at(&policy, now));
+        diags.extend(checks_at_layer(own, layer, now).1);
         diags.sort_by(|a, b| {
             (a.location, a.severity, &a.message).cmp(&(b.location, b.severity, &b.message))
         });
@@ -69,8 +84,20 @@ pub fn parse_at(
     files: Files<'_>,
     now: time::OffsetDateTime,
 ) -> Result<Policy, Vec<Diagnostic>> {
-    let policy = parse_with(text, files)?;
-    let errors: Vec<Diagnostic> = checks_at(&policy, now)
+    parse_at_layer(text, files, Layer::Repo, now)
+}
+
+/// [`parse_at`] for a roles file at `layer`; a repository's file under an organisation
+/// comes back joined with it ([`Policy::join_org`]).
+pub fn parse_at_layer(
+    text: &str,
+    files: Files<'_>,
+    layer: Layer<'_>,
+    now: time::OffsetDateTime,
+) -> Result<Policy, Vec<Diagnostic>> {
+    let own = parse_own(text, files, layer)?;
+    let (policy, diags) = checks_at_layer(own, layer, now);
+    let errors: Vec<Diagnostic> = diags
         .into_iter()
         .filter(|d| d.severity == Severity::Error)
         .collect();
@@ -88,6 +115,25 @@ pub fn checks_at(policy: &Policy, now: time::OffsetDateTime) -> Vec<Diagnostic> 
     diags.extend(grants::check_at(policy, now));
     diags.extend(certs::certificates_at(policy, now));
     diags
+}
+
+/// [`checks_at`] for a file's own policy at `layer`, with the policy it stands for (joined
+/// with the organisation's under one). A file answers for its own grants and certificates;
+/// its admin quorum is judged on the joined policy, since its admins may be organisation
+/// users.
+fn checks_at_layer(
+    own: Policy,
+    layer: Layer<'_>,
+    now: time::OffsetDateTime,
+) -> (Policy, Vec<Diagnostic>) {
+    let mut diags = grants::check_at(&own, now);
+    diags.extend(certs::certificates_at(&own, now));
+    let policy = match layer.org() {
+        Some(org) => own.join_org(org.clone()),
+        None => own,
+    };
+    diags.extend(check_at(&policy, now));
+    (policy, diags)
 }
 
 /// How serious a diagnostic is.

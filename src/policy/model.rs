@@ -609,19 +609,70 @@ impl Rule {
 }
 
 impl Policy {
-    /// The first rule (in file order) whose patterns match `refname`. A replace ref is
+    /// The rules that govern `refname`: the first enforced rule (in file order) whose
+    /// patterns match it, in each file — the repository's, then (under an organisation
+    /// policy, spec §10) the organisation's, each of which must be passed. A replace ref is
     /// governed only by a rule that names replace refs explicitly ([`REPLACE_PREFIX`]): a
     /// broad pattern such as `refs/**` never opens them.
-    pub fn rule_for(&self, refname: &str) -> Option<&Rule> {
-        if is_replace_ref(refname) {
-            return self
-                .rules
-                .iter()
-                .find(|r| r.names_replace_refs && r.matches(refname));
+    pub fn rules_for(&self, refname: &str) -> Vec<&Rule> {
+        let replace = is_replace_ref(refname);
+        let mut governing: Vec<&Rule> = Vec::with_capacity(2);
+        for rule in &self.rules {
+            // A shadow (spec §11) governs nothing, replace refs included.
+            if !rule.evaluate
+                && (!replace || rule.names_replace_refs)
+                && !governing
+                    .iter()
+                    .any(|g| g.location.file == rule.location.file)
+                && rule.matches(refname)
+            {
+                governing.push(rule);
+            }
         }
-        self.rules
-            .iter()
-            .find(|r| !r.evaluate && r.matches(refname))
+        governing
+    }
+
+    /// The first rule of [`Policy::rules_for`]: the repository's governing rule, else the
+    /// organisation's.
+    pub fn rule_for(&self, refname: &str) -> Option<&Rule> {
+        self.rules_for(refname).into_iter().next()
+    }
+
+    /// This repository's own policy joined with the organisation policy it was validated
+    /// under ([`crate::policy::parse_under`], spec §10): the users, roles, `[[revoked]]`
+    /// keys and `[[grant]]`s of both; both files' rules (the repository's first, each keeping
+    /// its file, so [`Policy::rules_for`] finds one per file) and `[[path]]` entries; this
+    /// repository's `[policy]`, `[trust]`, `max_grant` and referenced files (they are per
+    /// file); a signed push required if either file requires it. The organisation's maps are
+    /// kept and the repository's (small) ones moved into them.
+    pub fn join_org(self, org: Policy) -> Policy {
+        let own = self;
+        let mut joined = org;
+        joined.users.extend(own.users);
+        joined.roles.extend(own.roles);
+        joined.role_members.extend(own.role_members);
+        joined.revoked.extend(own.revoked);
+        joined.key_index.extend(own.key_index);
+        joined.name_index.extend(own.name_index);
+        let mut grants = std::mem::take(&mut joined.grants.all);
+        grants.extend(own.grants.all);
+        let mut rules = own.rules;
+        rules.append(&mut joined.rules);
+        let mut paths = own.paths;
+        paths.append(&mut joined.paths);
+        Policy {
+            admins: own.admins,
+            approvals: own.approvals,
+            quorum_location: own.quorum_location,
+            baseline: own.baseline,
+            rules,
+            paths,
+            require_signed_push: own.require_signed_push || joined.require_signed_push,
+            grants: Grants::new(grants),
+            max_grant: own.max_grant,
+            files: own.files,
+            ..joined
+        }
     }
 
     /// The rules in evaluate mode whose `refs` match `refname`, in file order: each is judged
@@ -651,16 +702,14 @@ impl Policy {
     /// `[settings] require_signed_push` covers the policy branch and every ref a rule
     /// governs; a rule's `signed_push` covers its refs.
     pub fn signed_push_requirement(&self, refname: &str, policy_ref: &str) -> Option<String> {
-        let rule = self.rule_for(refname);
-        if self.require_signed_push && (refname == policy_ref || rule.is_some()) {
+        let rules = self.rules_for(refname);
+        if self.require_signed_push && (refname == policy_ref || !rules.is_empty()) {
             return Some("[settings] require_signed_push".to_string());
         }
-        match rule {
-            Some(rule) if rule.signed_push && refname != policy_ref => {
-                Some(format!("signed_push = true, rule {}", rule.location))
-            }
-            _ => None,
-        }
+        rules
+            .into_iter()
+            .find(|rule| rule.signed_push && refname != policy_ref)
+            .map(|rule| format!("signed_push = true, rule {}", rule.location))
     }
 
     /// Why `user` (None: an unknown pusher) is a member of `list` at `at`, or `None` when

@@ -191,7 +191,11 @@ impl CommitScope {
                         // A shadow (spec §11) governs nothing: the refs it matches are those
                         // whose commits it would have judged.
                         Some(shadow) if shadow.evaluate => shadow.matches(other),
-                        _ => policy.rule_for(other).map(|r| RuleRef::of(r).id) == Some(id),
+                        // Under an organisation policy a ref has a governing rule per file.
+                        _ => policy
+                            .rules_for(other)
+                            .iter()
+                            .any(|r| RuleRef::of(r).id == id),
                     }
             }
             CommitScope::Path(id) => {
@@ -298,7 +302,9 @@ pub struct Needs {
 pub struct Requirements<'p> {
     /// The kind of update these are for.
     pub kind: UpdateKind,
-    /// The first matching rule, when one governs the ref.
+    /// The governing rule, when one governs the ref: the repository's, else the
+    /// organisation's (spec §10: under an organisation policy each file's governing rule
+    /// adds its requirements, each with its own origin).
     pub rule: Option<RuleRef>,
     /// The requirements, in reporting order.
     pub items: Vec<Requirement<'p>>,
@@ -386,15 +392,16 @@ pub fn for_update<'p>(
             items: vec![deny(Origin::Builtin, Check::ApprovalRef)],
         };
     }
-    let rule = if refname == policy_ref {
-        None
+    // The first match of each file: both must be passed (spec §10).
+    let rules = if refname == policy_ref {
+        Vec::new()
     } else {
-        policy.rule_for(refname)
+        policy.rules_for(refname)
     };
     let mut items = Vec::new();
-    if policy.require_signed_push && (refname == policy_ref || rule.is_some()) {
+    if policy.require_signed_push && (refname == policy_ref || !rules.is_empty()) {
         items.push(deny(Origin::Settings, Check::SignedPush));
-    } else if let Some(rule) = rule.filter(|r| r.signed_push) {
+    } else if let Some(rule) = rules.iter().find(|r| r.signed_push) {
         items.push(deny(Origin::Rule(RuleRef::of(rule)), Check::SignedPush));
     }
     if refname == policy_ref {
@@ -405,8 +412,10 @@ pub fn for_update<'p>(
                 approvals: policy.approvals,
             },
         ));
-    } else if let Some(rule) = rule {
-        items.extend(rule_requirements(rule, refname, kind));
+    } else if !rules.is_empty() {
+        for rule in &rules {
+            items.extend(rule_requirements(rule, refname, kind));
+        }
     } else if is_replace_ref(refname) {
         items.push(deny(Origin::Builtin, Check::ReplaceRef));
     }
@@ -456,7 +465,7 @@ pub fn for_update<'p>(
     }
     Requirements {
         kind,
-        rule: rule.map(RuleRef::of),
+        rule: rules.first().map(|r| RuleRef::of(r)),
         items,
     }
 }

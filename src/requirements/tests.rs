@@ -260,3 +260,84 @@ fn origins_name_their_file_and_line() {
         "\"org:roles.toml:12\""
     );
 }
+
+/// An organisation policy (spec §10) with a rule for release branches (line 4) and a
+/// repository's under it with a rule for main and release branches (line 4) and a catch-all
+/// (line 7), joined.
+fn joined() -> Policy {
+    use crate::policy::{Layer, no_files, parse_layer};
+    let org = parse_layer(
+        &format!(
+            "version = 1\n[users.alice]\nkeys = [\"{ALICE}\"]\n\
+             [[rule]]\nrefs = [\"refs/heads/release/*\"]\npush = [\"alice\"]\nlinear = true\n"
+        ),
+        &no_files,
+        Layer::Org,
+    )
+    .expect("organisation file");
+    parse_layer(
+        &format!(
+            "version = 1\n[users.bob]\nkeys = [\"{BOB}\"]\n\
+             [[rule]]\nrefs = [\"refs/heads/main\", \"refs/heads/release/*\"]\nsigners = [\"bob\"]\n\
+             [[rule]]\nrefs = [\"refs/**\"]\n"
+        ),
+        &no_files,
+        Layer::UnderOrg(&org),
+    )
+    .expect("repository file under it")
+}
+
+#[test]
+fn under_an_organisation_both_files_governing_rules_add_their_requirements() {
+    let p = joined();
+    let reqs = for_update(
+        &p,
+        POLICY_REF,
+        "refs/heads/release/1",
+        UpdateKind::FastForward,
+    );
+    let origins: Vec<String> = reqs.items.iter().map(|r| r.origin.to_string()).collect();
+    assert_eq!(
+        origins,
+        [
+            "roles.toml:4",
+            "roles.toml:4",
+            "org:roles.toml:4",
+            "org:roles.toml:4"
+        ]
+    );
+    assert_eq!(
+        reqs.rule.map(|r| r.to_string()).as_deref(),
+        Some("roles.toml:4")
+    );
+    // Each rule's commits are its own scope; both are gathered.
+    assert_eq!(reqs.needs().commits.len(), 2);
+    // The organisation has no rule for main: only the repository's requirements apply.
+    let main = for_update(&p, POLICY_REF, "refs/heads/main", UpdateKind::FastForward);
+    assert!(
+        main.items
+            .iter()
+            .all(|r| !r.origin.to_string().starts_with("org:"))
+    );
+}
+
+#[test]
+fn another_ref_hides_commits_for_a_rule_that_governs_it_in_either_file() {
+    let p = joined();
+    let org_rule = p
+        .rules
+        .iter()
+        .find(|r| r.location.file == crate::policy::PolicyFile::Org)
+        .map(|r| RuleRef::of(r).id)
+        .expect("the organisation's rule");
+    let scope = CommitScope::Rule(org_rule);
+    // release/2 is governed by both files' rules: it hides commits for the organisation's.
+    assert!(scope.hidden_by(
+        &p,
+        POLICY_REF,
+        "refs/heads/release/1",
+        "refs/heads/release/2"
+    ));
+    // main is not governed by the organisation's rule.
+    assert!(!scope.hidden_by(&p, POLICY_REF, "refs/heads/release/1", "refs/heads/main"));
+}

@@ -21,6 +21,7 @@ mod inspect;
 mod lifecycle;
 mod merges;
 mod openpgp;
+mod org;
 mod packaging;
 mod paths;
 mod policy_branch;

@@ -522,6 +522,13 @@ impl Scenario {
         run_ok(cmd, None)
     }
 
+    /// Runs git in the server repository with `stdin`; returns stdout.
+    pub fn server_git_stdin(&self, args: &[&str], stdin: &[u8]) -> String {
+        let mut cmd = self.git_cmd(&self.server);
+        cmd.args(args);
+        run_ok(cmd, Some(stdin))
+    }
+
     /// Every ref on the server with its value, to prove a rejected push changed nothing.
     pub fn server_refs(&self) -> BTreeMap<String, String> {
         self.server_git(&["for-each-ref", "--format=%(refname) %(objectname)"])

@@ -54,7 +54,14 @@ impl Checker<'_> {
             else {
                 continue;
             };
-            if mode == Mode::Lint && names.expanded[role_index].users.contains(user) {
+            let holds = match role_index {
+                Some(r) => names.expanded[r].users.contains(user),
+                None => self
+                    .org
+                    .and_then(|org| org.role_members.get(role))
+                    .is_some_and(|members| members.contains(user)),
+            };
+            if mode == Mode::Lint && holds {
                 self.warning(
                     at,
                     "redundant-grant",
@@ -103,14 +110,15 @@ impl Checker<'_> {
     }
 
     /// `user` or `role` of a grant: a string naming a defined user (or role, as `want`
-    /// says), with its index among users (or roles).
+    /// says), with its index among this file's users (or roles); `None` for one the
+    /// organisation policy defines.
     fn grant_name<'a>(
         &mut self,
         field: Option<(Location, Node<'a>)>,
         at: Location,
         names: &Names<'_>,
         want: Want,
-    ) -> Option<(&'a str, usize)> {
+    ) -> Option<(&'a str, Option<usize>)> {
         let (key, example, expected) = match want {
             Want::User => ("user", "\"bob\"", "one user id (a string)"),
             Want::Role => ("role", "\"deployers\"", "one role name (a string)"),
@@ -128,20 +136,23 @@ impl Checker<'_> {
             self.wrong_type(v_at, &format_args!("`{key}`"), expected, node);
             return None;
         };
-        let def = names.defs.get(name).copied();
+        let def = self.def(&names.defs, name);
         match (want, def) {
             (Want::User, Some(Def::User(u))) | (Want::Role, Some(Def::Role(u))) => {
-                return Some((name, u));
+                return Some((name, Some(u)));
+            }
+            (Want::User, Some(Def::OrgUser)) | (Want::Role, Some(Def::OrgRole)) => {
+                return Some((name, None));
             }
             _ => {}
         }
         let problem = match def {
             _ if name == "*" => format!("`*` is not a {key}: a grant gives one user one role"),
-            Some(Def::Role(_)) => format!(
+            Some(Def::Role(_) | Def::OrgRole) => format!(
                 "`{name}` is a role, not a user: a grant gives one user a role (the role goes in \
                  `role`)"
             ),
-            Some(Def::User(_)) => {
+            Some(Def::User(_) | Def::OrgUser) => {
                 let roles = names.defs.iter().filter(|(_, d)| matches!(d, Def::Role(_)));
                 let hint = did_you_mean(name, roles.map(|(n, _)| *n))
                     .map(|c| format!("; did you mean `{c}`?"))

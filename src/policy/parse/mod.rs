@@ -68,7 +68,39 @@ pub fn parse(text: &str) -> Result<Policy, Vec<Diagnostic>> {
 /// [`parse`] with the files the roles file references (OpenPGP certificates) read through
 /// `files`.
 pub fn parse_with(text: &str, files: Files<'_>) -> Result<Policy, Vec<Diagnostic>> {
-    let (policy, diags) = check(text, files, Mode::Parse);
+    parse_layer(text, files, Layer::Repo)
+}
+
+/// [`parse_with`] for a roles file at `layer` (spec §10). A repository's file under an
+/// organisation comes back joined with (a copy of) the organisation's policy.
+pub fn parse_layer(
+    text: &str,
+    files: Files<'_>,
+    layer: Layer<'_>,
+) -> Result<Policy, Vec<Diagnostic>> {
+    match layer {
+        Layer::UnderOrg(org) => parse_under(text, files, org.clone()),
+        _ => parse_own(text, files, layer),
+    }
+}
+
+/// A repository's roles file validated under the organisation policy `org` (spec §10) and
+/// joined with it ([`Policy::join_org`]): what a push to that repository is judged by. Takes
+/// the organisation's policy by value, so that joining moves its (possibly 10,000) users
+/// instead of copying them.
+pub fn parse_under(text: &str, files: Files<'_>, org: Policy) -> Result<Policy, Vec<Diagnostic>> {
+    let own = parse_own(text, files, Layer::UnderOrg(&org))?;
+    Ok(own.join_org(org))
+}
+
+/// The file's own policy (for [`Layer::UnderOrg`], validated against the organisation's but
+/// not joined with it).
+pub fn parse_own(
+    text: &str,
+    files: Files<'_>,
+    layer: Layer<'_>,
+) -> Result<Policy, Vec<Diagnostic>> {
+    let (policy, diags) = check(text, files, Mode::Parse, layer);
     let errors: Vec<Diagnostic> = diags
         .into_iter()
         .filter(|d| d.severity == Severity::Error)
@@ -86,7 +118,45 @@ pub fn lint(text: &str) -> Vec<Diagnostic> {
 
 /// [`lint`] with the files the roles file references read through `files`.
 pub fn lint_with(text: &str, files: Files<'_>) -> Vec<Diagnostic> {
-    sorted(check(text, files, Mode::Lint).1)
+    lint_layer(text, files, Layer::Repo)
+}
+
+/// [`lint_with`] for a roles file at `layer` (spec §10): an organisation's file has its
+/// locations in `org:roles.toml`; a repository's under an organisation is also checked
+/// against the organisation's names and keys.
+pub fn lint_layer(text: &str, files: Files<'_>, layer: Layer<'_>) -> Vec<Diagnostic> {
+    sorted(check(text, files, Mode::Lint, layer).1)
+}
+
+/// Which roles file is read, and with what around it (spec §10).
+#[derive(Debug, Clone, Copy)]
+pub enum Layer<'a> {
+    /// A repository's roles.toml, with no organisation policy.
+    Repo,
+    /// The organisation's roles.toml: its locations are `org:roles.toml:N`.
+    Org,
+    /// A repository's roles.toml under this organisation policy: it may use the
+    /// organisation's users and roles, never redefine one, never list a key or a pusher
+    /// name an organisation user holds.
+    UnderOrg(&'a Policy),
+}
+
+impl Layer<'_> {
+    /// The file its locations name.
+    pub fn file(self) -> PolicyFile {
+        match self {
+            Layer::Org => PolicyFile::Org,
+            _ => PolicyFile::Repo,
+        }
+    }
+
+    /// The organisation policy around the file, if any.
+    pub fn org(&self) -> Option<&Policy> {
+        match self {
+            Layer::UnderOrg(org) => Some(org),
+            _ => None,
+        }
+    }
 }
 
 fn sorted(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
@@ -103,8 +173,13 @@ enum Mode {
     Lint,
 }
 
-fn check(text: &str, files: Files<'_>, mode: Mode) -> (Option<Policy>, Vec<Diagnostic>) {
-    let lines = LineIndex::new(text, PolicyFile::Repo);
+fn check<'t>(
+    text: &'t str,
+    files: Files<'t>,
+    mode: Mode,
+    layer: Layer<'t>,
+) -> (Option<Policy>, Vec<Diagnostic>) {
+    let lines = LineIndex::new(text, layer.file());
     let doc = match DeTable::parse(text) {
         Ok(doc) => doc,
         Err(e) => {
@@ -122,6 +197,7 @@ fn check(text: &str, files: Files<'_>, mode: Mode) -> (Option<Policy>, Vec<Diagn
         diags: Vec::new(),
         files,
         referenced: Vec::new(),
+        org: layer.org(),
     };
     let policy = checker.document(doc.get_ref(), mode);
     (policy, checker.diags)
@@ -156,6 +232,8 @@ struct Checker<'t> {
     files: Files<'t>,
     /// The files read so far (path, bytes), in order of first reference.
     referenced: Vec<(String, Vec<u8>)>,
+    /// The organisation policy the file is read under (spec §10), if any.
+    org: Option<&'t Policy>,
 }
 
 /// The known fields found in a table: name, where its key is, and its value. A short list

@@ -9,10 +9,14 @@ use crate::policy::node::{Node, fields};
 use crate::policy::{Location, Principals, User};
 
 /// Where a user or role id is defined.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Def {
     User(usize),
     Role(usize),
+    /// A user of the organisation policy the file is read under (spec §10).
+    OrgUser,
+    /// A role of the organisation policy.
+    OrgRole,
 }
 
 /// A role as written, before expansion.
@@ -41,6 +45,67 @@ pub(super) struct Expanded {
 }
 
 impl Checker<'_> {
+    /// What `name` is: defined in this file (`defs`), else by the organisation policy.
+    pub(super) fn def(&self, defs: &HashMap<&str, Def>, name: &str) -> Option<Def> {
+        defs.get(name).copied().or_else(|| {
+            let org = self.org?;
+            if org.users.contains_key(name) {
+                Some(Def::OrgUser)
+            } else if org.role_members.contains_key(name) {
+                Some(Def::OrgRole)
+            } else {
+                None
+            }
+        })
+    }
+
+    /// An organisation role, expanded: its users, whether it includes `*`, and the roles it
+    /// includes (itself too), following the organisation's `[roles]` as written.
+    fn org_role(&self, name: &str) -> Expanded {
+        let Some(org) = self.org else {
+            return Expanded::default();
+        };
+        let mut roles = BTreeSet::new();
+        let mut star = false;
+        let mut stack = vec![name];
+        while let Some(role) = stack.pop() {
+            if !roles.insert(role.to_string()) {
+                continue;
+            }
+            for member in org.roles.get(role).into_iter().flatten() {
+                if member == "*" {
+                    star = true;
+                } else if org.roles.contains_key(member.as_str()) {
+                    stack.push(member);
+                }
+            }
+        }
+        Expanded {
+            users: org.role_members.get(name).cloned().unwrap_or_default(),
+            star,
+            roles,
+        }
+    }
+
+    /// Reports `id`, about to be defined in this file as a `kind`, when the organisation
+    /// policy already defines it (spec §10: a repository may use an organisation name, never
+    /// redefine it). Whether it clashed.
+    pub(super) fn org_clash(&mut self, id: &str, at: Location, kind: &str) -> bool {
+        let what = match self.def(&HashMap::new(), id) {
+            Some(Def::OrgUser) => "a user",
+            Some(Def::OrgRole) => "a role",
+            _ => return false,
+        };
+        self.error(
+            at,
+            "org-name",
+            format!(
+                "{kind} `{id}` is already {what} of the organisation policy                  (org:roles.toml); a repository may use it but not redefine it: rename this                  {kind} or use the organisation's"
+            ),
+        );
+        true
+    }
+
     /// `[roles]`: role → members as written. Ids join the shared namespace.
     pub(super) fn roles<'a>(
         &mut self,
@@ -56,12 +121,15 @@ impl Checker<'_> {
             let name = entry.name;
             let name_at = self.at(entry.key_span, at);
             self.check_id(name, name_at, "role");
+            if self.org_clash(name, name_at, "role") {
+                continue;
+            }
             match defs.entry(name) {
                 Entry::Occupied(o) => {
                     // TOML rejects a role defined twice, so the clash is with a user.
                     let line = match *o.get() {
                         Def::User(u) => user_locations[u].line,
-                        Def::Role(_) => name_at.line,
+                        _ => name_at.line,
                     };
                     self.error(
                         name_at,
@@ -94,27 +162,51 @@ impl Checker<'_> {
         defs: HashMap<&'a str, Def>,
         users: &[User],
     ) -> Names<'a> {
-        let all_users: BTreeSet<String> = users.iter().map(|u| u.id.clone()).collect();
+        // Every user a `*` stands for: this file's, and the organisation's it is read under.
+        let org_users = self
+            .org
+            .into_iter()
+            .flat_map(|org| org.users.keys().cloned());
+        let all_users: BTreeSet<String> = users
+            .iter()
+            .map(|u| u.id.clone())
+            .chain(org_users)
+            .collect();
+        let mut org_expanded: Vec<Expanded> = Vec::new();
 
         // Direct members: users, `*`, and edges to other roles (with where they are written).
         let mut direct: Vec<(BTreeSet<String>, bool)> = Vec::with_capacity(roles.len());
+        // Per role: the organisation roles it names (indices into `org_expanded`).
+        let mut org_included: Vec<Vec<usize>> = Vec::with_capacity(roles.len());
         let mut edges: Vec<Vec<(usize, Location)>> = Vec::with_capacity(roles.len());
         for role in roles {
             let mut set = BTreeSet::new();
             let mut star = false;
             let mut out = Vec::new();
+            let mut org_roles = Vec::new();
             for &(member, at) in &role.members {
-                match defs.get(member) {
+                match self.def(&defs, member) {
                     _ if member == "*" => star = true,
                     Some(Def::User(u)) => {
-                        set.insert(users[*u].id.clone());
+                        set.insert(users[u].id.clone());
                     }
-                    Some(Def::Role(r)) => out.push((*r, at)),
+                    Some(Def::Role(r)) => out.push((r, at)),
+                    Some(Def::OrgUser) => {
+                        set.insert(member.to_string());
+                    }
+                    Some(Def::OrgRole) => {
+                        let expanded = self.org_role(member);
+                        set.extend(expanded.users.iter().cloned());
+                        star |= expanded.star;
+                        org_roles.push(org_expanded.len());
+                        org_expanded.push(expanded);
+                    }
                     None => self.unknown_principal(member, at, &defs),
                 }
             }
             direct.push((set, star));
             edges.push(out);
+            org_included.push(org_roles);
         }
 
         const WHITE: u8 = 0;
@@ -154,6 +246,9 @@ impl Checker<'_> {
                     stack.pop();
                     let (mut set, mut star) = std::mem::take(&mut direct[r]);
                     let mut included = BTreeSet::from([roles[r].name.to_string()]);
+                    for &o in &org_included[r] {
+                        included.extend(org_expanded[o].roles.iter().cloned());
+                    }
                     for &(child, _) in &edges[r] {
                         // A grey child is part of a cycle (already reported): skip it.
                         if state[child] == BLACK {
@@ -208,16 +303,22 @@ impl Checker<'_> {
         let mut p = Principals::default();
         for (name, at) in list {
             p.written.push(name.to_string());
-            match names.defs.get(name) {
+            match self.def(&names.defs, name) {
                 _ if name == "*" => p.any_user = true,
-                Some(Def::User(_)) => {
+                Some(Def::User(_) | Def::OrgUser) => {
                     p.users.insert(name.to_string());
                 }
                 Some(Def::Role(r)) => {
-                    let role = &names.expanded[*r];
+                    let role = &names.expanded[r];
                     p.users.extend(role.users.iter().cloned());
                     p.any_user |= role.star;
                     p.roles.extend(role.roles.iter().cloned());
+                }
+                Some(Def::OrgRole) => {
+                    let role = self.org_role(name);
+                    p.users.extend(role.users);
+                    p.any_user |= role.star;
+                    p.roles.extend(role.roles);
                 }
                 None => self.unknown_principal(name, at, &names.defs),
             }

@@ -156,12 +156,19 @@ impl Checker<'_> {
             .users
             .iter()
             .map(String::as_str)
-            .filter(|id| match names.defs.get(id) {
-                Some(&Def::User(u)) => users[u]
-                    .keys
-                    .iter()
-                    .any(|k| !revoked.contains(k.fingerprint.as_str())),
-                _ => false,
+            .filter(|id| {
+                let keys = match self.def(&names.defs, id) {
+                    Some(Def::User(u)) => &users[u].keys,
+                    Some(Def::OrgUser) => match self.org.and_then(|org| org.users.get(*id)) {
+                        Some(user) => &user.keys,
+                        None => return false,
+                    },
+                    _ => return false,
+                };
+                let org_revoked = |k: &str| self.org.is_some_and(|o| o.revocation(k).is_some());
+                keys.iter().any(|k| {
+                    !revoked.contains(k.fingerprint.as_str()) && !org_revoked(&k.fingerprint)
+                })
             })
             .collect();
         let lockout = "the policy branch could never change again";

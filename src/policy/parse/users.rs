@@ -41,6 +41,8 @@ impl Checker<'_> {
             let id = entry.name;
             let id_at = self.at(entry.key_span, at);
             self.check_id(id, id_at, "user");
+            // Its pusher names then clash too: one error says it.
+            let clashed = self.org_clash(id, id_at, "user");
             let index = users.len();
             // TOML itself rejects a user defined twice, so the insert never replaces.
             defs.insert(id, Def::User(index));
@@ -66,6 +68,21 @@ impl Checker<'_> {
             for (name, name_at) in names.unwrap_or_default() {
                 if name.is_empty() {
                     self.error(name_at, "invalid-name", "empty pusher name");
+                    continue;
+                }
+                if let Some(other) = self.org.and_then(|org| org.name_index.get(name)) {
+                    if clashed {
+                        continue;
+                    }
+                    self.error(
+                        name_at,
+                        "org-name",
+                        format!(
+                            "pusher name `{name}` already means user `{other}` of the \
+                             organisation policy (org:roles.toml); a name can mean only one \
+                             user: use `{other}` here, or give this user another name"
+                        ),
+                    );
                     continue;
                 }
                 match name_index.entry(name.to_string()) {
@@ -187,7 +204,22 @@ impl Checker<'_> {
                 }
             };
             let k = user.keys.len();
-            match key_index.entry((parsed.id.kind, parsed.id.blob.clone())) {
+            let lookup = (parsed.id.kind, parsed.id.blob.clone());
+            if let Some((owner, _)) = self.org.and_then(|org| org.key_index.get(&lookup)) {
+                self.error(
+                    line_at,
+                    "org-key",
+                    format!(
+                        "key {} belongs to user `{owner}` of the organisation policy \
+                         (org:roles.toml); a key belongs to one user, and the organisation's \
+                         are revoked in one place: use `{owner}` here instead of listing the \
+                         key again",
+                        parsed.id.fingerprint
+                    ),
+                );
+                continue;
+            }
+            match key_index.entry(lookup) {
                 Entry::Occupied(o) => {
                     let (owner, k) = o.get();
                     let message = if *owner == user.id {
