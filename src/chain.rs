@@ -25,32 +25,107 @@
 //!   server's administrator replaced the policy. Nothing after the first break is
 //!   authenticated; verification continues from a break only when it is given as a new
 //!   trust root.
+//! - **Certificates.** A policy is roles.toml and every file it references (OpenPGP
+//!   certificates, spec §12), as the hook reads it: a commit that changes only a certificate
+//!   file is a policy change like any other, and a commit approves a step only when it
+//!   carries the step's roles.toml and files byte for byte. Each step's signatures are
+//!   verified with the certificates of the policy that authorises it (the one before the
+//!   step), never with those the step brings: a certificate swapped in cannot vouch for the
+//!   commit that swaps it in.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use time::OffsetDateTime;
 
 use crate::engine::{
     self, CommitFacts, ObjectId, PolicyCandidate, PolicyChange, PushContext, Reason, RefUpdate,
-    UpdateFacts, UpdateKind,
+    SignatureCheck, UpdateFacts, UpdateKind,
 };
-use crate::policy::{self, Policy};
+use crate::policy::{self, Policy, Severity};
 use crate::requirements::CommitScope;
 
+/// The blobs of a policy commit's policy: two commits carry the same policy when these are
+/// equal (spec §2, v2: an approval is a signature on a commit that carries the pushed policy
+/// byte for byte).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PolicyBlobs {
+    /// The blob id of `roles.toml` at the root of the tree.
+    pub roles: ObjectId,
+    /// Each file roles.toml references (OpenPGP certificates), by path relative to it, in
+    /// the order the parser asked for them, with its blob id (`None`: not in the tree).
+    pub files: Vec<(String, Option<ObjectId>)>,
+}
+
+impl PolicyBlobs {
+    /// The keyring a policy with these files verifies OpenPGP signatures with: its files'
+    /// blob ids, sorted, without repeats (a policy's certificates are exactly the files it
+    /// references, so equal ids make equal keyrings).
+    pub fn keyring(&self) -> KeyringId {
+        let mut ids: Vec<ObjectId> = self.files.iter().filter_map(|(_, b)| b.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        KeyringId(ids)
+    }
+}
+
+/// Which certificates an OpenPGP signature was verified with: the blob ids of a policy's
+/// certificate files ([`PolicyBlobs::keyring`]). Empty: no certificates.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct KeyringId(pub Vec<ObjectId>);
+
+/// The policy a commit of the policy branch carries, read from its tree by the shell.
+#[derive(Debug, Clone)]
+pub struct PolicyTree {
+    /// roles.toml's blob and those of the files it references.
+    pub blobs: PolicyBlobs,
+    /// The policy, parsed with those files as the hook loads the policy in force, or every
+    /// error, rendered (`roles.toml:LINE:COL: message`). Shared by the commits that carry
+    /// the same blobs.
+    pub parsed: Arc<Result<Policy, Vec<String>>>,
+}
+
 /// One commit of the policy branch between the trust root and the tip.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ChainCommit {
-    /// Id, summary, parent count and verified signature.
+    /// Id, summary, parent count and signature as verified without certificates: an SSH
+    /// signature (or none, or a malformed one) is judged from this alone; an OpenPGP one
+    /// is then [`SignatureCheck::NoCertificate`] and judged from `openpgp`.
     pub facts: CommitFacts,
+    /// An OpenPGP signature's check with each keyring of the chain's policies (empty for
+    /// any other). A step whose keyring is missing here counts it as a bad signature.
+    pub openpgp: HashMap<KeyringId, SignatureCheck>,
     /// Its parents, first parent first.
     pub parents: Vec<ObjectId>,
     /// The committer time, seconds since the epoch (the committer's claim).
     pub time: i64,
     /// Whether `refguard init` or `policy reset` wrote it on the server.
     pub server_written: bool,
-    /// The blob id of `roles.toml` at the root of its tree, if there is one.
-    pub roles: Option<ObjectId>,
+    /// The policy in its tree; `None` without a `roles.toml` at the root of its tree.
+    pub policy: Option<PolicyTree>,
 }
+
+impl ChainCommit {
+    /// Its facts with the signature as the certificates of `keyring` judge it (an OpenPGP
+    /// signature not verified with them is bad: fail closed).
+    fn facts_with(&self, keyring: &KeyringId) -> CommitFacts {
+        let mut facts = self.facts.clone();
+        let openpgp = matches!(facts.signature, SignatureCheck::NoCertificate { .. });
+        if openpgp && !keyring.0.is_empty() {
+            facts.signature = match self.openpgp.get(keyring) {
+                Some(check) => check.clone(),
+                None => SignatureCheck::Bad {
+                    detail: UNVERIFIED.into(),
+                },
+            };
+        }
+        facts
+    }
+}
+
+/// Why an OpenPGP signature the shell did not check with a step's keyring counts as bad.
+const UNVERIFIED: &str =
+    "the OpenPGP signature was not verified with the certificates of the policy before it";
 
 /// Everything the chain's authentication looks at, gathered by the shell.
 #[derive(Debug, Clone)]
@@ -61,14 +136,12 @@ pub struct ChainFacts {
     pub root: ObjectId,
     /// The trust root's committer time.
     pub root_time: i64,
-    /// The blob id of the trust root's `roles.toml`.
-    pub root_roles: Option<ObjectId>,
+    /// The trust root's policy; `None` without a roles.toml.
+    pub root_policy: Option<PolicyTree>,
     /// The tip of the policy branch.
     pub tip: ObjectId,
     /// Every commit reachable from the tip and not from the trust root.
     pub commits: Vec<ChainCommit>,
-    /// The text of every `roles.toml` blob named above, or why it is unreadable.
-    pub texts: HashMap<ObjectId, Result<String, String>>,
     /// Now: no step is judged later than this.
     pub now: OffsetDateTime,
 }
@@ -99,8 +172,12 @@ pub struct Step {
     pub commits: usize,
     /// The admins who approved it, by user id.
     pub approvers: Vec<String>,
-    /// Whether `roles.toml` differs from the step before.
+    /// Whether the policy (roles.toml or a file it references) differs from the step
+    /// before.
     pub changed: bool,
+    /// Whether roles.toml itself differs from the step before (when only `changed` is
+    /// set, only files it references did: a certificate-only change).
+    pub roles_changed: bool,
 }
 
 /// What kind of break ends the authenticated chain.
@@ -159,7 +236,7 @@ pub struct Chain {
 
 /// Authenticates the chain from `facts.root` to `facts.tip`.
 pub fn authenticate(facts: &ChainFacts) -> Result<Chain, RootError> {
-    let root_policy = match facts.root_roles.as_ref().map(|id| facts.parsed(id)) {
+    let root_policy = match facts.root_policy.as_ref().map(|tree| in_force(tree)) {
         Some(Ok(policy)) => policy,
         Some(Err(detail)) => {
             return Err(RootError::NotAPolicy {
@@ -204,25 +281,38 @@ pub fn authenticate(facts: &ChainFacts) -> Result<Chain, RootError> {
     Ok(search.run())
 }
 
-impl ChainFacts {
-    /// The policy a `roles.toml` blob holds, parsed as the hook parses the policy it judges
-    /// with, or why it cannot be.
-    fn parsed(&self, blob: &ObjectId) -> Result<Policy, String> {
-        let text = self.text(blob)?;
-        policy::parse(text).map_err(|diags| {
-            let first = diags
-                .first()
-                .map(|d| d.render(crate::session::POLICY_FILE))
-                .unwrap_or_default();
-            format!("roles.toml does not validate: {first}")
-        })
+/// The policy a tree holds, as the hook loads the policy it judges with, or why it cannot be.
+fn in_force(tree: &PolicyTree) -> Result<&Policy, String> {
+    match tree.parsed.as_ref() {
+        Ok(policy) => Ok(policy),
+        Err(errors) => Err(format!(
+            "roles.toml does not validate: {}",
+            errors.first().map(String::as_str).unwrap_or_default()
+        )),
     }
+}
 
-    fn text(&self, blob: &ObjectId) -> Result<&str, String> {
-        match self.texts.get(blob) {
-            Some(Ok(text)) => Ok(text),
-            Some(Err(why)) => Err(why.clone()),
-            None => Err(format!("the roles.toml blob {blob} was not read")),
+/// A pushed policy as the hook validates it as a candidate at `at`: parsed with its files,
+/// then the time-dependent checks ([`policy::parse_at`]).
+fn candidate(tree: Option<&PolicyTree>, at: OffsetDateTime) -> PolicyCandidate {
+    let Some(tree) = tree else {
+        return PolicyCandidate::Missing;
+    };
+    match tree.parsed.as_ref() {
+        Err(errors) => PolicyCandidate::Invalid {
+            errors: errors.clone(),
+        },
+        Ok(policy) => {
+            let errors: Vec<String> = policy::checks_at(policy, at)
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .map(|d| d.render(crate::session::POLICY_FILE))
+                .collect();
+            if errors.is_empty() {
+                PolicyCandidate::Valid
+            } else {
+                PolicyCandidate::Invalid { errors }
+            }
         }
     }
 }
@@ -350,9 +440,7 @@ struct Search<'f> {
     deepest: Vec<Option<usize>>,
     /// The time each position's step is judged at.
     times: Vec<OffsetDateTime>,
-    /// The policy at each position's roles.toml blob, parsed once.
-    policies: HashMap<ObjectId, Result<Policy, String>>,
-    root_policy: Policy,
+    root_policy: &'f Policy,
 }
 
 impl<'f> Search<'f> {
@@ -360,7 +448,7 @@ impl<'f> Search<'f> {
         facts: &'f ChainFacts,
         graph: &'f Graph<'f>,
         line: Vec<Option<usize>>,
-        root_policy: Policy,
+        root_policy: &'f Policy,
     ) -> Search<'f> {
         let n = facts.commits.len();
         let position: HashMap<usize, usize> = line
@@ -414,17 +502,6 @@ impl<'f> Search<'f> {
                 OffsetDateTime::from_unix_timestamp(latest).map_or(facts.now, |t| t.min(facts.now));
             times.push(at);
         }
-        let policies = line
-            .iter()
-            .flatten()
-            .filter_map(|&c| facts.commits[c].roles.clone())
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .map(|blob| {
-                let parsed = facts.parsed(&blob);
-                (blob, parsed)
-            })
-            .collect();
         Search {
             facts,
             graph,
@@ -432,7 +509,6 @@ impl<'f> Search<'f> {
             brought,
             deepest,
             times,
-            policies,
             root_policy,
         }
     }
@@ -444,24 +520,25 @@ impl<'f> Search<'f> {
         }
     }
 
-    fn roles(&self, position: usize) -> Option<&'f ObjectId> {
+    fn tree(&self, position: usize) -> Option<&'f PolicyTree> {
         match self.line[position] {
-            Some(c) => self.facts.commits[c].roles.as_ref(),
-            None => self.facts.root_roles.as_ref(),
+            Some(c) => self.facts.commits[c].policy.as_ref(),
+            None => self.facts.root_policy.as_ref(),
         }
     }
 
-    /// The policy in force after `position`.
-    fn policy(&self, position: usize) -> Result<&Policy, String> {
+    fn blobs(&self, position: usize) -> Option<&'f PolicyBlobs> {
+        self.tree(position).map(|t| &t.blobs)
+    }
+
+    /// The policy in force after `position`, and the keyring its certificates make.
+    fn policy(&self, position: usize) -> Result<(&'f Policy, KeyringId), String> {
         if self.line[position].is_none() {
-            return Ok(&self.root_policy);
+            let keyring = self.blobs(position).map(PolicyBlobs::keyring);
+            return Ok((self.root_policy, keyring.unwrap_or_default()));
         }
-        match self
-            .roles(position)
-            .and_then(|blob| self.policies.get(blob))
-        {
-            Some(Ok(policy)) => Ok(policy),
-            Some(Err(why)) => Err(why.clone()),
+        match self.tree(position) {
+            Some(tree) => in_force(tree).map(|policy| (policy, tree.blobs.keyring())),
             None => Err("no roles.toml at the root of its tree".into()),
         }
     }
@@ -483,8 +560,8 @@ impl<'f> Search<'f> {
             });
         }
         let at = self.times[to];
-        let policy = match self.policy(from) {
-            Ok(policy) => policy,
+        let (policy, keyring) = match self.policy(from) {
+            Ok(found) => found,
             Err(why) => {
                 return Err(Failure {
                     kind: BreakKind::NotApproved,
@@ -497,22 +574,8 @@ impl<'f> Search<'f> {
                 });
             }
         };
-        let pushed = self.roles(to);
-        let candidate = match pushed {
-            None => PolicyCandidate::Missing,
-            Some(blob) => match self.facts.text(blob) {
-                Err(why) => PolicyCandidate::Invalid { errors: vec![why] },
-                Ok(text) => match policy::parse_at(text, &policy::no_files, at) {
-                    Ok(_) => PolicyCandidate::Valid,
-                    Err(diags) => PolicyCandidate::Invalid {
-                        errors: diags
-                            .iter()
-                            .map(|d| d.render(crate::session::POLICY_FILE))
-                            .collect(),
-                    },
-                },
-            },
-        };
+        let pushed = self.blobs(to);
+        let candidate = candidate(self.tree(to), at);
         let mut change = PolicyChange {
             candidate,
             approving: Vec::new(),
@@ -520,7 +583,7 @@ impl<'f> Search<'f> {
         };
         for &c in &new {
             let commit = &self.facts.commits[c];
-            if pushed.is_none() || commit.roles.as_ref() != pushed {
+            if pushed.is_none() || commit.policy.as_ref().map(|t| &t.blobs) != pushed {
                 continue;
             }
             if self.deepest[c].is_some_and(|d| d >= from) {
@@ -540,7 +603,7 @@ impl<'f> Search<'f> {
         facts.set_commits(
             CommitScope::PolicyBranch,
             new.iter()
-                .map(|&c| self.facts.commits[c].facts.clone())
+                .map(|&c| self.facts.commits[c].facts_with(&keyring))
                 .collect(),
         );
         facts.policy_change = Some(change);
@@ -567,7 +630,8 @@ impl<'f> Search<'f> {
             at,
             commits: new.len(),
             approvers: judged.approvers,
-            changed: self.roles(from) != pushed,
+            changed: self.blobs(from) != pushed,
+            roles_changed: self.blobs(from).map(|b| &b.roles) != pushed.map(|b| &b.roles),
         })
     }
 

@@ -34,48 +34,103 @@ fn id(n: u32) -> ObjectId {
     ObjectId::parse(&format!("{n:040x}")).expect("40 hex digits")
 }
 
+/// Files beside a roles file: (path, bytes).
+type Files<'a> = &'a [(&'a str, &'a [u8])];
+
 /// Builds chain facts commit by commit.
 struct Builder {
     facts: ChainFacts,
-    blobs: HashMap<String, ObjectId>,
+    /// Blob ids by content.
+    blobs: HashMap<Vec<u8>, ObjectId>,
     next: u32,
+    /// The committer time of the trust root; each commit is a day later than the one before.
+    start: i64,
 }
 
 impl Builder {
     /// A trust root holding `text`.
     fn new(text: &str) -> Builder {
+        Builder::with_files(text, &[], START, NOW)
+    }
+
+    /// A trust root holding `text` and `files`, committed at `start`, verified at `now`.
+    fn with_files(text: &str, files: Files<'_>, start: i64, now: OffsetDateTime) -> Builder {
         let mut b = Builder {
             facts: ChainFacts {
                 policy_ref: POLICY_REF.into(),
                 root: id(1),
-                root_time: START,
-                root_roles: None,
+                root_time: start,
+                root_policy: None,
                 tip: id(1),
                 commits: Vec::new(),
-                texts: HashMap::new(),
-                now: NOW,
+                now,
             },
             blobs: HashMap::new(),
             next: 2,
+            start,
         };
-        b.facts.root_roles = Some(b.blob(text));
+        b.facts.root_policy = Some(b.tree(text, files));
         b
     }
 
-    fn blob(&mut self, text: &str) -> ObjectId {
-        if let Some(id) = self.blobs.get(text) {
+    fn blob(&mut self, bytes: &[u8]) -> ObjectId {
+        if let Some(id) = self.blobs.get(bytes) {
             return id.clone();
         }
         let blob = id(0xb000 + self.blobs.len() as u32);
-        self.blobs.insert(text.to_owned(), blob.clone());
-        self.facts.texts.insert(blob.clone(), Ok(text.to_owned()));
+        self.blobs.insert(bytes.to_vec(), blob.clone());
         blob
+    }
+
+    /// The policy of `text` with `files` beside it, read as the shell reads a policy commit.
+    fn tree(&mut self, text: &str, files: Files<'_>) -> PolicyTree {
+        let asked = std::cell::RefCell::new(Vec::<String>::new());
+        let file = |path: &str| files.iter().find(|(p, _)| *p == path).map(|(_, b)| *b);
+        let reader = |path: &str| {
+            asked.borrow_mut().push(path.to_owned());
+            file(path)
+                .map(<[u8]>::to_vec)
+                .ok_or_else(|| "no such file".to_string())
+        };
+        let parsed = policy::parse_with(text, &reader)
+            .map_err(|diags| diags.iter().map(|d| d.render("roles.toml")).collect());
+        let mut paths = asked.into_inner();
+        paths.dedup();
+        let files = paths
+            .into_iter()
+            .map(|path| {
+                let blob = file(&path).map(|bytes| self.blob(bytes));
+                (path, blob)
+            })
+            .collect();
+        PolicyTree {
+            blobs: PolicyBlobs {
+                roles: self.blob(text.as_bytes()),
+                files,
+            },
+            parsed: std::sync::Arc::new(parsed),
+        }
     }
 
     /// A commit on `parents` carrying `text`, signed with `key` (None: unsigned); it becomes
     /// the tip.
     fn commit(&mut self, parents: &[&ObjectId], text: &str, key: Option<&str>) -> ObjectId {
-        let roles = self.blob(text);
+        let signature = key.map_or(SignatureCheck::Unsigned, |k| {
+            SignatureCheck::Valid(key_id(k))
+        });
+        self.commit_files(parents, text, &[], signature)
+    }
+
+    /// A commit on `parents` carrying `text` and `files`, with `signature` as verified
+    /// without certificates; it becomes the tip.
+    fn commit_files(
+        &mut self,
+        parents: &[&ObjectId],
+        text: &str,
+        files: Files<'_>,
+        signature: SignatureCheck,
+    ) -> ObjectId {
+        let policy = self.tree(text, files);
         let n = self.next;
         self.next += 1;
         let commit = ChainCommit {
@@ -83,14 +138,13 @@ impl Builder {
                 id: id(n),
                 summary: format!("commit {n}"),
                 parent_count: parents.len(),
-                signature: key.map_or(SignatureCheck::Unsigned, |k| {
-                    SignatureCheck::Valid(key_id(k))
-                }),
+                signature,
             },
+            openpgp: HashMap::new(),
             parents: parents.iter().map(|p| (*p).clone()).collect(),
-            time: START + i64::from(n) * 86_400,
+            time: self.start + i64::from(n) * 86_400,
             server_written: false,
-            roles: Some(roles),
+            policy: Some(policy),
         };
         self.facts.tip = commit.facts.id.clone();
         self.facts.commits.push(commit);
@@ -230,7 +284,7 @@ fn a_server_written_commit_is_a_break() {
     // Given as the new trust root, what follows verifies.
     let mut from_reset = b.facts.clone();
     from_reset.root = reset.clone();
-    from_reset.root_roles = b.facts.commits[1].roles.clone();
+    from_reset.root_policy = b.facts.commits[1].policy.clone();
     from_reset.commits.retain(|c| c.facts.id == after);
     let chain = authenticate(&from_reset).expect("a policy commit");
     assert_eq!(chain.broken, None);
@@ -285,7 +339,7 @@ fn a_trust_root_without_a_valid_policy_is_refused() {
         authenticate(&b.facts),
         Err(RootError::NotAPolicy { .. })
     ));
-    b.facts.root_roles = None;
+    b.facts.root_policy = None;
     assert!(matches!(
         authenticate(&b.facts),
         Err(RootError::NotAPolicy { .. })
@@ -388,4 +442,220 @@ fn backdating_cannot_go_before_an_earlier_step() {
         "{:?}",
         codes(&broken)
     );
+}
+
+// ---- OpenPGP certificates (spec §12) ----------------------------------------------------
+
+/// `roles(admins, approvals)` with a user `pgp` whose one key is the certificate
+/// `keys/pgp.asc`.
+fn roles_with_pgp(admins: &[&str], approvals: u32) -> String {
+    format!(
+        "{}\n[users.pgp]\nkeys = [{{ openpgp = \"keys/pgp.asc\" }}]\n",
+        roles(admins, approvals, None)
+    )
+}
+
+/// The OpenPGP key id of a test certificate's primary key, as the verifier reports it.
+fn pgp_key_id(cert: &crate::openpgp::testcerts::TestCert) -> crate::engine::KeyId {
+    let parsed = crate::openpgp::Certificate::parse(&cert.public).expect("gpg's certificate");
+    crate::engine::KeyId::openpgp(&parsed, parsed.primary(), None)
+}
+
+/// A builder for OpenPGP keys, which are judged after the test certificates were made (on
+/// first use, before this): a trust root committed now, its commits a day apart after it, so
+/// that every step is judged at the verification time, an hour from now.
+fn recent(text: &str, files: Files<'_>) -> Builder {
+    let now = OffsetDateTime::now_utc();
+    Builder::with_files(
+        text,
+        files,
+        now.unix_timestamp(),
+        now + time::Duration::hours(1),
+    )
+}
+
+#[test]
+fn a_certificate_only_change_signed_by_an_admin_is_a_step() {
+    let certs = crate::openpgp::testcerts::certs();
+    let text = roles_with_pgp(&["alice"], 1);
+    let mut b = recent(&text, &[("keys/pgp.asc", &certs.carol.public)]);
+    let root = b.root();
+    // roles.toml unchanged: only the certificate file is replaced.
+    let swap = b.commit_files(
+        &[&root],
+        &text,
+        &[("keys/pgp.asc", &certs.alice.public)],
+        SignatureCheck::Valid(key_id(ALICE)),
+    );
+    let chain = b.run();
+    assert_eq!(chain.broken, None, "{chain:?}");
+    assert_eq!(chain.authenticated, swap);
+    assert_eq!(chain.steps.len(), 1);
+    assert_eq!(chain.steps[0].approvers, vec!["alice"]);
+    assert!(
+        chain.steps[0].changed,
+        "a new certificate is a policy change"
+    );
+    assert!(!chain.steps[0].roles_changed, "roles.toml is the same");
+}
+
+#[test]
+fn a_certificate_swapped_in_without_the_admins_breaks_the_chain() {
+    let certs = crate::openpgp::testcerts::certs();
+    let text = roles_with_pgp(&["alice"], 1);
+    let files: Files<'_> = &[("keys/pgp.asc", &certs.carol.public)];
+    let swapped: Files<'_> = &[("keys/pgp.asc", &certs.alice.public)];
+
+    // Signed by erin, who is no admin.
+    let mut b = recent(&text, files);
+    let root = b.root();
+    let by_erin = b.commit_files(
+        &[&root],
+        &text,
+        swapped,
+        SignatureCheck::Valid(key_id(ERIN)),
+    );
+    let chain = b.run();
+    let broken = chain.broken.expect("erin may not change the policy");
+    assert_eq!(broken.kind, BreakKind::NotApproved);
+    assert_eq!(broken.commit, by_erin);
+    assert_eq!(codes(&broken)[0], "policy-denied");
+    assert_eq!(chain.authenticated, root);
+
+    // Unsigned, on top of an authenticated change.
+    let mut b = recent(&text, files);
+    let root = b.root();
+    let good = b.commit_files(
+        &[&root],
+        &text.replace("approvals = 1", "approvals = 1 # ok"),
+        files,
+        SignatureCheck::Valid(key_id(ALICE)),
+    );
+    let bypass = b.commit_files(
+        &[&good],
+        &text.replace("approvals = 1", "approvals = 1 # ok"),
+        swapped,
+        SignatureCheck::Unsigned,
+    );
+    let chain = b.run();
+    let broken = chain.broken.clone().expect("an unsigned certificate swap");
+    assert_eq!(chain.steps.len(), 1, "{chain:?}");
+    assert_eq!((&broken.after, &broken.commit), (&good, &bypass));
+    assert!(codes(&broken).contains(&"unsigned"), "{:?}", codes(&broken));
+}
+
+#[test]
+fn an_approval_counts_only_on_the_same_certificates() {
+    // Two approvals needed; dave signed the roles file with one certificate beside it,
+    // alice with another: they approved two different policies.
+    let certs = crate::openpgp::testcerts::certs();
+    let text = roles_with_pgp(&["alice", "dave"], 2);
+    let mut b = recent(&text, &[("keys/pgp.asc", &certs.carol.public)]);
+    let root = b.root();
+    let changed = text.replace("[users.erin]", "# erin\n[users.erin]");
+    let by_dave = b.commit_files(
+        &[&root],
+        &changed,
+        &[("keys/pgp.asc", &certs.erin.public)],
+        SignatureCheck::Valid(key_id(DAVE)),
+    );
+    let tip = b.commit_files(
+        &[&by_dave],
+        &changed,
+        &[("keys/pgp.asc", &certs.alice.public)],
+        SignatureCheck::Valid(key_id(ALICE)),
+    );
+    let broken = b.run().broken.expect("one approval of each policy");
+    assert_eq!(broken.kind, BreakKind::NotApproved);
+    assert!(
+        codes(&broken).contains(&"approvals-missing"),
+        "{:?}",
+        codes(&broken)
+    );
+
+    // With the same certificate under both signatures, the two approvals make one step.
+    b.facts.commits[0].policy = b.facts.commits[1].policy.clone();
+    let chain = b.run();
+    assert_eq!(chain.broken, None, "{chain:?}");
+    assert_eq!(chain.steps.len(), 1);
+    assert_eq!(chain.steps[0].to, tip);
+    assert_eq!(chain.steps[0].approvers, vec!["alice", "dave"]);
+}
+
+#[test]
+fn openpgp_signatures_are_verified_with_the_certificates_of_the_policy_before() {
+    let certs = crate::openpgp::testcerts::certs();
+    let text = roles_with_pgp(&["pgp"], 1);
+    let mut b = recent(&text, &[("keys/pgp.asc", &certs.alice.public)]);
+    let root = b.root();
+    let no_cert = |fpr: &str| SignatureCheck::NoCertificate {
+        issuer: format!("openpgp:{fpr}"),
+    };
+    let by_alice = no_cert(&certs.alice.fingerprints[0]);
+    let by_carol = no_cert(&certs.carol.fingerprints[0]);
+
+    // The admin `pgp` signs a change with the certificate the trust root lists.
+    let changed = text.replace("approvals = 1", "approvals = 1 # by pgp");
+    let one = b.commit_files(
+        &[&root],
+        &changed,
+        &[("keys/pgp.asc", &certs.alice.public)],
+        by_alice.clone(),
+    );
+    let alice_ring = b.facts.root_policy.as_ref().expect("root").blobs.keyring();
+    b.facts.commits[0].openpgp.insert(
+        alice_ring.clone(),
+        SignatureCheck::Valid(pgp_key_id(&certs.alice)),
+    );
+    let chain = b.run();
+    assert_eq!(chain.broken, None, "{chain:?}");
+    assert_eq!(chain.steps[0].approvers, vec!["pgp"]);
+
+    // A signature the shell did not verify with that policy's certificates counts as bad.
+    b.facts.commits[0].openpgp.clear();
+    let broken = b.run().broken.expect("not verified: fail closed");
+    assert!(
+        codes(&broken).contains(&"bad-signature"),
+        "{:?}",
+        codes(&broken)
+    );
+    assert!(
+        broken.reasons[0].detail.contains(UNVERIFIED),
+        "{}",
+        broken.reasons[0].detail
+    );
+    b.facts.commits[0].openpgp.insert(
+        alice_ring.clone(),
+        SignatureCheck::Valid(pgp_key_id(&certs.alice)),
+    );
+
+    // Carol swaps her certificate in and signs with it: it verifies only with the
+    // certificates it brings, which cannot vouch for the commit that brings them.
+    let swap = b.commit_files(
+        &[&one],
+        &changed,
+        &[("keys/pgp.asc", &certs.carol.public)],
+        by_carol.clone(),
+    );
+    let carol_ring = b.facts.commits[1]
+        .policy
+        .as_ref()
+        .expect("a policy")
+        .blobs
+        .keyring();
+    assert_ne!(carol_ring, alice_ring);
+    let swapped = &mut b.facts.commits[1].openpgp;
+    swapped.insert(alice_ring, by_carol);
+    swapped.insert(carol_ring, SignatureCheck::Valid(pgp_key_id(&certs.carol)));
+    let chain = b.run();
+    let broken = chain
+        .broken
+        .expect("carol's certificate is not the admin's");
+    assert_eq!((&broken.after, &broken.commit), (&one, &swap));
+    assert!(
+        codes(&broken).contains(&"unknown-key"),
+        "{:?}",
+        codes(&broken)
+    );
+    assert_eq!(chain.steps.len(), 1);
 }

@@ -379,7 +379,8 @@ fn chain_json(chain: &Chain) -> serde_json::Value {
             "judged_at": crate::policy::utc(s.at),
             "commits": s.commits,
             "approvers": s.approvers,
-            "roles_changed": s.changed,
+            "roles_changed": s.roles_changed,
+            "policy_changed": s.changed,
         })).collect::<Vec<_>>(),
         "break": chain.broken.as_ref().map(|b| json!({
             "kind": b.kind.as_str(),
@@ -429,10 +430,10 @@ fn print_verification(
                 step.to.short(),
                 crate::policy::utc(step.at),
                 plural(step.commits, "commit"),
-                if step.changed {
-                    ""
-                } else {
-                    "  (roles.toml unchanged)"
+                match (step.changed, step.roles_changed) {
+                    (false, _) => "  (policy unchanged)",
+                    (true, false) => "  (certificates changed)",
+                    (true, true) => "",
                 }
             ))
         )?;

@@ -3,18 +3,20 @@
 //! authenticated policy with the history audit. Trusts nothing the server says: only the
 //! objects in the clone and the pinned trust root.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use thiserror::Error;
 use time::OffsetDateTime;
 
-use crate::chain::{ChainCommit, ChainFacts};
-use crate::engine::{ObjectId, PushContext};
+use crate::chain::{ChainCommit, ChainFacts, KeyringId, PolicyBlobs, PolicyTree};
+use crate::engine::{ObjectId, PushContext, SignatureCheck};
 use crate::git::{self, Repo, WalkedCommit};
 use crate::history::{self, Row};
-use crate::policy::Policy;
-use crate::session::POLICY_FILE;
+use crate::policy::{self, Policy};
+use crate::session::{POLICY_FILE, keyring_of, tree_files};
 use crate::verify::Keyring;
 
 /// Why verification could not run (exit 2: nothing was verified).
@@ -100,6 +102,8 @@ pub fn gather_chain(
         },
     )?;
 
+    // Signatures are checked here without certificates; an OpenPGP one is checked again
+    // below with each policy's keyring ([`verify_openpgp`]).
     let mut commits = Vec::new();
     let mut failed: Option<git::Error> = None;
     repo.walk(
@@ -121,28 +125,19 @@ pub fn gather_chain(
     if let Some(e) = failed {
         return Err(e.into());
     }
-    let root_roles = repo.blob_id_at(root, POLICY_FILE)?;
-    let mut texts = HashMap::new();
-    for blob in commits
-        .iter()
-        .filter_map(|c| c.roles.as_ref())
-        .chain(root_roles.as_ref())
-    {
-        if texts.contains_key(blob) {
-            continue;
-        }
-        let text = String::from_utf8(repo.blob(blob)?)
-            .map_err(|_| format!("{POLICY_FILE} is not UTF-8 text"));
-        texts.insert(blob.clone(), text);
+    let mut policies = Policies::default();
+    let root_policy = policies.read(repo, root)?;
+    for commit in &mut commits {
+        commit.policy = policies.read(repo, &commit.facts.id)?;
     }
+    verify_openpgp(repo, root_policy.as_ref(), &mut commits)?;
     Ok(ChainFacts {
         policy_ref: policy_ref.to_owned(),
         root: root.clone(),
         root_time,
-        root_roles,
+        root_policy,
         tip: tip.clone(),
         commits,
-        texts,
         now,
     })
 }
@@ -152,11 +147,122 @@ fn chain_commit(repo: &Repo, c: WalkedCommit) -> Result<ChainCommit, git::Error>
     let id = &c.facts.id;
     Ok(ChainCommit {
         parents: repo.parent_ids(id)?,
-        roles: repo.blob_id_at(id, POLICY_FILE)?,
+        openpgp: HashMap::new(),
         time: c.time,
         server_written,
         facts: c.facts,
+        policy: None,
     })
+}
+
+/// The policies of the chain's commits, read once per distinct roles.toml and files.
+///
+/// Sound because the parser is deterministic: given the same roles.toml and the same bytes
+/// for the files it asks for, it asks for the same files and returns the same policy. So the
+/// paths a roles.toml blob asked for once, with the same blobs there, stand for the whole
+/// read.
+#[derive(Default)]
+struct Policies {
+    /// The files each roles.toml blob asked for, in order.
+    paths: HashMap<ObjectId, Vec<String>>,
+    /// The policy each set of blobs holds; not kept when a file is missing (the error names
+    /// the commit it was read from, and such a policy is invalid anyway).
+    parsed: HashMap<PolicyBlobs, Arc<Result<Policy, Vec<String>>>>,
+}
+
+impl Policies {
+    /// The policy in the tree of `commit`: roles.toml and every file it references, parsed
+    /// with the session's reader of a policy commit's tree (an unreadable or missing file
+    /// makes the policy invalid: fail closed); `None` without a roles.toml.
+    fn read(&mut self, repo: &Repo, commit: &ObjectId) -> Result<Option<PolicyTree>, git::Error> {
+        let Some(roles) = repo.blob_id_at(commit, POLICY_FILE)? else {
+            return Ok(None);
+        };
+        if let Some(paths) = self.paths.get(&roles) {
+            let blobs = PolicyBlobs {
+                files: blob_ids(repo, commit, paths)?,
+                roles: roles.clone(),
+            };
+            if let Some(parsed) = self.parsed.get(&blobs) {
+                return Ok(Some(PolicyTree {
+                    parsed: Arc::clone(parsed),
+                    blobs,
+                }));
+            }
+        }
+        let asked = RefCell::new(Vec::<String>::new());
+        let parsed = match String::from_utf8(repo.blob(&roles)?) {
+            Err(_) => Err(vec![format!("{POLICY_FILE}: not UTF-8 text")]),
+            Ok(text) => {
+                let files = tree_files(repo, commit);
+                let reader = |path: &str| {
+                    let mut asked = asked.borrow_mut();
+                    if !asked.iter().any(|p| p == path) {
+                        asked.push(path.to_owned());
+                    }
+                    files(path)
+                };
+                policy::parse_with(&text, &reader)
+                    .map_err(|diags| diags.iter().map(|d| d.render(POLICY_FILE)).collect())
+            }
+        };
+        let paths = asked.into_inner();
+        let blobs = PolicyBlobs {
+            files: blob_ids(repo, commit, &paths)?,
+            roles: roles.clone(),
+        };
+        self.paths.insert(roles, paths);
+        let parsed = Arc::new(parsed);
+        if blobs.files.iter().all(|(_, blob)| blob.is_some()) {
+            self.parsed.insert(blobs.clone(), Arc::clone(&parsed));
+        }
+        Ok(Some(PolicyTree { blobs, parsed }))
+    }
+}
+
+fn blob_ids(
+    repo: &Repo,
+    commit: &ObjectId,
+    paths: &[String],
+) -> Result<Vec<(String, Option<ObjectId>)>, git::Error> {
+    paths
+        .iter()
+        .map(|path| Ok((path.clone(), repo.blob_id_at(commit, path)?)))
+        .collect()
+}
+
+/// Verifies each OpenPGP signature of the chain (a check without certificates says
+/// [`SignatureCheck::NoCertificate`] exactly when it needs them) with the keyring of every
+/// valid policy along the chain, so that each step can be judged with the certificates of
+/// the policy that authorises it. SSH signatures need no certificate and were checked once.
+fn verify_openpgp(
+    repo: &Repo,
+    root: Option<&PolicyTree>,
+    commits: &mut [ChainCommit],
+) -> Result<(), git::Error> {
+    let mut keyrings: HashMap<KeyringId, Keyring> = HashMap::new();
+    for tree in root
+        .into_iter()
+        .chain(commits.iter().filter_map(|c| c.policy.as_ref()))
+    {
+        let Ok(policy) = tree.parsed.as_ref() else {
+            continue;
+        };
+        let id = tree.blobs.keyring();
+        if !id.0.is_empty() && !keyrings.contains_key(&id) {
+            keyrings.insert(id, keyring_of(policy));
+        }
+    }
+    for commit in commits {
+        if !matches!(commit.facts.signature, SignatureCheck::NoCertificate { .. }) {
+            continue;
+        }
+        for (id, keyring) in &keyrings {
+            let check = repo.commit_signature(&commit.facts.id, keyring)?;
+            commit.openpgp.insert(id.clone(), check);
+        }
+    }
+    Ok(())
 }
 
 /// Judges the history of the protected refs (every one, or `only`) under the authenticated

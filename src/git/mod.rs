@@ -630,6 +630,18 @@ impl Repo {
         Ok(visited)
     }
 
+    /// The signature check of commit `id` with the certificates of `keyring`, as
+    /// [`Repo::walk`] reports it: for judging a commit again under another policy's
+    /// certificates (`refguard verify`, spec §13).
+    pub fn commit_signature(&self, id: &ObjectId, keyring: &Keyring) -> Result<SignatureCheck> {
+        let odb = self.repo.odb().map_err(|cause| Error::Object {
+            id: id.clone(),
+            cause,
+        })?;
+        let object = read_commit(&odb, to_oid(id)?)?;
+        Ok(commit_facts(id.clone(), object.data(), keyring).signature)
+    }
+
     /// Streams every commit reachable from any of `tips` to `visit`, each exactly once,
     /// children before parents and otherwise newest first by commit time (`git log
     /// --date-order`), each with the lowest label of the tips that reach it and whether it is

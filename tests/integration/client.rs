@@ -520,7 +520,7 @@ fn a_policy_change_is_checked_like_the_server_checks_it() {
 // ---- verify ------------------------------------------------------------------------------
 
 /// A mirror clone of the server (every ref under its own name), as a security team makes it.
-fn mirror(s: &Scenario) -> PathBuf {
+pub(crate) fn mirror(s: &Scenario) -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let dir = s.home().join(format!(
         "mirror-{}.git",
@@ -535,7 +535,7 @@ fn mirror(s: &Scenario) -> PathBuf {
 }
 
 /// `refguard verify --repo DIR ARGS`.
-fn verify(s: &Scenario, repo: &Path, args: &[&str]) -> CmdOutput {
+pub(crate) fn verify(s: &Scenario, repo: &Path, args: &[&str]) -> CmdOutput {
     let dir = repo.to_str().expect("UTF-8 path");
     let mut full = vec!["verify", "--repo", dir];
     full.extend(args);
@@ -543,7 +543,11 @@ fn verify(s: &Scenario, repo: &Path, args: &[&str]) -> CmdOutput {
 }
 
 /// `verify --format json`, parsed.
-fn verify_json(s: &Scenario, repo: &Path, args: &[&str]) -> (Option<i32>, serde_json::Value) {
+pub(crate) fn verify_json(
+    s: &Scenario,
+    repo: &Path,
+    args: &[&str],
+) -> (Option<i32>, serde_json::Value) {
     let mut full = args.to_vec();
     full.extend(["--format", "json"]);
     let out = verify(s, repo, &full);

@@ -637,3 +637,255 @@ crate::both_hooks!(
         fresh.stop();
     }
 );
+
+// ---- verify --trust-root over a policy chain with certificates (spec §12, §13) ------------
+
+/// Writes `files` into the client's work tree and commits them signed with OpenPGP through
+/// `program` with `signing_key`; returns the commit id.
+fn commit_files_openpgp(
+    client: &Client,
+    files: &[(&str, &[u8])],
+    message: &str,
+    program: &Path,
+    signing_key: &str,
+) -> String {
+    for (path, bytes) in files {
+        fs::write(client.dir().join(path), bytes).expect("write a policy file");
+        client.git(&["add", path]);
+    }
+    let config = format!("gpg.program={}", program.display());
+    let signing = format!("user.signingKey={signing_key}");
+    client.git(&[
+        "-c",
+        "gpg.format=openpgp",
+        "-c",
+        &config,
+        "-c",
+        &signing,
+        "commit",
+        "-q",
+        "-S",
+        "-m",
+        message,
+    ]);
+    client.rev("HEAD")
+}
+
+/// A server whose policy lists OpenPGP certificates (alice, the admin, and bob), changed
+/// twice by alice signing with gpg through the hook: once in roles.toml, once only in bob's
+/// certificate file (his new key); bob then pushes a commit signed with his new key.
+struct GpgChain {
+    scenario: Scenario,
+    signer: Gpg,
+    sign: PathBuf,
+    mallory: String,
+    /// The trust root: the policy `refguard init` wrote.
+    root: String,
+    /// alice's change to roles.toml.
+    roles_change: String,
+    /// alice's change of bob's certificate alone.
+    cert_change: String,
+    /// bob's commit on main, signed with his new key.
+    bobs_commit: String,
+}
+
+fn gpg_chain() -> GpgChain {
+    let scenario = Scenario::builder(Hook::PreReceive).no_policy().build();
+    let home = scenario.home().to_path_buf();
+    let signer = Gpg::new(&home, "gnupg-signer");
+    let uid = |name: &str| format!("{name} <{}@example.com>", name.to_lowercase());
+    let make = |name: &str| signer.generate(&uid(name), "ed25519", "sign,cert", "never", None);
+    let alice = make("Alice");
+    let bob_old = make("Bob");
+    let bob_new = make("Bobby");
+    let mallory = make("Mallory");
+    let sign = signer.program("gpg-sign", "");
+    fs::create_dir_all(home.join("keys")).expect("create keys/");
+    fs::write(home.join("keys/alice.asc"), signer.export(&alice)).expect("write alice.asc");
+    fs::write(home.join("keys/bob.asc"), signer.export(&bob_old)).expect("write bob.asc");
+    scenario
+        .init_policy(&every_check_roles(""))
+        .assert_success("refguard init with certificates");
+    let root = scenario.server_ref(POLICY).expect("the init commit");
+
+    let a = scenario.client("alice");
+    a.checkout_policy();
+    let roles = every_check_roles("\n# reviewed by alice\n");
+    let roles_change = commit_files_openpgp(
+        &a,
+        &[("roles.toml", roles.as_bytes())],
+        "Note the review",
+        &sign,
+        &alice,
+    );
+    a.push(&["HEAD:refs/meta/policy"]).assert_accepted();
+    let cert_change = commit_files_openpgp(
+        &a,
+        &[("keys/bob.asc", &signer.export(&bob_new))],
+        "Bob's new key",
+        &sign,
+        &alice,
+    );
+    a.push(&["HEAD:refs/meta/policy"]).assert_accepted();
+
+    let b = scenario.client("bob");
+    let bobs_commit = b.commit_openpgp("bob's change", &sign, &bob_new);
+    b.push(&["HEAD:refs/heads/main"]).assert_accepted();
+    GpgChain {
+        scenario,
+        signer,
+        sign,
+        mallory,
+        root,
+        roles_change,
+        cert_change,
+        bobs_commit,
+    }
+}
+
+const POLICY: &str = "refs/meta/policy";
+
+#[test]
+fn verify_authenticates_a_gpg_signed_chain_and_judges_gpg_signed_history() {
+    let g = gpg_chain();
+    let s = &g.scenario;
+    let m = crate::client::mirror(s);
+    let out = crate::client::verify(s, &m, &["--trust-root", &g.root]);
+    out.assert_success("a chain signed with gpg, certificates beside roles.toml");
+    let step = |from: &str, to: &str| format!("refguard:   step {}..{}", short(from), short(to));
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let first = step(&g.root, &g.roles_change);
+    let second = step(&g.roles_change, &g.cert_change);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&first) && l.ends_with("approved by alice")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&second)
+                && l.ends_with("approved by alice  (certificates changed)")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(&format!(
+            "refguard: chain: unbroken, 2 steps verified; the policy at {} is authentic",
+            short(&g.cert_change)
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("; 0 violations"), "{}", out.stdout);
+    let (code, json) = crate::client::verify_json(s, &m, &["--trust-root", &g.root]);
+    assert_eq!(code, Some(0), "{json}");
+    let steps = &json["chain"]["steps"];
+    assert_eq!(steps[1]["roles_changed"], false, "{json}");
+    assert_eq!(steps[1]["policy_changed"], true, "{json}");
+    assert_eq!(steps[1]["approvers"], serde_json::json!(["alice"]));
+    assert!(
+        json["history"]["judged"].as_u64().is_some_and(|n| n >= 1),
+        "{json}"
+    );
+
+    // A commit signed by mallory, written into main past the hook: judged with the
+    // authenticated policy's certificates, it is an unknown key, not an unsupported format.
+    let b = s.client("bob");
+    b.git(&["fetch", "-q", "origin", "main"]);
+    b.reset_hard("origin/main");
+    assert_eq!(b.rev("HEAD"), g.bobs_commit);
+    let bad = b.commit_openpgp("signed by mallory", &g.sign, &g.mallory);
+    let dir = b.dir().to_str().expect("UTF-8 path");
+    s.server_git(&["fetch", "-q", dir, "HEAD:refs/heads/main"]);
+    let m = crate::client::mirror(s);
+    let out = crate::client::verify(s, &m, &["--trust-root", &g.root]);
+    out.assert_code(1, "mallory's commit violates the policy");
+    assert!(
+        out.stdout.contains(&format!(
+            "refguard:   refs/heads/main: [unknown-key] commit {} \"signed by mallory\"",
+            short(&bad)
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("no certificate in roles.toml holds"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains(&short(&g.bobs_commit).to_string()),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("unsupported"), "{}", out.stdout);
+    g.signer.stop();
+}
+
+#[test]
+fn a_certificate_swapped_in_past_the_hook_breaks_the_chain() {
+    let g = gpg_chain();
+    let s = &g.scenario;
+    // Someone who can write to the server replaces alice's certificate with mallory's and
+    // signs with mallory's key: verified with the certificates it brings, the signature
+    // would be alice's; verified with those of the policy before it, nobody's.
+    let a = s.client("alice");
+    a.checkout_policy();
+    let swap = commit_files_openpgp(
+        &a,
+        &[("keys/alice.asc", &g.signer.export(&g.mallory))],
+        "Refresh alice's certificate",
+        &g.sign,
+        &g.mallory,
+    );
+    let p = a.push(&["HEAD:refs/meta/policy"]);
+    p.assert_reason("unknown-key").assert_refs_unchanged();
+    let dir = a.dir().to_str().expect("UTF-8 path");
+    s.server_git(&["fetch", "-q", dir, &format!("HEAD:{POLICY}")]);
+
+    let m = crate::client::mirror(s);
+    let out = crate::client::verify(s, &m, &["--trust-root", &g.root]);
+    out.assert_code(1, "an unauthorised certificate swap");
+    assert!(
+        out.stdout.contains(&format!(
+            "refguard: chain: BROKEN after {} (2 steps verified, 1 commit after it not verified)",
+            short(&g.cert_change)
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(&format!(
+            "refguard:   [not-approved] no change from {} on is approved",
+            short(&g.cert_change)
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(&format!(
+            "refguard:     [unknown-key] commit {} \"Refresh alice's certificate\": signed with \
+             OpenPGP openpgp:{}",
+            short(&swap),
+            g.mallory
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("[approvals-missing]"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains(&format!(
+            "refguard: history against the last authenticated policy at {}: ",
+            short(&g.cert_change)
+        )),
+        "{}",
+        out.stdout
+    );
+    let (_, json) = crate::client::verify_json(s, &m, &["--trust-root", &g.root]);
+    assert_eq!(json["chain"]["break"]["kind"], "not-approved");
+    assert_eq!(json["chain"]["authenticated"], g.cert_change.as_str());
+    g.signer.stop();
+}
