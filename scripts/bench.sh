@@ -162,6 +162,47 @@ push_ms=$(median_hook_ms "$TMP/hist" "$push_in")
 row "typical push (10 commits), median of $RUNS, ms" "$push_ms" \
   "$(printf 'git log ~%.0f ms' "$(calc "10000 / $gitlog_rate")")" ""
 
+# 2b. Many refs without quarantine (issue 20): `refguard check` of the same 10 commits with
+#     their objects already in the store (no quarantine to prove them new), so the other
+#     $REFS refs/heads/feature/* tips, governed by the same rule, must all be hidden; against
+#     git's own answer to "which commits are new", `git rev-list --count NEW --not --all`,
+#     both best of 3. The hist objects (hard links), its packed refs and a one-user policy
+#     (policy size has its own row); then the same after `git commit-graph write`, which both
+#     git and refguard read.
+many=$TMP/many/repo.git
+mkdir -p "$TMP/many"
+git init -q --bare "$many"
+ln "$TMP"/hist/repo.git/objects/pack/* "$many/objects/pack/" 2>/dev/null \
+  || cp "$TMP"/hist/repo.git/objects/pack/* "$many/objects/pack/"
+cp -r "$TMP"/hist/quarantine/. "$many/objects/"
+grep -v ' refs/meta/policy$' "$TMP/hist/repo.git/packed-refs" >"$many/packed-refs"
+{
+  printf 'version = 1\n[users.user00000]\n'
+  sed -n '/^\[users\.user00000\]$/{n;p;q}' "$TMP/hist/roles.toml"
+  printf '[roles]\ndevelopers = ["user00000"]\nmaintainers = ["user00000"]\n'
+  printf '[policy]\nadmins = ["maintainers"]\n'
+  printf '[[rule]]\nrefs = ["refs/heads/**"]\npush = ["developers"]\nsigners = ["developers"]\n'
+} >"$TMP/many/roles.toml"
+"$RG" init --repo "$many" --policy "$TMP/many/roles.toml" >/dev/null
+many_old=$(tip "$TMP/hist" main) many_new=$(tip "$TMP/hist" push)
+many_check() { "$RG" check --repo "$many" --as user00000 refs/heads/main "$many_old" "$many_new" 2>&1; }
+many_git() { git --git-dir="$many" rev-list --count "$many_new" --not --all; }
+[[ $(many_git) == 10 ]] || { echo "many refs: git counts $(many_git) new commits" >&2; exit 1; }
+out=$(many_check || true)
+grep -q '^refguard: accepted' <<<"$out" || { echo "many refs: not accepted: $out" >&2; exit 1; }
+for graph in no yes; do
+  if [[ $graph == yes ]]; then
+    git --git-dir="$many" commit-graph write --reachable 2>/dev/null
+    label="  same, with a commit-graph file"
+  else
+    label="many refs: check 10 commits, $REFS same-rule refs, best of 3"
+  fi
+  rg_s=$(best_of_3_s many_check)
+  git_s=$(best_of_3_s many_git)
+  row "$label" "$(printf '%.1f ms' "$(calc "$rg_s * 1000")")" \
+    "$(printf 'rev-list %.1f ms' "$(calc "$git_s * 1000")")" "$(printf '%.2fx' "$(calc "$rg_s / $git_s")")"
+done
+
 # 3. A branch created at the tip of a protected branch in a $BIG-commit history.
 create_in="$ZERO $(tip "$TMP/big" main) refs/heads/topic"
 create_ms=$(median_hook_ms "$TMP/big" "$create_in")

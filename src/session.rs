@@ -505,13 +505,15 @@ impl<'r> Session<'r> {
             let mut hide = Vec::new();
             let mut prefixes = scope.ref_prefixes(policy);
             prefixes.sort();
-            prefixes.dedup();
-            let mut seen = std::collections::BTreeSet::new();
+            // Sorted, a prefix follows any shorter one it extends: list each ref once.
+            let mut listed: Vec<&String> = Vec::new();
             for prefix in &prefixes {
+                if listed.iter().any(|l| prefix.starts_with(l.as_str())) {
+                    continue;
+                }
+                listed.push(prefix);
                 for (name, id) in self.server_refs(prefix)? {
-                    if seen.insert(name.clone())
-                        && scope.hidden_by(policy, &self.policy_ref, &update.refname, &name)
-                    {
+                    if scope.hidden_by(policy, &self.policy_ref, &update.refname, &name) {
                         hide.push(id);
                     }
                 }

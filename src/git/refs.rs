@@ -31,22 +31,35 @@ pub(super) fn with_prefix(git_dir: &Path, prefix: &str) -> io::Result<Vec<(Strin
     if !prefix.starts_with("refs/") || prefix.contains("..") {
         return Err(io::Error::other(format!("not a ref prefix: {prefix}")));
     }
-    let mut found: BTreeMap<String, ObjectId> = BTreeMap::new();
-    match fs::read(git_dir.join("packed-refs")) {
-        Ok(packed) => packed_with_prefix(&packed, prefix, &mut found)?,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+    let mut packed_refs = Vec::new();
+    let sorted = match fs::read(git_dir.join("packed-refs")) {
+        Ok(packed) => packed_with_prefix(&packed, prefix, &mut packed_refs)?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => true,
         Err(e) => return Err(e),
+    };
+    let mut loose = BTreeMap::new();
+    loose_with_prefix(git_dir, prefix, &mut loose)?;
+    if sorted && loose.is_empty() {
+        // The common case on a server (every ref packed): already in order, one of each.
+        return Ok(packed_refs);
     }
-    loose_with_prefix(git_dir, prefix, &mut found)?;
+    let mut found: BTreeMap<String, ObjectId> = packed_refs.into_iter().collect();
+    for (name, id) in loose {
+        match id {
+            Some(id) => found.insert(name, id),
+            None => found.remove(&name),
+        };
+    }
     Ok(found.into_iter().collect())
 }
 
-/// The packed refs starting with `prefix`, into `found`.
+/// The packed refs starting with `prefix`, appended to `found` in the file's order; whether
+/// that order is sorted (the file says so).
 fn packed_with_prefix(
     packed: &[u8],
     prefix: &str,
-    found: &mut BTreeMap<String, ObjectId>,
-) -> io::Result<()> {
+    found: &mut Vec<(String, ObjectId)>,
+) -> io::Result<bool> {
     let (body, sorted) = match packed.strip_prefix(b"# pack-refs with:") {
         Some(rest) => {
             let end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
@@ -67,12 +80,12 @@ fn packed_with_prefix(
         }
         let (name, id) = parse_line(line)?;
         if name.as_bytes() >= prefix.as_bytes() && name.starts_with(prefix) {
-            found.insert(name, id);
+            found.push((name, id));
         } else if sorted && name.as_bytes() > prefix.as_bytes() {
             break;
         }
     }
-    Ok(())
+    Ok(sorted)
 }
 
 /// `<hex-id> SP <refname>`.
@@ -136,11 +149,12 @@ fn first_at_or_after(body: &[u8], prefix: &[u8]) -> usize {
 }
 
 /// The loose refs under `prefix`: the directory it names (its part up to the last `/`),
-/// entries whose names start with the rest, recursively.
+/// entries whose names start with the rest, recursively; symbolic ones as `None` (they hide
+/// a packed ref of the same name).
 fn loose_with_prefix(
     git_dir: &Path,
     prefix: &str,
-    found: &mut BTreeMap<String, ObjectId>,
+    found: &mut BTreeMap<String, Option<ObjectId>>,
 ) -> io::Result<()> {
     let (dir, start) = match prefix.rfind('/') {
         Some(at) => (&prefix[..at], &prefix[at + 1..]),
@@ -174,12 +188,12 @@ fn loose_with_prefix(
         let text = text.trim_end();
         if text.starts_with("ref:") {
             // A symbolic ref: its target is listed under its own name.
-            found.remove(&full);
+            found.insert(full, None);
             continue;
         }
         match ObjectId::parse(text) {
             Some(id) => {
-                found.insert(full, id);
+                found.insert(full, Some(id));
             }
             None => return Err(io::Error::other(format!("loose ref {full} is malformed"))),
         }
@@ -212,9 +226,11 @@ mod tests {
     }
 
     fn lookup(body: &[u8], prefix: &str) -> Vec<String> {
-        let mut found = BTreeMap::new();
+        let mut found = Vec::new();
         packed_with_prefix(body, prefix, &mut found).expect("parses");
-        found.into_keys().collect()
+        let mut names: Vec<String> = found.into_iter().map(|(name, _)| name).collect();
+        names.sort();
+        names
     }
 
     #[test]
@@ -250,7 +266,7 @@ mod tests {
 
     #[test]
     fn malformed_lines_are_errors() {
-        let mut found = BTreeMap::new();
+        let mut found = Vec::new();
         let body = b"# pack-refs with: sorted\nnot-an-id refs/heads/x\n".to_vec();
         assert!(packed_with_prefix(&body, "refs/heads/", &mut found).is_err());
     }

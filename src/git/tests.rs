@@ -1082,3 +1082,208 @@ fn touched_paths_fail_closed_on_a_missing_tree() {
     std::fs::remove_file(path).expect("remove the tree");
     assert!(f.repo().touched_paths(&two, &[]).is_err());
 }
+
+// ---- many hidden tips (limit.rs, graph.rs) ------------------------------------------------
+
+/// A small deterministic generator (an LCG; the tests need repeatable shapes, not quality).
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, bound: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((self.0 >> 33) as usize) % bound.max(1)
+    }
+}
+
+/// Writes a random history of `n` commits with fast-import: each commit has one parent among
+/// the previous 30 (every 40th or so is a root), one in five merges one or two more, and
+/// one in four has its committer date set back by up to `skew` seconds (clock skew: dates
+/// then go backwards along parent links). Returns the ids in the order written.
+fn random_history(f: &Fixture, seed: u64, n: usize, skew: usize) -> Vec<ObjectId> {
+    let mut rng = Lcg(seed);
+    let mut script = String::new();
+    for i in 0..n {
+        let mut date = 1_700_000_000 + 60 * i + 86_400 * 400;
+        if skew > 0 && rng.below(4) == 0 {
+            date -= rng.below(skew);
+        }
+        let root = i == 0 || rng.below(40) == 0;
+        if root {
+            script += &format!("reset refs/heads/gen{seed}\n");
+        }
+        let msg = format!("history {seed} commit {i}\n");
+        script += &format!(
+            "commit refs/heads/gen{seed}\nmark :{}\ncommitter C <c@x> {date} +0000\ndata {}\n{msg}",
+            i + 1,
+            msg.len()
+        );
+        if !root {
+            let first = i - 1 - rng.below(i.min(30));
+            script += &format!("from :{}\n", first + 1);
+            let mut parents = vec![first];
+            if rng.below(5) == 0 {
+                for _ in 0..1 + rng.below(2) {
+                    let other = rng.below(i);
+                    if !parents.contains(&other) {
+                        parents.push(other);
+                        script += &format!("merge :{}\n", other + 1);
+                    }
+                }
+            }
+        }
+        script += "\n";
+    }
+    let marks = f.dir.path().join(format!("marks-{seed}"));
+    let export = format!("--export-marks={}", marks.display());
+    f.git_stdin(&["fast-import", "--quiet", &export], script.as_bytes());
+    let text = std::fs::read_to_string(&marks).expect("marks");
+    let mut ids = vec![None; n];
+    for line in text.lines() {
+        let (mark, hex) = line.split_once(' ').expect("mark line");
+        let at: usize = mark[1..].parse().expect("mark number");
+        ids[at - 1] = Some(id(hex));
+    }
+    ids.into_iter().map(|i| i.expect("every mark")).collect()
+}
+
+/// `git rev-list tip --not hide...`, as a set.
+fn git_rev_list(f: &Fixture, tip: &ObjectId, hide: &[ObjectId]) -> HashSet<ObjectId> {
+    let mut args = vec!["rev-list", tip.as_str(), "--not"];
+    args.extend(hide.iter().map(ObjectId::as_str));
+    f.git(&args).lines().map(id).collect()
+}
+
+/// Asserts that each of `commits` comes before its parents among them.
+fn assert_children_first(repo: &Repo, commits: &[CommitFacts]) {
+    let odb = repo.repo.odb().expect("odb");
+    let at: HashMap<Oid, usize> = commits
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (to_oid(&c.id).expect("oid"), i))
+        .collect();
+    for (i, commit) in commits.iter().enumerate() {
+        let object = read_commit(&odb, to_oid(&commit.id).expect("oid")).expect("read");
+        for parent in parents(object.data()) {
+            if let Some(&p) = at.get(&parent) {
+                assert!(p > i, "{parent} listed before its child {}", commit.id);
+            }
+        }
+    }
+}
+
+/// With many hidden tips the new commits are found by `limit.rs`, which must give git's own
+/// answer on every shape: merges, several roots, dates skewed a little, a lot (beyond what
+/// git's five-commit slop absorbs, where git's answer is what counts), with and without a
+/// commit-graph (one file, or a split chain covering part of the history).
+#[test]
+fn many_hidden_tips_agree_with_git_rev_list() {
+    let f = Fixture::new();
+    let tree = f.git(&["hash-object", "-t", "tree", "-w", "/dev/null"]);
+    let histories: Vec<Vec<ObjectId>> = [(1, 0), (2, 900), (3, 86_400 * 30), (4, 86_400 * 400)]
+        .into_iter()
+        .map(|(seed, skew)| random_history(&f, seed, 400, skew))
+        .collect();
+    let all: Vec<&ObjectId> = histories.iter().flatten().collect();
+    let graph_dir = f.work().join(".git/objects/info");
+    let write_graph = |ids: &[&ObjectId], extra: &[&str]| {
+        let mut args = vec!["commit-graph", "write", "--stdin-commits"];
+        args.extend(extra);
+        let input: String = ids.iter().map(|i| format!("{i}\n")).collect();
+        f.git_stdin(&args, input.as_bytes());
+    };
+    let missing = id("1234567890123456789012345678901234567890");
+    let mut rng = Lcg(99);
+    for graph in ["none", "single", "split"] {
+        match graph {
+            "single" => write_graph(&all, &[]),
+            "split" => {
+                let _ = std::fs::remove_file(graph_dir.join("commit-graph"));
+                // Two layers, the top one holding only the second half of each history:
+                // commits outside both are read from the object database.
+                let half: Vec<&ObjectId> =
+                    histories.iter().flat_map(|h| &h[..h.len() / 2]).collect();
+                write_graph(&half[..half.len() / 2], &["--split"]);
+                write_graph(&half, &["--split", "--size-multiple=1000"]);
+                assert!(graph_dir.join("commit-graphs/commit-graph-chain").exists());
+            }
+            _ => {}
+        }
+        let repo = f.repo();
+        let odb = repo.repo.odb().expect("odb");
+        let loaded = graph::Graph::open(&f.work().join(".git/objects"));
+        assert_eq!(loaded.is_some(), graph != "none", "{graph}");
+        for history in &histories {
+            for trial in 0..12 {
+                let tip = &history[history.len() / 2 + rng.below(history.len() / 2)];
+                let count = [1, 20, 60, 200][trial % 4];
+                let hide: Vec<ObjectId> = (0..count)
+                    .map(|_| history[rng.below(history.len())].clone())
+                    .collect();
+                let want = git_rev_list(&f, tip, &hide);
+
+                let oids: Vec<Oid> = hide.iter().map(|h| to_oid(h).expect("oid")).collect();
+                let limited = limit::limit(&odb, loaded.as_ref(), to_oid(tip).expect("oid"), &oids)
+                    .expect("limit");
+                let got: HashSet<ObjectId> = limited.iter().map(|o| to_id(*o)).collect();
+                assert_eq!(got, want, "{graph}: tip {tip}, {count} hidden");
+
+                // The whole path, with ids that hide nothing mixed in.
+                let mut lenient = hide.clone();
+                lenient.extend([missing.clone(), id(&tree)]);
+                let commits = repo
+                    .new_commits(tip, &lenient, &Keyring::empty())
+                    .expect("new commits");
+                let got: HashSet<ObjectId> = commits.iter().map(|c| c.id.clone()).collect();
+                assert_eq!(got.len(), commits.len(), "each commit once");
+                assert_eq!(got, want, "{graph}: new_commits, tip {tip}, {count} hidden");
+                assert_children_first(&repo, &commits);
+            }
+        }
+    }
+}
+
+/// The walk through many hidden tips fails closed like the plain one: a new commit whose
+/// parent is missing is an error, never a shorter list.
+#[test]
+fn many_hidden_tips_fail_closed() {
+    let f = Fixture::new();
+    let history = random_history(&f, 7, 60, 0);
+    let tree = f.git(&["hash-object", "-t", "tree", "-w", "/dev/null"]);
+    let raw = format!(
+        "tree {tree}\nparent {}\nparent 1234567890123456789012345678901234567890\n\
+         author A <a@x> 1 +0000\ncommitter A <a@x> 1 +0000\n\norphan\n",
+        history[59]
+    );
+    let orphan = id(&f.git_stdin(
+        &["hash-object", "-t", "commit", "-w", "--stdin"],
+        raw.as_bytes(),
+    ));
+    let hide: Vec<ObjectId> = history[..40].to_vec();
+    assert!(hide.len() > MANY_HIDES);
+    assert!(
+        f.repo()
+            .new_commits(&orphan, &hide, &Keyring::empty())
+            .is_err()
+    );
+    // A malformed parent line is an error too.
+    let bad = raw.replace("parent 1234567890", "parent zz34567890");
+    let bad = id(&f.git_stdin(
+        &[
+            "hash-object",
+            "-t",
+            "commit",
+            "-w",
+            "--literally",
+            "--stdin",
+        ],
+        bad.as_bytes(),
+    ));
+    assert!(
+        f.repo()
+            .new_commits(&bad, &hide, &Keyring::empty())
+            .is_err()
+    );
+}
