@@ -250,6 +250,23 @@ row "one-commit push, $BIGPOLICY-user policy (cached), median ms" "$big_warm" \
   "3 users: $small_warm" "$(printf '%.2fx' "$(calc "$big_warm / $small_warm")")"
 row "  same, cold (first push after a policy change), ms" "$big_cold" \
   "3 users: $small_cold" "$(printf '%.2fx' "$(calc "$big_cold / $small_cold")")"
+# 6c. Organisation policy (issue 15): the same one-commit push into a repository whose own
+#     roles.toml has no users (it names the organisation's roles) under a $BIGPOLICY-user
+#     organisation policy, warm and cold, beside the push under the 3-user policy alone.
+cp -a "$TMP/policy-big" "$TMP/org-project"
+git init -q --bare "$TMP/org.git"
+"$RG" init --repo "$TMP/org.git" --policy "$TMP/policy-big/roles.toml" >/dev/null
+git --git-dir="$TMP/org-project/repo.git" config refguard.orgPolicy "$TMP/org.git"
+printf 'version = 1\n[policy]\nadmins = ["maintainers"]\n[[rule]]\nrefs = ["refs/heads/**"]\npush = ["developers"]\nforce_push = ["maintainers"]\nsigners = ["developers"]\n' \
+  >"$TMP/org-project/repo-roles.toml"
+"$RG" policy reset --repo "$TMP/org-project/repo.git" --policy "$TMP/org-project/repo-roles.toml" \
+  --yes-i-hold-the-server >/dev/null
+org_warm=$(median_hook_ms "$TMP/org-project" "$(policy_in "$TMP/org-project")")
+org_cold=$(cold=1 median_hook_ms "$TMP/org-project" "$(policy_in "$TMP/org-project")")
+row "one-commit push under a $BIGPOLICY-user org policy (cached), ms" "$org_warm" \
+  "3 users: $small_warm" "$(printf '%.2fx' "$(calc "$org_warm / $small_warm")")"
+row "  same, cold (first push after an org change), ms" "$org_cold" \
+  "3 users: $small_cold" "$(printf '%.2fx' "$(calc "$org_cold / $small_cold")")"
 
 # 6. History audit of every protected ref: the $HIST-commit history with $REFS feature branches
 #    and main (all under one rule) against the same objects with main alone (hard links).

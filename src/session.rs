@@ -219,9 +219,9 @@ impl<'r> Session<'r> {
         } else {
             OrgLoad::None
         };
-        let (org, org_policy) = match org {
+        let (source, found) = match org {
             OrgLoad::None => (None, None),
-            OrgLoad::Loaded { source, policy } => (Some(source), Some(*policy)),
+            OrgLoad::Found { source, org } => (Some(source), Some(org)),
             OrgLoad::Unusable {
                 source,
                 code,
@@ -240,15 +240,21 @@ impl<'r> Session<'r> {
         };
         let state = match tip {
             None => PolicyState::Missing,
-            Some(commit) => match read_policy_cached(repo, &commit, org.as_ref(), org_policy)? {
-                Ok(policy) => PolicyState::Loaded {
-                    commit,
-                    policy: Box::new(policy),
-                },
-                Err(detail) => PolicyState::Broken { commit, detail },
+            Some(commit) => match read_policy_cached(repo, &commit, found.as_ref())? {
+                Loaded::Policy(policy) => PolicyState::Loaded { commit, policy },
+                Loaded::Broken(detail) => PolicyState::Broken { commit, detail },
+                Loaded::OrgUnusable(code, detail) => {
+                    let detail = match &source {
+                        Some(source) => org_unusable_detail(&source.configured, &detail),
+                        None => detail,
+                    };
+                    PolicyState::OrgUnusable { code, detail }
+                }
             },
         };
-        Ok(Session::new(repo, policy_ref, repository, refs, state, org))
+        Ok(Session::new(
+            repo, policy_ref, repository, refs, state, source,
+        ))
     }
 
     fn new(
@@ -691,10 +697,10 @@ impl<'r> Session<'r> {
         // redefine an organisation name or list an organisation user's key. Read again
         // here (the session's copy is joined with the repository's): policy pushes are rare.
         let org = match self.org {
-            Some(_) => match load_org(self.repo)? {
-                OrgLoad::Loaded { policy, .. } => Some(*policy),
-                OrgLoad::None => None,
-                OrgLoad::Unusable { detail, .. } => {
+            Some(_) => match org_policy(self.repo)? {
+                Some(Ok(policy)) => Some(policy),
+                None => None,
+                Some(Err(detail)) => {
                     return Ok((
                         PolicyCandidate::Invalid {
                             errors: vec![detail],
@@ -804,7 +810,10 @@ fn read_roles(
 pub fn org_policy(repo: &Repo) -> Result<Option<Result<Policy, String>>, git::Error> {
     Ok(match load_org(repo)? {
         OrgLoad::None => None,
-        OrgLoad::Loaded { policy, .. } => Some(Ok(*policy)),
+        OrgLoad::Found { source, org } => Some(
+            read_org(&org, repo)?
+                .map_err(|(_, detail)| org_unusable_detail(&source.configured, &detail)),
+        ),
         OrgLoad::Unusable { detail, .. } => Some(Err(detail)),
     })
 }
@@ -812,22 +821,16 @@ pub fn org_policy(repo: &Repo) -> Result<Option<Result<Policy, String>>, git::Er
 /// The organisation policy at the tip of an organisation repository's own policy branch, or
 /// why there is none (`no-policy`: no branch; `internal-error`: a roles.toml that does not
 /// validate).
-type OrgRead = Result<(ObjectId, Policy), (Code, String)>;
+type OrgRead = Result<Policy, (Code, String)>;
 
-fn read_org(org: &Repo, cache: &Repo) -> Result<OrgRead, git::Error> {
-    let policy_ref = policy_ref_setting(org)?;
-    let Some(commit) = org.resolve_ref(&policy_ref)? else {
-        return Ok(Err((
-            Code::NoPolicy,
-            format!("it has no policy branch {policy_ref}"),
-        )));
-    };
+fn read_org(found: &FoundOrg, cache: &Repo) -> Result<OrgRead, git::Error> {
+    let FoundOrg { repo: org, commit } = found;
     let parse =
-        |text: &str| policy::parse_layer(text, &tree_files(org, &commit), policy::Layer::Org);
+        |text: &str| policy::parse_layer(text, &tree_files(org, commit), policy::Layer::Org);
     // Parsed once per organisation policy tree, cached beside this repository's own policy
     // (the organisation repository's directory may not be the hook's to write).
-    let read = || read_roles(org, &commit, PolicyFile::Org, parse);
-    let read = match org.tree_id(&commit) {
+    let read = || read_roles(org, commit, PolicyFile::Org, parse);
+    let read = match org.tree_id(commit) {
         Ok(tree) => {
             let key = crate::policy_cache::key(&[
                 PolicyFile::Org.name().as_bytes(),
@@ -838,7 +841,7 @@ fn read_org(org: &Repo, cache: &Repo) -> Result<OrgRead, git::Error> {
         Err(_) => read()?,
     };
     Ok(match read {
-        Ok(policy) => Ok((commit, policy)),
+        Ok(policy) => Ok(policy),
         Err(detail) => Err((
             Code::InternalError,
             format!("{detail} ({})", commit.short()),
@@ -871,8 +874,17 @@ pub fn org_location(repo: &Repo) -> Result<Option<(String, PathBuf)>, git::Error
 pub struct OrgSource {
     /// The organisation policy repository, as `refguard.orgPolicy` names it.
     pub path: PathBuf,
+    /// `refguard.orgPolicy` as written (for messages).
+    configured: String,
     /// Its policy commit, when it has one.
     pub commit: Option<ObjectId>,
+}
+
+/// An organisation policy repository and the tip of its policy branch: its roles.toml is
+/// read only when the joined policy is not in the cache ([`read_org`]).
+struct FoundOrg {
+    repo: Repo,
+    commit: ObjectId,
 }
 
 /// What `refguard.orgPolicy` leads to.
@@ -880,11 +892,8 @@ enum OrgLoad {
     /// Not configured (or this repository is the organisation's: it is governed by its own
     /// file).
     None,
-    /// A valid organisation policy.
-    Loaded {
-        source: OrgSource,
-        policy: Box<Policy>,
-    },
+    /// An organisation policy branch, not read yet.
+    Found { source: OrgSource, org: FoundOrg },
     /// Configured but missing, unreadable or invalid: fail closed.
     Unusable {
         source: OrgSource,
@@ -903,14 +912,11 @@ fn load_org(repo: &Repo) -> Result<OrgLoad, git::Error> {
     };
     let mut source = OrgSource {
         path: PathBuf::from(&configured),
+        configured: configured.clone(),
         commit: None,
     };
     let unusable = |source: OrgSource, code, detail: String| OrgLoad::Unusable {
-        detail: format!(
-            "the organisation policy {} ({ORG_POLICY_KEY}) is unusable: {detail}; every push \
-             is rejected until it is fixed",
-            crate::text::escape(&configured)
-        ),
+        detail: org_unusable_detail(&configured, &detail),
         source,
         code,
     };
@@ -918,17 +924,41 @@ fn load_org(repo: &Repo) -> Result<OrgLoad, git::Error> {
         Ok(org) => org,
         Err(e) => return Ok(unusable(source, Code::InternalError, e.to_string())),
     };
-    Ok(match read_org(&org, repo) {
-        Ok(Ok((commit, policy))) => {
-            source.commit = Some(commit);
-            OrgLoad::Loaded {
+    let tip = policy_ref_setting(&org).and_then(|policy_ref| {
+        Ok(org
+            .resolve_ref(&policy_ref)?
+            .ok_or(format!("it has no policy branch {policy_ref}")))
+    });
+    Ok(match tip {
+        Ok(Ok(commit)) => {
+            source.commit = Some(commit.clone());
+            OrgLoad::Found {
                 source,
-                policy: Box::new(policy),
+                org: FoundOrg { repo: org, commit },
             }
         }
-        Ok(Err((code, detail))) => unusable(source, code, detail),
+        Ok(Err(detail)) => unusable(source, Code::NoPolicy, detail),
         Err(e) => unusable(source, Code::InternalError, e.to_string()),
     })
+}
+
+/// The message of an unusable organisation policy, naming it as configured.
+fn org_unusable_detail(configured: &str, detail: &str) -> String {
+    format!(
+        "the organisation policy {} ({ORG_POLICY_KEY}) is unusable: {detail}; every push is \
+         rejected until it is fixed",
+        crate::text::escape(configured)
+    )
+}
+
+/// The policy in force, as [`read_policy_cached`] finds it.
+enum Loaded {
+    Policy(Box<Policy>),
+    /// The repository's roles.toml is missing or does not validate (under the organisation
+    /// policy, if any).
+    Broken(String),
+    /// The organisation's roles.toml does not validate: its code and what is wrong.
+    OrgUnusable(Code, String),
 }
 
 /// [`read_policy_under`] through the parse-once cache ([`crate::policy_cache`]): the policy
@@ -938,23 +968,53 @@ fn load_org(repo: &Repo) -> Result<OrgLoad, git::Error> {
 fn read_policy_cached(
     repo: &Repo,
     commit: &ObjectId,
-    org: Option<&OrgSource>,
-    org_policy: Option<Policy>,
-) -> Result<Result<Policy, String>, git::Error> {
-    let org_commit = org.and_then(|o| o.commit.as_ref());
-    let Ok(tree) = repo.tree_id(commit) else {
-        return read_policy_under(repo, commit, org_policy);
+    org: Option<&FoundOrg>,
+) -> Result<Loaded, git::Error> {
+    // On a miss: the organisation's file first (itself cached by its tree), then the
+    // repository's under it.
+    let parse = || -> Result<Policy, ParseFailed> {
+        let org_policy = match org {
+            Some(found) => match read_org(found, repo)? {
+                Ok(policy) => Some(policy),
+                Err((code, detail)) => return Err(ParseFailed::Org(code, detail)),
+            },
+            None => None,
+        };
+        read_policy_under(repo, commit, org_policy)?.map_err(ParseFailed::Repo)
     };
-    if org_policy.is_some() != org_commit.is_some() {
-        return read_policy_under(repo, commit, org_policy);
+    let parsed = match repo.tree_id(commit) {
+        Ok(tree) => {
+            let org_commit = org.map_or("", |o| o.commit.as_str());
+            let key = crate::policy_cache::key(&[
+                POLICY_FILE.as_bytes(),
+                tree.as_str().as_bytes(),
+                b"under the organisation policy at",
+                org_commit.as_bytes(),
+            ]);
+            let dir = crate::policy_cache::dir_for(repo.common_dir());
+            crate::policy_cache::load(&dir, &key, parse)
+        }
+        Err(_) => parse(),
+    };
+    Ok(match parsed {
+        Ok(policy) => Loaded::Policy(Box::new(policy)),
+        Err(ParseFailed::Repo(detail)) => Loaded::Broken(detail),
+        Err(ParseFailed::Org(code, detail)) => Loaded::OrgUnusable(code, detail),
+        Err(ParseFailed::Git(e)) => return Err(e),
+    })
+}
+
+/// Why a policy was not built: whose file, or git.
+enum ParseFailed {
+    Repo(String),
+    Org(Code, String),
+    Git(git::Error),
+}
+
+impl From<git::Error> for ParseFailed {
+    fn from(e: git::Error) -> ParseFailed {
+        ParseFailed::Git(e)
     }
-    let key = crate::policy_cache::key(&[
-        POLICY_FILE.as_bytes(),
-        tree.as_str().as_bytes(),
-        b"under the organisation policy at",
-        org_commit.map_or("", ObjectId::as_str).as_bytes(),
-    ]);
-    cached(repo, &key, || read_policy_under(repo, commit, org_policy))
 }
 
 /// `parse()` through the policy cache of `repo` under `key`: a valid policy is stored, an
