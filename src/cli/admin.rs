@@ -73,30 +73,11 @@ pub fn lint(file: &Path, org: Option<&Path>) -> Result<u8> {
 /// `refguard init --repo DIR --policy FILE`.
 pub fn init(repo: Option<PathBuf>, file: &Path) -> Result<u8> {
     let text = read_text(file)?;
-    let name = file.display().to_string();
-    let now = OffsetDateTime::now_utc();
-    let files = files_beside(file);
     let repo = open_repo(repo)?;
-    // Under an organisation policy the file must validate under it (spec §10).
-    let org = match super::org::configured(&repo)? {
-        Ok(org) => org,
+    let now = OffsetDateTime::now_utc();
+    let parsed = match candidate(&repo, file, &text, now, "the policy branch was not created")? {
+        Ok(parsed) => parsed,
         Err(code) => return Ok(code),
-    };
-    let layer = super::org::layer(org.as_ref());
-    let diags = policy::lint_at_layer(&text, &files, layer, now);
-    for d in &diags {
-        eprintln!("{}", d.render(&name));
-    }
-    let parsed = policy::parse_at_layer(&text, &files, layer, now);
-    let Ok(parsed) = parsed.map_err(|_| ()).and_then(|p| {
-        if diags.iter().any(|d| d.severity == Severity::Error) {
-            Err(())
-        } else {
-            Ok(p)
-        }
-    }) else {
-        eprintln!("refguard: {name} is invalid; the policy branch was not created");
-        return Ok(EXIT_REJECT);
     };
     let policy_ref = repo
         .config_string("refguard.policyRef")?
@@ -124,6 +105,44 @@ pub fn init(repo: Option<PathBuf>, file: &Path) -> Result<u8> {
         repo.git_dir().display()
     );
     Ok(EXIT_OK)
+}
+
+/// A roles file on disk validated as the candidate policy of `repo` at `now` (`init`,
+/// `policy reset`): under its organisation policy when one is configured (spec §10). Every
+/// diagnostic is printed; when it is invalid (or the organisation policy is unusable), says
+/// that `outcome` and gives the exit code.
+pub(super) fn candidate(
+    repo: &Repo,
+    file: &Path,
+    text: &str,
+    now: OffsetDateTime,
+    outcome: &str,
+) -> Result<std::result::Result<policy::Policy, u8>> {
+    let name = file.display().to_string();
+    let files = files_beside(file);
+    let org = match super::org::configured(repo)? {
+        Ok(org) => org,
+        Err(code) => return Ok(Err(code)),
+    };
+    let layer = super::org::layer(org.as_ref());
+    let diags = policy::lint_at_layer(text, &files, layer, now);
+    for d in &diags {
+        eprintln!("{}", d.render(&name));
+    }
+    // lint and parse agree; both are asked so that a disagreement can only refuse.
+    let parsed = policy::parse_at_layer(text, &files, layer, now);
+    match parsed {
+        Ok(policy) if !diags.iter().any(|d| d.severity == Severity::Error) => Ok(Ok(policy)),
+        parsed => {
+            for d in parsed.err().unwrap_or_default() {
+                if !diags.contains(&d) {
+                    eprintln!("{}", d.render(&name));
+                }
+            }
+            eprintln!("refguard: {name} is invalid; {outcome}");
+            Ok(Err(EXIT_REJECT))
+        }
+    }
 }
 
 /// `refguard install --repo DIR [--hook ...] [--force]`.

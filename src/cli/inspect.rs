@@ -16,7 +16,7 @@ use crate::audit::{self, Decision, Hook, Record, record};
 use crate::engine::ObjectId;
 use crate::git::Repo;
 use crate::inspect::{self, WhoCanAction};
-use crate::policy::{self, Policy, Severity};
+use crate::policy::Policy;
 use crate::session::{PolicyState, Session};
 
 /// The actions `who-can` answers for.
@@ -189,32 +189,11 @@ pub fn reset(repo: Option<PathBuf>, file: &Path, confirmed: bool) -> Result<u8> 
         fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let name = file.display().to_string();
     let now = OffsetDateTime::now_utc();
-    let files = super::admin::files_beside(file);
     let repo = open_repo(repo)?;
-    // Under an organisation policy the file must validate under it (spec §10).
-    let org = match super::org::configured(&repo)? {
-        Ok(org) => org,
-        Err(code) => return Ok(code),
-    };
-    let layer = super::org::layer(org.as_ref());
-    let diags = policy::lint_at_layer(&text, &files, layer, now);
-    for d in &diags {
-        eprintln!("{}", d.render(&name));
-    }
-    if diags.iter().any(|d| d.severity == Severity::Error) {
-        eprintln!("refguard: {name} is invalid; the policy was not reset");
-        return Ok(EXIT_REJECT);
-    }
-    let parsed = match policy::parse_at_layer(&text, &files, layer, now) {
+    let parsed = match super::admin::candidate(&repo, file, &text, now, "the policy was not reset")?
+    {
         Ok(parsed) => parsed,
-        Err(diags) => {
-            // lint and parse agree; this only guards against a disagreement.
-            for d in &diags {
-                eprintln!("{}", d.render(&name));
-            }
-            eprintln!("refguard: {name} is invalid; the policy was not reset");
-            return Ok(EXIT_REJECT);
-        }
+        Err(code) => return Ok(code),
     };
 
     let session = Session::load(&repo)?;
