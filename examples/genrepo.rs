@@ -12,7 +12,7 @@
 //!   `--detached`: then no branch points at it, as in a push quarantine), with a merge of a side
 //!   commit every `--merge-every` commits; `--refs` extra branches `refs/heads/feature/NNNNN` at
 //!   commits spread over the history (in `packed-refs`, as a server that ran `git gc` has them);
-//!   `refs/meta/policy` holding `roles.toml`.
+//!   `refs/meta/policy` holding `roles.toml` (and `keys/` with OpenPGP signers, see below).
 //! - `roles.toml`: `--users` users (user00000…), each with one key; one rule
 //!   `refs/heads/**` requiring signatures by `developers` (everyone).
 //! - `allowed_signers`: the same keys for `git log --show-signature`.
@@ -23,8 +23,18 @@
 //!   `GIT_OBJECT_DIRECTORY` set to it and `GIT_ALTERNATE_OBJECT_DIRECTORIES` to
 //!   `repo.git/objects`, as receive-pack does.
 //!
-//! Everything is deterministic for a given `--seed`: keys come from a seeded ChaCha stream,
-//! dates from a fixed epoch.
+//! Signers may hold OpenPGP keys instead (`--key-types openpgp-ed25519,openpgp-rsa`): a v4
+//! certificate made with rPGP (one primary key that certifies and signs: legacy EdDSA ed25519
+//! as gpg makes it, or RSA-3072), its commits signed as `git commit -S` with gpg signs them (a
+//! detached, armored, binary-mode signature over the commit without its `gpgsig` header,
+//! SHA-256), its public certificate written to `keys/userNNNNN.asc` beside roles.toml and into
+//! the policy branch's tree, and listed in roles.toml as `{ openpgp = "keys/userNNNNN.asc" }`.
+//! Such users are left out of `allowed_signers` (git needs gpg and a keyring for them).
+//!
+//! Everything is deterministic for a given `--seed` (keys come from a seeded ChaCha stream,
+//! dates from a fixed epoch) except OpenPGP fixtures: rPGP stamps self-signatures and
+//! signatures with the current time, so their certificates and commits differ from run to run
+//! (the key material itself comes from the seeded stream).
 
 use std::fmt::Write as _;
 use std::fs::{self, File};
@@ -41,9 +51,17 @@ use sha1::{Digest, Sha1};
 use ssh_key::private::{Ed25519Keypair, KeypairData, RsaKeypair};
 use ssh_key::{Algorithm, EcdsaCurve, HashAlg, LineEnding, PrivateKey, SshSig};
 
+use pgp::composed::{
+    ArmorOptions, DetachedSignature, SecretKeyParamsBuilder, SignedPublicKey, SignedSecretKey,
+};
+use pgp::crypto::hash::HashAlgorithm;
+use pgp::types::{Password, Timestamp};
+
 /// Command-line options.
 #[derive(Parser, Debug, Clone)]
-#[command(about = "Generate a benchmark repository with in-process SSH-signed commits")]
+#[command(
+    about = "Generate a benchmark repository with in-process signed commits (SSH or OpenPGP)"
+)]
 struct Options {
     /// Output directory (created; must not hold a repo.git yet).
     #[arg(long)]
@@ -97,6 +115,18 @@ enum KeyType {
     EcdsaP384,
     /// ssh-rsa (3072 bits, signed rsa-sha2-512). Key generation takes about a second.
     Rsa,
+    /// OpenPGP v4, ed25519 (legacy EdDSA, as `gpg --quick-gen-key ... ed25519` makes it).
+    OpenpgpEd25519,
+    /// OpenPGP v4, RSA-3072. Key generation takes seconds.
+    OpenpgpRsa,
+}
+
+/// A user's signing key.
+enum Key {
+    /// An OpenSSH key: commits carry SSHSIGs.
+    Ssh(Box<PrivateKey>),
+    /// An OpenPGP certificate with its secret key: commits carry OpenPGP signatures.
+    Pgp(Box<SignedSecretKey>),
 }
 
 /// What happens to one commit's signature.
@@ -233,8 +263,65 @@ fn make_key(rng: &mut ChaCha20Rng, kind: KeyType, comment: &str) -> PrivateKey {
             return key;
         }
         KeyType::Rsa => KeypairData::from(RsaKeypair::random(rng, 3072).expect("rsa keygen")),
+        KeyType::OpenpgpEd25519 | KeyType::OpenpgpRsa => {
+            panic!("{kind:?} is an OpenPGP key type (make_pgp_key)")
+        }
     };
     PrivateKey::new(data, comment).expect("a generated key is valid")
+}
+
+/// A v4 OpenPGP certificate of `kind` (one primary key that certifies and signs, as
+/// `gpg --quick-gen-key UID ALGO sign,cert` makes), its key material from the generator's
+/// stream.
+fn make_pgp_key(rng: &mut ChaCha20Rng, kind: KeyType, uid: &str) -> SignedSecretKey {
+    let key_type = match kind {
+        KeyType::OpenpgpEd25519 => pgp::composed::KeyType::Ed25519Legacy,
+        KeyType::OpenpgpRsa => pgp::composed::KeyType::Rsa(3072),
+        _ => panic!("{kind:?} is not an OpenPGP key type"),
+    };
+    let mut params = SecretKeyParamsBuilder::default();
+    params
+        .key_type(key_type)
+        .can_certify(true)
+        .can_sign(true)
+        .created_at(Timestamp::from_secs(1_600_000_000))
+        .primary_user_id(uid.to_owned());
+    params
+        .build()
+        .expect("OpenPGP key parameters")
+        .generate(&mut *rng)
+        .expect("OpenPGP key generation")
+}
+
+/// The armored public certificate of `key`, as `gpg --armor --export` writes it.
+fn pgp_public(key: &SignedSecretKey) -> String {
+    SignedPublicKey::from(key.clone())
+        .to_armored_string(ArmorOptions::default())
+        .expect("armor certificate")
+}
+
+/// Signs `payload` as `git commit -S` with gpg does (a detached binary-mode v4 signature,
+/// SHA-256, issuer fingerprint and creation time hashed, key id unhashed) and returns the
+/// armor.
+fn pgpsig(key: &SignedSecretKey, rng: &mut ChaCha20Rng, payload: &[u8]) -> String {
+    DetachedSignature::sign_binary_data(
+        rng,
+        &key.primary_key,
+        &Password::empty(),
+        HashAlgorithm::Sha256,
+        payload,
+    )
+    .expect("OpenPGP signing")
+    .to_armored_string(ArmorOptions::default())
+    .expect("armor signature")
+}
+
+/// Signs `payload` with `key` as git does and returns the armor for the `gpgsig` header.
+fn signature(key: &Key, rng: &mut ChaCha20Rng, payload: &[u8]) -> String {
+    match key {
+        Key::Ssh(key) => sshsig(key, payload),
+        Key::Pgp(key) => pgpsig(key, rng, payload),
+    }
 }
 
 /// Signs `payload` as git does (SSHSIG, namespace git, SHA-512) and returns the armor.
@@ -299,8 +386,8 @@ fn with_signature(payload: &[u8], armor: &str) -> Vec<u8> {
 /// The generator's state while writing history.
 struct Generator {
     opts: Options,
-    keys: Vec<PrivateKey>,
-    foreign: PrivateKey,
+    keys: Vec<Key>,
+    foreign: Key,
     rng: ChaCha20Rng,
     pack: PackWriter,
     tree: String,
@@ -347,17 +434,17 @@ impl Generator {
         let raw = match sign {
             Sign::Unsigned => payload.into_bytes(),
             Sign::User(u) => {
-                let armor = sshsig(&self.keys[u], payload.as_bytes());
+                let armor = signature(&self.keys[u], &mut self.rng, payload.as_bytes());
                 with_signature(payload.as_bytes(), &armor)
             }
             Sign::Bad(u) => {
                 let mut other = payload.clone().into_bytes();
                 other.extend_from_slice(b"tampered\n");
-                let armor = sshsig(&self.keys[u], &other);
+                let armor = signature(&self.keys[u], &mut self.rng, &other);
                 with_signature(payload.as_bytes(), &armor)
             }
             Sign::Foreign => {
-                let armor = sshsig(&self.foreign, payload.as_bytes());
+                let armor = signature(&self.foreign, &mut self.rng, payload.as_bytes());
                 with_signature(payload.as_bytes(), &armor)
             }
         };
@@ -400,23 +487,47 @@ fn generate(mut opts: Options) {
 
     // Keys: the signers cycle through --key-types; everyone else is ed25519.
     let mut rng = ChaCha20Rng::seed_from_u64(opts.seed);
-    let keys: Vec<PrivateKey> = (0..opts.users)
-        .map(|u| {
-            let kind = if u < opts.signers {
-                opts.key_types[u % opts.key_types.len()]
-            } else {
-                KeyType::Ed25519
-            };
-            make_key(&mut rng, kind, &format!("user{u:05}@example.com"))
-        })
-        .collect();
-    let foreign = make_key(&mut rng, KeyType::Ed25519, "stranger@example.com");
+    let keys: Vec<Key> =
+        (0..opts.users)
+            .map(|u| {
+                let kind = if u < opts.signers {
+                    opts.key_types[u % opts.key_types.len()]
+                } else {
+                    KeyType::Ed25519
+                };
+                let email = format!("user{u:05}@example.com");
+                match kind {
+                    KeyType::OpenpgpEd25519 | KeyType::OpenpgpRsa => Key::Pgp(Box::new(
+                        make_pgp_key(&mut rng, kind, &format!("User {u:05} <{email}>")),
+                    )),
+                    _ => Key::Ssh(Box::new(make_key(&mut rng, kind, &email))),
+                }
+            })
+            .collect();
+    let foreign = Key::Ssh(Box::new(make_key(
+        &mut rng,
+        KeyType::Ed25519,
+        "stranger@example.com",
+    )));
     let keys_done = started.elapsed();
 
-    // roles.toml and allowed_signers.
+    // roles.toml, allowed_signers and the OpenPGP certificates (keys/userNNNNN.asc).
     let mut roles = String::from("version = 1\n\n");
     let mut allowed = String::new();
+    let mut certs: Vec<(String, String)> = Vec::new();
     for (u, key) in keys.iter().enumerate() {
+        let key = match key {
+            Key::Ssh(key) => key,
+            Key::Pgp(key) => {
+                let name = format!("user{u:05}.asc");
+                let _ = writeln!(
+                    roles,
+                    "[users.user{u:05}]\nkeys = [{{ openpgp = \"keys/{name}\" }}]\n"
+                );
+                certs.push((name, pgp_public(key)));
+                continue;
+            }
+        };
         let line = key.public_key().to_openssh().expect("public key line");
         let _ = writeln!(roles, "[users.user{u:05}]\nkeys = [\"{line}\"]\n");
         let _ = writeln!(
@@ -436,6 +547,12 @@ fn generate(mut opts: Options) {
     );
     fs::write(opts.out.join("roles.toml"), &roles).expect("write roles.toml");
     fs::write(opts.out.join("allowed_signers"), &allowed).expect("write allowed_signers");
+    if !certs.is_empty() {
+        fs::create_dir_all(opts.out.join("keys")).expect("mkdir keys");
+    }
+    for (name, cert) in &certs {
+        fs::write(opts.out.join("keys").join(name), cert).expect("write certificate");
+    }
 
     // Objects go into one pack, indexed by libgit2 at the end.
     let pack_path = opts.out.join("generated.pack");
@@ -447,7 +564,22 @@ fn generate(mut opts: Options) {
     tree.extend_from_slice(&blob);
     let tree = hex(&pack.add(2, &tree).expect("write tree"));
     let policy_blob = pack.add(3, roles.as_bytes()).expect("write roles blob");
-    let mut policy_tree = b"100644 roles.toml\0".to_vec();
+    // The policy tree: `keys/` (when there are certificates) sorts before `roles.toml`.
+    let mut policy_tree = Vec::new();
+    if !certs.is_empty() {
+        let mut keys_tree = Vec::new();
+        for (name, cert) in &certs {
+            let blob = pack
+                .add(3, cert.as_bytes())
+                .expect("write certificate blob");
+            keys_tree.extend_from_slice(format!("100644 {name}\0").as_bytes());
+            keys_tree.extend_from_slice(&blob);
+        }
+        let keys_tree = pack.add(2, &keys_tree).expect("write keys tree");
+        policy_tree.extend_from_slice(b"40000 keys\0");
+        policy_tree.extend_from_slice(&keys_tree);
+    }
+    policy_tree.extend_from_slice(b"100644 roles.toml\0");
     policy_tree.extend_from_slice(&policy_blob);
     let policy_tree = hex(&pack.add(2, &policy_tree).expect("write policy tree"));
     let policy_commit = hex(&pack
@@ -663,5 +795,109 @@ mod tests {
             &[("GIT_ALTERNATE_OBJECT_DIRECTORIES", &quarantine)],
         );
         assert!(verified.status.success(), "pending push is signed");
+    }
+
+    /// OpenPGP signers: gpg, given the exported certificate, verifies their commits as git
+    /// runs it for `git verify-commit` (bad ones fail), and the certificate is in the policy
+    /// branch where roles.toml points. (RSA keys are left to the benchmark: generating them
+    /// in a debug build takes minutes.)
+    #[test]
+    fn gpg_verifies_generated_openpgp_commits() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("fx");
+        generate(Options::parse_from([
+            "genrepo",
+            "--out",
+            out.to_str().expect("utf-8 temp path"),
+            "--commits",
+            "24",
+            "--users",
+            "3",
+            "--signers",
+            "2",
+            "--key-types",
+            "openpgp-ed25519,ed25519",
+            "--bad",
+            "20",
+            "--push",
+            "2",
+        ]));
+        let repo = out.join("repo.git");
+        let cert = fs::read(out.join("keys/user00000.asc")).expect("user00000's certificate");
+        assert!(cert.starts_with(b"-----BEGIN PGP PUBLIC KEY BLOCK-----"));
+        assert!(
+            !out.join("keys/user00001.asc").exists(),
+            "ssh users get none"
+        );
+        let roles = fs::read_to_string(out.join("roles.toml")).expect("roles.toml");
+        assert!(
+            roles.contains("[users.user00000]\nkeys = [{ openpgp = \"keys/user00000.asc\" }]"),
+            "{roles}"
+        );
+        let in_policy = git(
+            &repo,
+            tmp.path(),
+            &["cat-file", "blob", "refs/meta/policy:keys/user00000.asc"],
+        );
+        assert_eq!(
+            in_policy.stdout, cert,
+            "the policy branch holds the certificate"
+        );
+
+        let gnupg = tmp.path().join("gnupg");
+        fs::create_dir(&gnupg).expect("GNUPGHOME");
+        let imported = Command::new("gpg")
+            .env("GNUPGHOME", &gnupg)
+            .args(["--batch", "--import"])
+            .arg(out.join("keys/user00000.asc"))
+            .output()
+            .expect("run gpg (install gnupg)");
+        assert!(
+            imported.status.success(),
+            "{}",
+            String::from_utf8_lossy(&imported.stderr)
+        );
+        let env = [("GNUPGHOME", gnupg.as_path())];
+        let listed = git(
+            &repo,
+            tmp.path(),
+            &["rev-list", "--format=%H %an", "--no-commit-header", "main"],
+        );
+        let listed = String::from_utf8(listed.stdout).expect("utf-8");
+        let (mut good, mut failed) = (0, 0);
+        for line in listed.lines().filter(|l| l.ends_with("User 00000")) {
+            let (id, _) = line.split_once(' ').expect("id and author");
+            let verified = git_with(&repo, tmp.path(), &["verify-commit", id], &env);
+            if verified.status.success() {
+                good += 1;
+            } else {
+                failed += 1;
+            }
+        }
+        assert!(good >= 5 && failed >= 1, "good {good}, failed {failed}");
+        let tips = fs::read_to_string(out.join("tips")).expect("tips");
+        let push = tips
+            .lines()
+            .find_map(|l| l.strip_prefix("push="))
+            .expect("push tip");
+        let quarantine = out.join("quarantine");
+        let verified = git_with(
+            &repo,
+            tmp.path(),
+            &["verify-commit", push],
+            &[
+                ("GNUPGHOME", gnupg.as_path()),
+                ("GIT_ALTERNATE_OBJECT_DIRECTORIES", quarantine.as_path()),
+            ],
+        );
+        assert!(
+            verified.status.success(),
+            "pending push is signed: {}",
+            String::from_utf8_lossy(&verified.stderr)
+        );
+        let _ = Command::new("gpgconf")
+            .env("GNUPGHOME", &gnupg)
+            .args(["--kill", "all"])
+            .status();
     }
 }

@@ -13,6 +13,7 @@ small=false
 [[ ${1:-} == --small ]] && small=true
 if $small; then
   HIST=2000 USERS=50 REFS=200 IMPORT=2000 BIG=5000 ROLES=500 GITCAP=100 RUNS=5 KT_RSA=100 KT_ECDSA=500
+  KT_PGP_ED25519=300 KT_PGP_RSA=300
   BIGPOLICY=500
   WIDE_DIRS=20 WIDE=500
 else
@@ -21,6 +22,8 @@ else
   BIGPOLICY=10000
   # Imports signed with other key types; RSA fixtures sign at ~100 commits/s, hence fewer.
   KT_RSA=5000 KT_ECDSA=20000
+  # Imports signed with OpenPGP keys (issue 16); the RSA-3072 keys take seconds to generate.
+  KT_PGP_ED25519=5000 KT_PGP_RSA=2000
   # Path entries: a tree of WIDE_DIRS x 100 files, WIDE commits each changing one file.
   WIDE_DIRS=100 WIDE=5000
 fi
@@ -104,6 +107,10 @@ gen_s=$(elapsed "$t")
   --push 0 --key-types rsa
 "$GEN" --out "$TMP/import-ecdsa" --commits "$KT_ECDSA" --users "$USERS" --merge-every 50 --detached \
   --push 0 --key-types ecdsa-p256
+"$GEN" --out "$TMP/import-openpgp-ed25519" --commits "$KT_PGP_ED25519" --users "$USERS" \
+  --merge-every 50 --detached --push 0 --key-types openpgp-ed25519
+"$GEN" --out "$TMP/import-openpgp-rsa" --commits "$KT_PGP_RSA" --users "$USERS" \
+  --merge-every 50 --detached --push 0 --key-types openpgp-rsa
 row "genrepo: $HIST signed commits, $USERS users, $REFS refs" "$(printf '%.2f s' "$gen_s")" "" ""
 
 echo "== git baselines"
@@ -154,6 +161,18 @@ for kt in rsa:$KT_RSA ecdsa:$KT_ECDSA; do
   env $(hook_env "$TMP/import-$name") "$RG" hook pre-receive <<<"$kt_in"
   kt_rate=$(calc "$count / $(elapsed "$t")")
   row "  same, $name-signed (import of $count), commits/s" "$(printf '%.0f' "$kt_rate")" "" ""
+done
+# The same import signed with OpenPGP keys (issue 16): v4 ed25519 (legacy EdDSA, as gpg makes
+# it) and RSA-3072 certificates in the policy branch, each commit carrying a detached armored
+# signature as `git commit -S` with gpg writes it; beside the ssh-ed25519 import above.
+for kt in openpgp-ed25519:$KT_PGP_ED25519 openpgp-rsa:$KT_PGP_RSA; do
+  name=${kt%%:*} count=${kt#*:}
+  kt_in="$ZERO $(tip "$TMP/import-$name" main) refs/heads/main"
+  t=$(now)
+  env $(hook_env "$TMP/import-$name") "$RG" hook pre-receive <<<"$kt_in"
+  kt_rate=$(calc "$count / $(elapsed "$t")")
+  row "  same, $name-signed (import of $count), commits/s" "$(printf '%.0f' "$kt_rate")" \
+    "$(printf 'ssh ed25519 %.0f' "$import_rate")" "$(printf '%.2fx' "$(calc "$kt_rate / $import_rate")")"
 done
 
 # 2. A typical push: 10 signed commits onto main, $REFS refs, $USERS users.
