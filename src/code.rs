@@ -129,7 +129,7 @@ impl Code {
                 "git config gpg.format ssh; git config user.signingKey ~/.ssh/id_ed25519.pub; git commit --amend -S"
             }
             Code::BadSignature => {
-                "re-sign with git commit --amend -S (touch the security key when it blinks); nothing may rewrite a commit after it is signed"
+                "re-sign with git commit --amend -S (with a security key: touch it when it blinks); nothing may rewrite a commit after it is signed"
             }
             Code::UnknownKey => {
                 "sign with your key listed in roles.toml, or ask an admin to add your public key"
