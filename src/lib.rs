@@ -52,10 +52,13 @@
 //!   trust root, each step judged by the engine) and `client` (shell: the pre-push check and
 //!   what `verify` gathers from a clone).
 //! - **Shell**: `git` (all repository access, quarantine; `git::touched`, which paths a
-//!   commit touches), `verify` (signature crypto), `pushcert`, `session` (loads the policy,
-//!   gathers what requirements need; `decide_with` judges under a candidate policy for
+//!   commit touches; `git::limit` and `git::graph`, the new commits behind many hidden tips
+//!   walked as `git rev-list` walks them, from the commit-graph file when there is one),
+//!   `verify` (signature crypto), `pushcert`, `session` (loads the policy — the organisation
+//!   policy too, spec §10 — through `policy_cache`, the parse-once cache keyed by policy
+//!   tree; gathers what requirements need; `decide_with` judges under a candidate policy for
 //!   `audit replay`), `history` (the history audit's walk), `audit` (the hash-chained log)
-//!   and `cli` (the only module that prints).
+//!   and `cli` (the only module that prints; `cli::org`: `policy lint --org`, `org check`).
 //!
 //! # Where a new check goes
 //!
