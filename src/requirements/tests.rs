@@ -341,3 +341,46 @@ fn another_ref_hides_commits_for_a_rule_that_governs_it_in_either_file() {
     // main is not governed by the organisation's rule.
     assert!(!scope.hidden_by(&p, POLICY_REF, "refs/heads/release/1", "refs/heads/main"));
 }
+
+#[test]
+fn under_an_organisation_its_path_entries_apply_too() {
+    use crate::policy::{Layer, PolicyFile, no_files, parse_layer};
+    let org = parse_layer(
+        &format!(
+            "version = 1\n[users.alice]\nkeys = [\"{ALICE}\"]\n\
+             [[path]]\npaths = [\"deploy/**\"]\nsigners = [\"alice\"]\n"
+        ),
+        &no_files,
+        Layer::Org,
+    )
+    .expect("organisation file");
+    let p = parse_layer(
+        &format!(
+            "version = 1\n[users.bob]\nkeys = [\"{BOB}\"]\n\
+             [[path]]\npaths = [\"secrets/**\"]\nsigners = [\"bob\"]\n"
+        ),
+        &no_files,
+        Layer::UnderOrg(&org),
+    )
+    .expect("repository file under it");
+    let reqs = for_update(&p, POLICY_REF, "refs/heads/main", UpdateKind::FastForward);
+    let entries: Vec<(PolicyFile, String)> = reqs
+        .items
+        .iter()
+        .filter_map(|r| match (&r.check, r.origin) {
+            (Check::Path { entry, .. }, Origin::Path(id, _)) => {
+                Some((id.file, entry.paths[0].clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            (PolicyFile::Repo, "secrets/**".to_string()),
+            (PolicyFile::Org, "deploy/**".to_string())
+        ]
+    );
+    // One tree comparison serves both files' entries.
+    assert_eq!(path_prefixes(&p), ["deploy/", "secrets/"]);
+}
