@@ -184,7 +184,14 @@ pub fn install(repo: Option<PathBuf>, choice: HookChoice, force: bool) -> Result
 /// hooks run: the work tree of a clone, the repository of a bare one; githooks(5)), else
 /// `hooks/` in the git directory. Created if missing.
 pub(super) fn hooks_dir(repo: &Repo) -> Result<PathBuf> {
-    let dir = match repo.config_string("core.hooksPath")? {
+    let dir = hooks_path(repo)?;
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// Where git runs the repository's hooks from (see [`hooks_dir`]), without creating it.
+pub(super) fn hooks_path(repo: &Repo) -> Result<PathBuf> {
+    Ok(match repo.config_string("core.hooksPath")? {
         Some(p) => {
             let p = PathBuf::from(p);
             if p.is_absolute() {
@@ -194,9 +201,7 @@ pub(super) fn hooks_dir(repo: &Repo) -> Result<PathBuf> {
             }
         }
         None => repo.git_dir().join("hooks"),
-    };
-    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    Ok(dir)
+    })
 }
 
 /// Writes hook files (name, template from `hooks/`) into `hooks_dir` with this binary's

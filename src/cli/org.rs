@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::admin::{HOOK_MARKER, files_beside};
+use super::admin::{HOOK_MARKER, files_beside, hooks_path};
 use super::{EXIT_OK, EXIT_REJECT, Format};
 use crate::git::Repo;
 use crate::policy::{self, Layer, Policy, Severity};
@@ -213,11 +213,7 @@ fn check_one(dir: &Path, proposal: Option<&Policy>, now: OffsetDateTime) -> Chec
 
 /// Whether refguard is installed as a server hook of `repo` (a hook file it wrote).
 fn has_refguard_hook(repo: &Repo) -> Result<bool> {
-    let dir = match repo.config_string("core.hooksPath")? {
-        Some(p) if Path::new(&p).is_absolute() => PathBuf::from(p),
-        Some(p) => repo.git_dir().join(p),
-        None => repo.git_dir().join("hooks"),
-    };
+    let dir = hooks_path(repo)?;
     Ok(["pre-receive", "update"].iter().any(|name| {
         fs::read_to_string(dir.join(name)).is_ok_and(|text| text.contains(HOOK_MARKER))
     }))
