@@ -18,7 +18,7 @@
 use std::fs;
 use std::path::Path;
 
-use git2::Oid;
+use super::limit::Raw;
 
 /// The id length of SHA-1, the only hash this build reads.
 const HASH: usize = 20;
@@ -77,25 +77,20 @@ impl Graph {
         (!layers.is_empty()).then_some(Graph { layers })
     }
 
-    /// Whether the graph holds commit `id`.
-    pub(super) fn contains(&self, id: &Oid) -> bool {
-        self.layers.iter().any(|l| l.find(id.as_bytes()).is_some())
-    }
-
-    /// The parents and committer time of commit `id`, if the graph holds it (and its entry
-    /// is well-formed).
-    pub(super) fn commit(&self, id: &Oid) -> Option<(Vec<Oid>, u64)> {
+    /// The committer time of commit `id`, its parents put in `parents`, if the graph holds
+    /// it (and its entry is well-formed).
+    pub(super) fn commit(&self, id: &Raw, parents: &mut Vec<Raw>) -> Option<u64> {
+        parents.clear();
         let (layer, index) = self
             .layers
             .iter()
             .rev()
-            .find_map(|layer| Some((layer, layer.find(id.as_bytes())?)))?;
+            .find_map(|layer| Some((layer, layer.find(id)?)))?;
         let entry = layer.cdat + index as usize * (HASH + 16);
         let word = |at: usize| layer.u32_at(entry + HASH + at);
         let (first, second) = (word(0)?, word(4)?);
         let (high, low) = (word(8)?, word(12)?);
         let date = (u64::from(high & 0x3) << 32) | u64::from(low);
-        let mut parents = Vec::new();
         if first != PARENT_NONE {
             parents.push(self.id_at(first)?);
         }
@@ -118,17 +113,17 @@ impl Graph {
                 }
             }
         }
-        Some((parents, date))
+        Some(date)
     }
 
     /// The id at graph position `position` (counted across the chain).
-    fn id_at(&self, position: u32) -> Option<Oid> {
+    fn id_at(&self, position: u32) -> Option<Raw> {
         let layer = self
             .layers
             .iter()
             .find(|l| position >= l.base && position - l.base < l.count)?;
         let at = layer.oidl + (position - layer.base) as usize * HASH;
-        Oid::from_bytes(layer.data.get(at..at + HASH)?).ok()
+        layer.data.get(at..at + HASH)?.try_into().ok()
     }
 }
 
