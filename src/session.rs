@@ -505,26 +505,32 @@ impl<'r> Session<'r> {
         // In pre-receive, when the pushed range meets no older commit except through the
         // known hides, no other ref can reach into it, so the (possibly thousands of) other
         // refs need not even be listed.
-        let others = || {
+        let others = |hides: &mut git::Hides| {
             // Only refs under the scope's prefixes can hide anything: list those, not every
             // ref (10,000 approval refs must not slow a deployment down).
-            let mut hide = Vec::new();
             let mut prefixes = scope.ref_prefixes(policy);
             prefixes.sort();
             // Sorted, a prefix follows any shorter one it extends: list each ref once.
             let mut listed: Vec<&String> = Vec::new();
+            let hidden_by =
+                |name: &str| scope.hidden_by(policy, &self.policy_ref, &update.refname, name);
             for prefix in &prefixes {
                 if listed.iter().any(|l| prefix.starts_with(l.as_str())) {
                     continue;
                 }
                 listed.push(prefix);
+                if self.refs.is_identity() {
+                    // The repository's own refs: read without a string per ref.
+                    self.repo.hide_refs_with_prefix(prefix, hides, hidden_by)?;
+                    continue;
+                }
                 for (name, id) in self.server_refs(prefix)? {
-                    if scope.hidden_by(policy, &self.policy_ref, &update.refname, &name) {
-                        hide.push(id);
+                    if hidden_by(&name) {
+                        hides.push(&id);
                     }
                 }
             }
-            Ok(hide)
+            Ok(())
         };
         self.repo
             .new_commits_beyond(&update.new, &known, others, &self.keyring)

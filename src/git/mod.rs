@@ -54,6 +54,21 @@ const BATCH: usize = 2048;
 /// ids hidden (seconds for 10,000 branch tips).
 const MANY_HIDES: usize = 16;
 
+/// Ids whose ancestors a walk hides ([`Repo::new_commits_beyond`]), held raw: thousands of
+/// ref tips without an allocation or a hex parse each.
+#[derive(Debug, Default)]
+pub struct Hides(Vec<Oid>);
+
+impl Hides {
+    /// Adds `id`. An id this build cannot read (SHA-256) is skipped: hiding less can only make
+    /// the check wider (see [`Repo::new_commits`]).
+    pub fn push(&mut self, id: &ObjectId) {
+        if let Ok(oid) = to_oid(id) {
+            self.0.push(oid);
+        }
+    }
+}
+
 impl Repo {
     /// Opens the repository the way a hook must: from `GIT_DIR`, `GIT_OBJECT_DIRECTORY` and
     /// `GIT_ALTERNATE_OBJECT_DIRECTORIES`, so that objects still in the push quarantine are
@@ -300,6 +315,34 @@ impl Repo {
         Ok(out)
     }
 
+    /// Adds to `hides` the ids of the direct refs whose names start with `prefix` and that
+    /// `wanted` accepts (given each name, in name order): what [`Repo::refs_with_prefix`]
+    /// lists, without a string per ref. Ids this build cannot read (SHA-256) are skipped, as
+    /// [`Hides::push`] skips them.
+    pub fn hide_refs_with_prefix(
+        &self,
+        prefix: &str,
+        hides: &mut Hides,
+        mut wanted: impl FnMut(&str) -> bool,
+    ) -> Result<()> {
+        let mut add = |name: &str, id: &[u8]| {
+            if wanted(name)
+                && let Ok(oid) = Oid::from_bytes(id)
+            {
+                hides.0.push(oid);
+            }
+        };
+        if refs::visit_with_prefix(self.repo.path(), prefix, &mut add).is_ok() {
+            return Ok(());
+        }
+        for (name, id) in self.refs_with_prefix_libgit2(prefix)? {
+            if let Ok(oid) = to_oid(&id) {
+                add(&name, oid.as_bytes());
+            }
+        }
+        Ok(())
+    }
+
     /// What the approval ref `refname` points at (`id`): an annotated tag with its target,
     /// statement and signature verified with `keyring` for OpenPGP, or something else (spec
     /// §7). Reads only; whether it counts is the engine's decision.
@@ -450,13 +493,36 @@ impl Repo {
         hide: &[ObjectId],
         keyring: &Keyring,
     ) -> Result<Vec<CommitFacts>> {
+        let mut hides = Hides::default();
+        for id in hide {
+            hides.push(id);
+        }
+        self.new_commits_hidden(new, hides.0, keyring)
+    }
+
+    /// [`Repo::new_commits`] with the hidden ids already converted.
+    fn new_commits_hidden(
+        &self,
+        new: &ObjectId,
+        hide: Vec<Oid>,
+        keyring: &Keyring,
+    ) -> Result<Vec<CommitFacts>> {
         let tip = self
             .peel_to_commit(new)?
             .ok_or_else(|| Error::NotACommit { id: new.clone() })?;
-        let hidden: HashSet<Oid> = hide.iter().filter_map(|id| to_oid(id).ok()).collect();
-        if hidden.contains(&tip) || to_oid(new).is_ok_and(|raw| hidden.contains(&raw)) {
+        let raw_new = to_oid(new).ok();
+        if hide
+            .iter()
+            .any(|h| h.as_bytes() == tip.as_bytes() || Some(h) == raw_new.as_ref())
+        {
             return Ok(Vec::new());
         }
+        if self.pre_push.is_none() {
+            // No quarantine to prove any hidden id irrelevant: all of them, as given (the
+            // walk reads each once, duplicates included).
+            return self.walk_new(new, tip, hide, keyring);
+        }
+        let hidden: HashSet<Oid> = hide.into_iter().collect();
         let relevant = match self.pushed_range_hides(tip, &hidden)? {
             Some(relevant) => relevant,
             None => hidden.into_iter().collect(),
@@ -464,16 +530,16 @@ impl Repo {
         self.walk_new(new, tip, relevant, keyring)
     }
 
-    /// [`Repo::new_commits`] hidden by `known` and, only if they can matter, by `others()`:
-    /// in a pre-receive hook, when every commit reachable from `new` without passing one of
-    /// `known` was pushed just now, no other pre-push ref can reach into the range (see
+    /// [`Repo::new_commits`] hidden by `known` and, only if they can matter, by those `others`
+    /// adds: in a pre-receive hook, when every commit reachable from `new` without passing
+    /// one of `known` was pushed just now, no other pre-push ref can reach into the range (see
     /// [`Repo::new_commits`]), so `others` (e.g. thousands of other refs' tips) is never
     /// called. The pushed range is read once for that proof and once for the walk.
     pub fn new_commits_beyond(
         &self,
         new: &ObjectId,
         known: &[ObjectId],
-        others: impl FnOnce() -> Result<Vec<ObjectId>>,
+        others: impl FnOnce(&mut Hides) -> Result<()>,
         keyring: &Keyring,
     ) -> Result<Vec<CommitFacts>> {
         let tip = self
@@ -487,13 +553,15 @@ impl Repo {
             Some(_) if to_oid(new).is_ok_and(|raw| hidden.contains(&raw)) => Ok(Vec::new()),
             Some(relevant) => self.walk_new(new, tip, relevant, keyring),
             None => {
-                let mut hide = known.to_vec();
-                let others = {
+                let mut hides = Hides::default();
+                for id in known {
+                    hides.push(id);
+                }
+                {
                     let _span = tracing::debug_span!("list_hides").entered();
-                    others()?
-                };
-                hide.extend(others);
-                self.new_commits(new, &hide, keyring)
+                    others(&mut hides)?;
+                }
+                self.new_commits_hidden(new, hides.0, keyring)
             }
         }
     }

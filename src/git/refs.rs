@@ -53,14 +53,61 @@ pub(super) fn with_prefix(git_dir: &Path, prefix: &str) -> io::Result<Vec<(Strin
     Ok(found.into_iter().collect())
 }
 
-/// The packed refs starting with `prefix`, appended to `found` in the file's order; whether
-/// that order is sorted (the file says so).
-fn packed_with_prefix(
-    packed: &[u8],
+/// Calls `visit` with the name and raw id of every direct ref whose name starts with
+/// `prefix`, in name order, as [`with_prefix`] lists them: for a sorted `packed-refs` and no
+/// loose ref under the prefix (a server's usual state) straight from the file, without a
+/// string per ref. Refs whose ids are not SHA-1 are skipped (this build reads only SHA-1).
+pub(super) fn visit_with_prefix(
+    git_dir: &Path,
     prefix: &str,
-    found: &mut Vec<(String, ObjectId)>,
-) -> io::Result<bool> {
-    let (body, sorted) = match packed.strip_prefix(b"# pack-refs with:") {
+    mut visit: impl FnMut(&str, &[u8]),
+) -> io::Result<()> {
+    if !prefix.starts_with("refs/") || prefix.contains("..") {
+        return Err(io::Error::other(format!("not a ref prefix: {prefix}")));
+    }
+    let mut loose = BTreeMap::new();
+    loose_with_prefix(git_dir, prefix, &mut loose)?;
+    let packed = match fs::read(git_dir.join("packed-refs")) {
+        Ok(packed) => packed,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    let (body, sorted) = split_header(&packed);
+    if !(sorted && loose.is_empty()) {
+        for (name, id) in with_prefix(git_dir, prefix)? {
+            if let Some(raw) = super::limit::from_hex(id.as_str().as_bytes()) {
+                visit(&name, &raw);
+            }
+        }
+        return Ok(());
+    }
+    let start = first_at_or_after(body, prefix.as_bytes());
+    for line in body[start..].split(|&b| b == b'\n') {
+        if line.is_empty() || line[0] == b'^' || line[0] == b'#' {
+            continue;
+        }
+        let bad = || io::Error::other("packed-refs has a malformed line");
+        let space = line.iter().position(|&b| b == b' ').ok_or_else(bad)?;
+        let (hex, name) = (&line[..space], &line[space + 1..]);
+        if !name.starts_with(prefix.as_bytes()) {
+            if name > prefix.as_bytes() {
+                break;
+            }
+            continue;
+        }
+        match (hex.len(), super::limit::from_hex(hex)) {
+            (40, Some(raw)) => visit(&String::from_utf8_lossy(name), &raw),
+            (64, _) if hex.iter().all(u8::is_ascii_hexdigit) => {}
+            _ => return Err(bad()),
+        }
+    }
+    Ok(())
+}
+
+/// The body of a `packed-refs` file after its header line, and whether the header says it
+/// is sorted.
+fn split_header(packed: &[u8]) -> (&[u8], bool) {
+    match packed.strip_prefix(b"# pack-refs with:") {
         Some(rest) => {
             let end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
             let traits = &rest[..end];
@@ -68,7 +115,17 @@ fn packed_with_prefix(
             (&rest[(end + 1).min(rest.len())..], sorted)
         }
         None => (packed, false),
-    };
+    }
+}
+
+/// The packed refs starting with `prefix`, appended to `found` in the file's order; whether
+/// that order is sorted (the file says so).
+fn packed_with_prefix(
+    packed: &[u8],
+    prefix: &str,
+    found: &mut Vec<(String, ObjectId)>,
+) -> io::Result<bool> {
+    let (body, sorted) = split_header(packed);
     let start = if sorted {
         first_at_or_after(body, prefix.as_bytes())
     } else {
