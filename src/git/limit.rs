@@ -21,10 +21,12 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::path::Path;
 
 use git2::{ObjectType, Odb, Oid};
 
 use super::graph::Graph;
+use super::pack::Packs;
 use super::{Error, Result, to_id};
 
 /// How many hidden commits git keeps walking once every queued commit is hidden
@@ -118,6 +120,12 @@ struct Walk<'o, 'r> {
     visible_queued: usize,
     /// Parent ids of the commit being read (kept to reuse its allocation).
     scratch: Vec<Raw>,
+    /// The object directory whose packs hidden tips are read from (see `pack.rs`).
+    objects: Option<&'o Path>,
+    /// Those packs, opened on the first hidden tip the graph does not hold.
+    packs: Option<Option<Packs>>,
+    /// The contents of the last object read from them.
+    buffer: Vec<u8>,
 }
 
 /// The commits reachable from `tip` (a commit) and from none of `hide`, children before
@@ -130,6 +138,7 @@ struct Walk<'o, 'r> {
 pub(super) fn limit(
     odb: &Odb<'_>,
     graph: Option<&Graph>,
+    objects: Option<&Path>,
     tip: Oid,
     hide: &[Oid],
 ) -> Result<Vec<Oid>> {
@@ -144,6 +153,9 @@ pub(super) fn limit(
         queued: 0,
         visible_queued: 0,
         scratch: Vec::new(),
+        objects,
+        packs: None,
+        buffer: Vec::new(),
     };
     // prepare_revision_walk: each tip read once, hidden ones marking their parents; then the
     // list sorted by date (a stable sort: equal dates keep the command line's order).
@@ -318,17 +330,33 @@ impl Walk<'_, '_> {
             if let Some(n) = self.read_from_graph(id) {
                 return Some(n);
             }
-            let object = self.odb.read(Oid::from_bytes(&id).ok()?).ok()?;
-            match object.kind() {
+            let packs = self
+                .packs
+                .get_or_insert_with(|| self.objects.and_then(Packs::open));
+            let mut buffer = std::mem::take(&mut self.buffer);
+            let object;
+            let (kind, data) = match packs.as_mut().and_then(|p| p.read(&id, &mut buffer)) {
+                Some(kind) => (kind, buffer.as_slice()),
+                None => {
+                    object = self.odb.read(Oid::from_bytes(&id).ok()?).ok()?;
+                    (object.kind(), object.data())
+                }
+            };
+            let next = match kind {
                 ObjectType::Commit => {
                     let mut scratch = std::mem::take(&mut self.scratch);
-                    let date = parse(object.data(), &mut scratch);
+                    let date = parse(data, &mut scratch);
                     let n = date.map(|date| self.store(id, &scratch, date));
                     self.scratch = scratch;
-                    return n;
+                    Err(n)
                 }
-                ObjectType::Tag => id = tag_target(object.data())?,
-                _ => return None,
+                ObjectType::Tag => tag_target(data).ok_or(None),
+                _ => Err(None),
+            };
+            self.buffer = buffer;
+            match next {
+                Ok(target) => id = target,
+                Err(found) => return found,
             }
         }
         None

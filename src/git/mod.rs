@@ -11,6 +11,7 @@ mod clone;
 mod error;
 mod graph;
 mod limit;
+mod pack;
 mod refs;
 mod touched;
 
@@ -588,7 +589,9 @@ impl Repo {
                 self.commit_graph()
             };
             let _span = tracing::debug_span!("limit", hidden = hide.len()).entered();
-            Box::new(limit::limit(&odb, graph, tip, &hide)?.into_iter().map(Ok))
+            let objects = self.repo.path().join("objects");
+            let found = limit::limit(&odb, graph, Some(&objects), tip, &hide)?;
+            Box::new(found.into_iter().map(Ok))
         } else {
             let mut walk = self.repo.revwalk().map_err(walk_error)?;
             walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)

@@ -327,4 +327,84 @@ mod tests {
         let body = b"# pack-refs with: sorted\nnot-an-id refs/heads/x\n".to_vec();
         assert!(packed_with_prefix(&body, "refs/heads/", &mut found).is_err());
     }
+
+    /// `visit_with_prefix` lists what `with_prefix` lists (straight from a sorted file, and
+    /// through it when a loose ref or an unsorted file is in the way), and fails on a
+    /// malformed line where it reads the file itself.
+    #[test]
+    fn visiting_agrees_with_listing() {
+        let mut names: Vec<String> = (0..300).map(|i| format!("refs/heads/f/{i:04}")).collect();
+        names.extend(["refs/heads/main".into(), "refs/tags/v1".into()]);
+        names.push("refs/heads/sha256".into());
+        names.sort();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let visited = |dir: &Path, prefix: &str| -> io::Result<Vec<(String, String)>> {
+            let mut out = Vec::new();
+            visit_with_prefix(dir, prefix, |name, id| {
+                let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+                out.push((name.to_owned(), hex));
+            })?;
+            Ok(out)
+        };
+        let listed = |dir: &Path, prefix: &str| -> Vec<(String, String)> {
+            with_prefix(dir, prefix)
+                .expect("lists")
+                .into_iter()
+                .filter(|(_, id)| id.as_str().len() == 40)
+                .map(|(name, id)| (name, id.as_str().to_owned()))
+                .collect()
+        };
+        for (sorted, loose) in [(true, false), (false, false), (true, true)] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let mut body = packed(&refs, sorted);
+            // A SHA-256 ref is skipped, as `Hides::push` skips it.
+            let long = format!("{} refs/heads/sha256\n", "ab".repeat(32));
+            let text = String::from_utf8(body).expect("utf-8");
+            body = text
+                .lines()
+                .map(|l| {
+                    if l.ends_with(" refs/heads/sha256") {
+                        long.clone()
+                    } else {
+                        format!("{l}\n")
+                    }
+                })
+                .collect::<String>()
+                .into_bytes();
+            fs::write(dir.path().join("packed-refs"), &body).expect("write");
+            if loose {
+                fs::create_dir_all(dir.path().join("refs/heads/f")).expect("mkdir");
+                fs::write(
+                    dir.path().join("refs/heads/f/0007"),
+                    format!("{}\n", id(4242)),
+                )
+                .expect("write");
+                fs::write(
+                    dir.path().join("refs/heads/f/new"),
+                    format!("{}\n", id(4343)),
+                )
+                .expect("write");
+            }
+            for prefix in [
+                "refs/heads/",
+                "refs/heads/f/",
+                "refs/heads/f/01",
+                "refs/tags/",
+                "refs/zz/",
+            ] {
+                let got = visited(dir.path(), prefix).expect("visits");
+                assert_eq!(got, listed(dir.path(), prefix), "{prefix} {sorted} {loose}");
+                if prefix == "refs/heads/f/" {
+                    assert_eq!(got.len(), if loose { 301 } else { 300 });
+                }
+            }
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        fs::write(
+            dir.path().join("packed-refs"),
+            "# pack-refs with: peeled fully-peeled sorted \nnot-an-id refs/heads/x\n",
+        )
+        .expect("write");
+        assert!(visited(dir.path(), "refs/heads/").is_err());
+    }
 }

@@ -1225,8 +1225,14 @@ fn many_hidden_tips_agree_with_git_rev_list() {
                 let want = git_rev_list(&f, tip, &hide);
 
                 let oids: Vec<Oid> = hide.iter().map(|h| to_oid(h).expect("oid")).collect();
-                let limited = limit::limit(&odb, loaded.as_ref(), to_oid(tip).expect("oid"), &oids)
-                    .expect("limit");
+                let limited = limit::limit(
+                    &odb,
+                    loaded.as_ref(),
+                    None,
+                    to_oid(tip).expect("oid"),
+                    &oids,
+                )
+                .expect("limit");
                 let got: HashSet<ObjectId> = limited.iter().map(|o| to_id(*o)).collect();
                 assert_eq!(got, want, "{graph}: tip {tip}, {count} hidden");
 
@@ -1285,5 +1291,109 @@ fn many_hidden_tips_fail_closed() {
         f.repo()
             .new_commits(&bad, &hide, &Keyring::empty())
             .is_err()
+    );
+}
+
+/// `pack.rs` gives libgit2's type and contents for every object a pack holds whole (all
+/// four types), nothing for an id no pack holds, and nothing for a damaged entry: a flipped
+/// byte in the stream or in its Adler-32, a size header that disagrees, a delta, or an index
+/// that is cut short.
+#[test]
+fn pack_reads_agree_with_libgit2_and_fail_closed() {
+    let f = Fixture::new();
+    let history = random_history(&f, 5, 50, 0);
+    f.git(&["tag", "-a", "-m", "a tag", "v1", history[10].as_str()]);
+    let blob = f.git_stdin(&["hash-object", "-w", "--stdin"], b"some content\n");
+    f.git(&["tag", "blob", &blob]);
+    // No deltas (the reader leaves those to libgit2): every object is held whole.
+    f.git(&["repack", "-adfq", "--window=0"]);
+    let objects = f.work().join(".git/objects");
+    let mut packs = pack::Packs::open(&objects).expect("a pack");
+    let repo = f.repo();
+    let odb = repo.repo.odb().expect("odb");
+    let all = f.git(&[
+        "cat-file",
+        "--batch-all-objects",
+        "--batch-check=%(objectname)",
+    ]);
+    let commits = f.git(&["rev-list", "--all"]).lines().count();
+    let mut whole = HashMap::new();
+    let mut out = Vec::new();
+    for hex in all.lines() {
+        let raw = limit::from_hex(hex.as_bytes()).expect("hex");
+        if let Some(kind) = packs.read(&raw, &mut out) {
+            let object = odb.read(Oid::from_str(hex).expect("oid")).expect("read");
+            assert_eq!(
+                (kind, out.as_slice()),
+                (object.kind(), object.data()),
+                "{hex}"
+            );
+            *whole.entry(kind.str()).or_insert(0) += 1;
+        }
+    }
+    assert_eq!(whole["commit"], commits, "{whole:?}");
+    for kind in ["tag", "tree", "blob"] {
+        assert!(whole.contains_key(kind), "{kind} in {whole:?}");
+    }
+    let missing = [0x12; 20];
+    assert_eq!(packs.read(&missing, &mut out), None);
+
+    // Where the newest commit's entry is, from git's own listing of the pack.
+    let pack_dir = objects.join("pack");
+    let idx = std::fs::read_dir(&pack_dir)
+        .expect("pack dir")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.extension().is_some_and(|e| e == "idx"))
+        .expect("an index");
+    let listing = f.git(&["verify-pack", "-v", idx.to_str().expect("utf-8")]);
+    let tip = history.last().expect("a commit").as_str();
+    let fields: Vec<&str> = listing
+        .lines()
+        .find(|l| l.starts_with(tip))
+        .expect("listed")
+        .split_whitespace()
+        .collect();
+    assert_eq!(fields[1], "commit");
+    let (in_pack, offset): (usize, usize) = (
+        fields[3].parse().expect("size"),
+        fields[4].parse().expect("offset"),
+    );
+    let raw_tip = limit::from_hex(tip.as_bytes()).expect("hex");
+    let pack_bytes = std::fs::read(idx.with_extension("pack")).expect("pack");
+    let idx_bytes = std::fs::read(&idx).expect("idx");
+    let damaged = |name: &str, pack: &[u8], index: &[u8]| -> Option<ObjectType> {
+        let dir = f.dir.path().join(format!("damaged-{name}"));
+        std::fs::create_dir_all(dir.join("pack")).expect("mkdir");
+        std::fs::write(dir.join("pack/pack-x.pack"), pack).expect("write");
+        std::fs::write(dir.join("pack/pack-x.idx"), index).expect("write");
+        let mut packs = pack::Packs::open(&dir)?;
+        packs.read(&raw_tip, &mut Vec::new())
+    };
+    assert_eq!(
+        damaged("none", &pack_bytes, &idx_bytes),
+        Some(ObjectType::Commit)
+    );
+    let flip = |at: usize, bits: u8| {
+        let mut copy = pack_bytes.clone();
+        copy[at] ^= bits;
+        copy
+    };
+    // The last byte of the entry is the stream's Adler-32; one in the middle is data.
+    assert_eq!(
+        damaged("adler", &flip(offset + in_pack - 1, 1), &idx_bytes),
+        None
+    );
+    assert_eq!(
+        damaged("data", &flip(offset + in_pack / 2, 0x10), &idx_bytes),
+        None
+    );
+    // The low bits of the first header byte are the size's; bits 4-6 the type (6: a delta).
+    assert_eq!(damaged("size", &flip(offset, 1), &idx_bytes), None);
+    let mut delta = pack_bytes.clone();
+    delta[offset] = (delta[offset] & 0x8f) | (6 << 4);
+    assert_eq!(damaged("delta", &delta, &idx_bytes), None);
+    assert_eq!(
+        damaged("short", &pack_bytes, &idx_bytes[..idx_bytes.len() - 41]),
+        None
     );
 }
