@@ -481,7 +481,11 @@ impl Walk<'_, '_> {
 pub(super) fn parse(raw: &[u8], parents: &mut Vec<Raw>) -> Option<u64> {
     parents.clear();
     let mut date = 0;
-    for line in raw.split(|&b| b == b'\n') {
+    let mut rest = raw;
+    while !rest.is_empty() {
+        let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+        let line = &rest[..end];
+        rest = &rest[(end + 1).min(rest.len())..];
         if line.is_empty() {
             break;
         }
@@ -495,24 +499,36 @@ pub(super) fn parse(raw: &[u8], parents: &mut Vec<Raw>) -> Option<u64> {
     Some(date)
 }
 
+/// The value of each hex digit; 0x80 for any other byte.
+const HEX: [u8; 256] = {
+    let mut table = [0x80u8; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+
 /// The id spelled by exactly 40 hex digits (either case, as git's `get_oid_hex` reads them).
 pub(super) fn from_hex(hex: &[u8]) -> Option<Raw> {
     if hex.len() != 40 {
         return None;
     }
-    let digit = |b: u8| -> Option<u8> {
-        match b {
-            b'0'..=b'9' => Some(b - b'0'),
-            b'a'..=b'f' => Some(b - b'a' + 10),
-            b'A'..=b'F' => Some(b - b'A' + 10),
-            _ => None,
-        }
-    };
     let mut out = [0u8; 20];
+    let mut bad = 0;
     for (byte, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
-        *byte = (digit(pair[0])? << 4) | digit(pair[1])?;
+        let (high, low) = (HEX[usize::from(pair[0])], HEX[usize::from(pair[1])]);
+        bad |= high | low;
+        *byte = (high << 4) | (low & 0x0f);
     }
-    Some(out)
+    (bad & 0x80 == 0).then_some(out)
 }
 
 /// The seconds after the email of a `committer` value, or 0.
