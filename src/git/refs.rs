@@ -96,7 +96,10 @@ pub(super) fn visit_with_prefix(
             continue;
         }
         match (hex.len(), super::limit::from_hex(hex)) {
-            (40, Some(raw)) => visit(&String::from_utf8_lossy(name), &raw),
+            (40, Some(raw)) => match std::str::from_utf8(name) {
+                Ok(name) => visit(name, &raw),
+                Err(_) => visit(&String::from_utf8_lossy(name), &raw),
+            },
             (64, _) if hex.iter().all(u8::is_ascii_hexdigit) => {}
             _ => return Err(bad()),
         }
