@@ -53,7 +53,9 @@
 //!   what `verify` gathers from a clone).
 //! - **Shell**: `git` (all repository access, quarantine; `git::touched`, which paths a
 //!   commit touches; `git::limit` and `git::graph`, the new commits behind many hidden tips
-//!   walked as `git rev-list` walks them, from the commit-graph file when there is one),
+//!   walked as `git rev-list` walks them, from the commit-graph file when there is one, else
+//!   the tips read straight from the packs by `git::pack`; `git::refs`, prefix lookups in
+//!   `packed-refs`; the graph and the packs are mapped read-only, the one `unsafe`),
 //!   `verify` (signature crypto), `pushcert`, `session` (loads the policy — the organisation
 //!   policy too, spec §10 — through `policy_cache`, the parse-once cache keyed by policy
 //!   tree; gathers what requirements need; `decide_with` judges under a candidate policy for
