@@ -195,7 +195,7 @@ impl Layer {
     }
 
     /// The index of `id` in this file's sorted ids.
-    fn find(&self, id: &[u8]) -> Option<u32> {
+    fn find(&self, id: &Raw) -> Option<u32> {
         let first = usize::from(id[0]);
         let lo = if first == 0 {
             0
@@ -207,7 +207,7 @@ impl Layer {
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             let at = self.oidl + mid * HASH;
-            match self.data.get(at..at + HASH)?.cmp(id) {
+            match super::limit::cmp_id(self.data.get(at..at + HASH)?, id)? {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
                 std::cmp::Ordering::Equal => return u32::try_from(mid).ok(),

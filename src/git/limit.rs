@@ -49,6 +49,19 @@ const NEW: u8 = 16;
 /// A raw SHA-1 object id.
 pub(super) type Raw = [u8; 20];
 
+/// `a` (a slice of an index or graph file, 20 bytes) against `b`, in byte order: the
+/// first eight bytes compared as one number, the rest only on a tie (a binary search over
+/// sorted ids then rarely calls `memcmp`).
+pub(super) fn cmp_id(a: &[u8], b: &Raw) -> Option<std::cmp::Ordering> {
+    let a: &Raw = a.try_into().ok()?;
+    let head = |x: &Raw| {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(&x[..8]);
+        u64::from_be_bytes(bytes)
+    };
+    Some(head(a).cmp(&head(b)).then_with(|| a[8..].cmp(&b[8..])))
+}
+
 /// A commit's place in [`Walk::nodes`].
 type Index = u32;
 

@@ -161,7 +161,7 @@ impl Pack {
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             let at = ids + mid * HASH;
-            match self.idx.get(at..at + HASH)?.cmp(id.as_slice()) {
+            match super::limit::cmp_id(self.idx.get(at..at + HASH)?, id)? {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
                 std::cmp::Ordering::Equal => return Some(mid),
