@@ -38,7 +38,7 @@ use stored::StoredPolicy;
 
 /// The layout of an entry and of [`stored::StoredPolicy`]: bump it whenever either changes
 /// (it is part of every key, so old entries are never read).
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// How many entries a repository keeps (the policy in force, the organisation's, and a few
 /// recent ones a rollback could return to).
@@ -192,18 +192,11 @@ enum StoreError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Persist(#[from] tempfile::PersistError),
-    #[error("its key or name index does not follow from its users")]
-    Indexes,
 }
 
 /// Writes the entry for `key` atomically (a temporary file in `dir` renamed over
 /// its name), then removes the oldest entries beyond [`KEEP`].
 fn store(dir: &Path, key: &Key, policy: &Policy) -> Result<(), StoreError> {
-    if !stored::indexes_follow_from_users(policy) {
-        // Never for a policy the parser built; refuse rather than store something that
-        // would load differently.
-        return Err(StoreError::Indexes);
-    }
     let bytes = encode(key, policy)?;
     fs::DirBuilder::new()
         .recursive(true)

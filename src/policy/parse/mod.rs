@@ -479,8 +479,8 @@ impl Checker<'_> {
             revoked,
             rules,
             paths,
-            key_index,
-            name_index,
+            // The parser's indexes served validation; the policy's are built when needed.
+            indexes: Default::default(),
             require_signed_push,
             grants: grants.into(),
             max_grant: settings.max_grant,
