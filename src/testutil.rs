@@ -109,13 +109,13 @@ fn included_roles(roles: Roles, name: &str, out: &mut BTreeSet<String>) {
 }
 
 /// Every role expanded transitively into user ids.
-pub fn role_members(roles: Roles) -> BTreeMap<String, BTreeSet<String>> {
+pub fn role_members(roles: Roles) -> BTreeMap<String, std::sync::Arc<BTreeSet<String>>> {
     roles
         .iter()
         .map(|(role, _)| {
             let mut users = BTreeSet::new();
             expand(roles, role, &mut users);
-            (role.to_string(), users)
+            (role.to_string(), users.into())
         })
         .collect()
 }
@@ -131,7 +131,7 @@ pub fn principals(roles: Roles, written: &[&str]) -> Principals {
     Principals {
         written: written.iter().map(|w| w.to_string()).collect(),
         any_user: written.contains(&"*"),
-        users,
+        users: users.into(),
         roles: included,
     }
 }

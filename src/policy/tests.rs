@@ -1324,11 +1324,11 @@ fn fixture_good_full_parses_with_spec_semantics() {
 
     let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
     assert_eq!(
-        p.role_members["developers"],
+        *p.role_members["developers"],
         set(&["alice", "bob", "carol"])
     );
     assert_eq!(p.roles["developers"], ["bob", "carol", "maintainers"]);
-    assert_eq!(p.admins.users, set(&["alice", "dave"]));
+    assert_eq!(*p.admins.users, set(&["alice", "dave"]));
     assert_eq!(p.admins.written, ["policy-admins"]);
     assert_eq!(p.approvals, 2);
     assert_eq!(p.baseline, ["9fceb02d0ae598e95dc970b74767f19372d61af8"]);
@@ -1405,16 +1405,16 @@ fn roles_expand_transitively_and_star_means_every_user() {
          everyone = [\"*\"]",
     ));
     let all: BTreeSet<String> = ["alice", "bob", "carol"].map(String::from).into();
-    assert_eq!(p.role_members["top"], all);
+    assert_eq!(*p.role_members["top"], all);
     assert_eq!(p.role_members["mid"].len(), 2);
-    assert_eq!(p.role_members["everyone"], all);
+    assert_eq!(*p.role_members["everyone"], all);
     let r = &p.rules[0];
     let push = r.list(ListKind::Push).expect("push");
     assert!(!push.any_user);
-    assert_eq!(push.users, all);
+    assert_eq!(*push.users, all);
     assert_eq!(push.written, ["top"]);
     let signers = r.list(ListKind::Signers).expect("signers");
-    assert!(signers.any_user && signers.users == all);
+    assert!(signers.any_user && *signers.users == all);
     assert!(signers.contains(Some("bob")) && !signers.contains(None));
     let merge = r.list(ListKind::Merge).expect("merge");
     assert!(merge.any_user, "`*` through a role is still any user");

@@ -14,7 +14,7 @@
 //! The conversions destructure every struct exhaustively, so a field added to the policy
 //! model does not compile until it is stored here too (and [`super::FORMAT`] is bumped).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
@@ -132,8 +132,18 @@ struct StoredDuration {
 struct StoredPrincipals {
     written: Vec<String>,
     any_user: bool,
-    users: Vec<StoredName>,
+    users: StoredMembers,
     roles: Vec<String>,
+}
+
+/// The expanded users of a list.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+enum StoredMembers {
+    /// Exactly the members of this role ([`Policy::role_members`]): loaded as that role's
+    /// set, shared.
+    Role(String),
+    /// Anything else, one by one.
+    Listed(Vec<StoredName>),
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -241,6 +251,7 @@ impl StoredPolicy {
                 .enumerate()
                 .filter_map(|(i, id)| Some((id.as_str(), u32::try_from(i).ok()?)))
                 .collect(),
+            role_members,
         );
         StoredPolicy {
             users: users.values().map(store_user).collect(),
@@ -250,7 +261,7 @@ impl StoredPolicy {
                 .collect(),
             role_members: role_members
                 .iter()
-                .map(|(role, members)| (role.clone(), at.names(members)))
+                .map(|(role, members)| (role.clone(), at.names(members.iter())))
                 .collect(),
             admins: store_principals(admins, &at),
             approvals: *approvals,
@@ -299,15 +310,17 @@ impl StoredPolicy {
             .into_iter()
             .map(|user| load_user(user, &mut certs))
             .collect::<Result<_, Unusable>>()?;
-        let table = Table(&users);
+        let no_roles = BTreeMap::new();
+        let table = Table(&users, &no_roles);
         let roles = roles
             .into_iter()
             .map(|(role, members)| Ok((role, table.names(members)?)))
             .collect::<Result<_, Unusable>>()?;
-        let role_members = role_members
+        let role_members: BTreeMap<String, Arc<BTreeSet<String>>> = role_members
             .into_iter()
-            .map(|(role, members)| Ok((role, table.names(members)?)))
+            .map(|(role, members)| Ok((role, Arc::new(table.names(members)?))))
             .collect::<Result<_, Unusable>>()?;
+        let table = Table(&users, &role_members);
         let admins = load_principals(admins, &table)?;
         let rules = rules
             .into_iter()
@@ -344,10 +357,26 @@ impl StoredPolicy {
     }
 }
 
-/// Each user's position in [`StoredPolicy::users`], by id (for storing).
-struct Positions<'a>(HashMap<&'a str, u32>);
+/// Each user's position in [`StoredPolicy::users`], by id, and the expanded roles (for
+/// storing).
+struct Positions<'a>(
+    HashMap<&'a str, u32>,
+    &'a BTreeMap<String, Arc<BTreeSet<String>>>,
+);
 
 impl Positions<'_> {
+    /// A list's users: the first role (by name) with exactly these members, else each.
+    fn members(&self, users: &BTreeSet<String>) -> StoredMembers {
+        let role = self
+            .1
+            .iter()
+            .find(|(_, members)| !users.is_empty() && ***members == *users);
+        match role {
+            Some((role, _)) => StoredMembers::Role(role.clone()),
+            None => StoredMembers::Listed(self.names(users)),
+        }
+    }
+
     fn name(&self, name: &str) -> StoredName {
         match self.0.get(name) {
             Some(&at) => StoredName::User(at),
@@ -360,10 +389,21 @@ impl Positions<'_> {
     }
 }
 
-/// The users in [`StoredPolicy::users`] order (for loading).
-struct Table<'a>(&'a [User]);
+/// The users in [`StoredPolicy::users`] order, and the expanded roles (for loading).
+struct Table<'a>(&'a [User], &'a BTreeMap<String, Arc<BTreeSet<String>>>);
 
 impl Table<'_> {
+    fn members(&self, members: StoredMembers) -> Result<Arc<BTreeSet<String>>, Unusable> {
+        match members {
+            StoredMembers::Role(role) => self
+                .1
+                .get(&role)
+                .cloned()
+                .ok_or_else(|| unusable(format!("no role `{role}`"))),
+            StoredMembers::Listed(names) => Ok(Arc::new(self.names(names)?)),
+        }
+    }
+
     fn name(&self, name: StoredName) -> Result<String, Unusable> {
         match name {
             StoredName::User(at) => usize::try_from(at)
@@ -546,7 +586,7 @@ fn store_principals(list: &Principals, at: &Positions<'_>) -> StoredPrincipals {
     StoredPrincipals {
         written: written.clone(),
         any_user: *any_user,
-        users: at.names(users),
+        users: at.members(users),
         roles: roles.iter().cloned().collect(),
     }
 }
@@ -555,7 +595,7 @@ fn load_principals(list: StoredPrincipals, table: &Table<'_>) -> Result<Principa
     Ok(Principals {
         written: list.written,
         any_user: list.any_user,
-        users: table.names(list.users)?,
+        users: table.members(list.users)?,
         roles: list.roles.into_iter().collect(),
     })
 }
