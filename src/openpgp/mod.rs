@@ -455,6 +455,17 @@ impl Certificate {
         }
     }
 
+    /// The public key packet of `key` (one of [`Certificate::keys`]), serialized: what
+    /// identifies its key material byte for byte.
+    pub(crate) fn key_packet(&self, key: &Key) -> Vec<u8> {
+        use pgp::ser::Serialize as _;
+        let bytes = match self.public_key(key) {
+            KeyRef::Primary(k) => k.to_bytes(),
+            KeyRef::Subkey(k) => k.to_bytes(),
+        };
+        bytes.expect("serializing a parsed key into memory cannot fail")
+    }
+
     /// Index of `key` among the subkeys of the parsed certificate (for verification).
     pub(crate) fn public_key(&self, key: &Key) -> KeyRef<'_> {
         match key.subkey.and_then(|i| self.tpk.public_subkeys.get(i)) {
