@@ -785,3 +785,31 @@ fn load_grant(grant: StoredGrant) -> Result<Grant, Unusable> {
         until_location: load_location(grant.until_location)?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A list naming a user position or a role the entry does not hold never loads (the
+    /// entry is a miss), whatever its checksum says.
+    #[test]
+    fn positions_and_roles_that_are_not_there_do_not_load() {
+        let text = include_str!("../../fixtures/roles/good-full.toml");
+        let policy = crate::policy::parse(text).expect("validates");
+        assert!(StoredPolicy::from_policy(&policy).into_policy().is_ok());
+        let users = StoredPolicy::from_policy(&policy).users.len();
+        let breakages: [fn(&mut StoredPolicy, usize); 4] = [
+            |s, n| s.admins.users = StoredMembers::Listed(vec![StoredName::User(n as u32)]),
+            |s, _| s.admins.users = StoredMembers::Role("no-such-role".into()),
+            |s, n| s.role_members[0].1.push(StoredName::User(n as u32)),
+            |s, n| s.roles[0].1.push(StoredName::User(u32::MAX - n as u32)),
+        ];
+        for (i, breakage) in breakages.into_iter().enumerate() {
+            let mut stored = StoredPolicy::from_policy(&policy);
+            breakage(&mut stored, users);
+            let bytes = postcard::to_allocvec(&stored).expect("encode");
+            let back: StoredPolicy = postcard::from_bytes(&bytes).expect("decode");
+            assert!(back.into_policy().is_err(), "breakage {i}");
+        }
+    }
+}
