@@ -137,7 +137,10 @@ fn hex(key: &Key) -> String {
 /// The policy of the entry for `key`, if there is a sound one.
 fn read(dir: &Path, key: &Key) -> Option<Policy> {
     let bytes = fs::read(path_of(dir, key)).ok()?;
-    match decode(&bytes, key) {
+    let stored = decode_stored(&bytes, key);
+    // The entry's bytes are not needed once decoded: freed before the policy is built.
+    drop(bytes);
+    match stored.and_then(rebuild) {
         Ok(policy) => Some(policy),
         Err(why) => {
             tracing::debug!(key = %hex(key), why, "policy cache entry ignored");
@@ -160,7 +163,21 @@ fn encode(key: &Key, policy: &Policy) -> Result<Vec<u8>, postcard::Error> {
 }
 
 /// The policy an entry holds, checked against `key` and its checksum; Err says why not.
+#[cfg(test)]
 fn decode(bytes: &[u8], key: &Key) -> Result<Policy, String> {
+    decode_stored(bytes, key).and_then(rebuild)
+}
+
+/// The policy a decoded entry holds; Err says why it does not rebuild.
+fn rebuild(stored: StoredPolicy) -> Result<Policy, String> {
+    stored
+        .into_policy()
+        .map_err(|e| format!("does not rebuild: {e}"))
+}
+
+/// The stored policy an entry holds, checked against `key` and its checksum; Err says why
+/// not.
+fn decode_stored(bytes: &[u8], key: &Key) -> Result<StoredPolicy, String> {
     let (header, payload) = bytes
         .split_at_checked(HEADER)
         .ok_or("shorter than its header")?;
@@ -183,11 +200,7 @@ fn decode(bytes: &[u8], key: &Key) -> Result<Policy, String> {
     if crc32fast::hash(payload).to_le_bytes() != checksum {
         return Err("checksum mismatch".into());
     }
-    let stored: StoredPolicy =
-        postcard::from_bytes(payload).map_err(|e| format!("does not decode: {e}"))?;
-    stored
-        .into_policy()
-        .map_err(|e| format!("does not rebuild: {e}"))
+    postcard::from_bytes(payload).map_err(|e| format!("does not decode: {e}"))
 }
 
 /// Errors of writing an entry (never shown to a pusher: only traced).
