@@ -42,6 +42,8 @@ pub struct Repo {
     pre_push: Option<Odb<'static>>,
     /// The repository's commit-graph, read on first use (see [`limit::limit`]).
     graph: std::cell::OnceCell<Option<graph::Graph>>,
+    /// The trees [`Repo::touched_paths`] has parsed, shared by the commits that follow.
+    trees: std::cell::RefCell<touched::Trees>,
 }
 
 /// Commits verified on one thread before handing work to more: below this, starting threads
@@ -70,6 +72,7 @@ impl Repo {
             repo,
             pre_push,
             graph: Default::default(),
+            trees: Default::default(),
         })
     }
 
@@ -112,6 +115,7 @@ impl Repo {
             repo,
             pre_push,
             graph: Default::default(),
+            trees: Default::default(),
         })
     }
 
@@ -130,6 +134,7 @@ impl Repo {
             repo,
             pre_push: None,
             graph: Default::default(),
+            trees: Default::default(),
         })
     }
 
@@ -253,7 +258,8 @@ impl Repo {
 
     /// The paths commit `id` touches (spec §9, [`touched::touched`]) that start with one of
     /// `prefixes` (none: every path), sorted. Unchanged subtrees, and those no prefix
-    /// reaches, are never read.
+    /// reaches, are never read; a tree read for one commit is parsed once and kept (bounded)
+    /// for the next, whose parent's tree it usually is.
     pub fn touched_paths(&self, id: &ObjectId, prefixes: &[String]) -> Result<Vec<String>> {
         let object_error = |cause| Error::Object {
             id: id.clone(),
@@ -267,7 +273,9 @@ impl Repo {
             .collect::<std::result::Result<_, _>>()
             .map_err(object_error)?;
         let scope = touched::Scope::new(prefixes);
-        touched::touched(&self.repo, commit.tree_id(), &parents, &scope).map_err(object_error)
+        let odb = self.repo.odb().map_err(object_error)?;
+        let mut trees = self.trees.borrow_mut();
+        touched::touched(&odb, &mut trees, commit.tree_id(), &parents, &scope).map_err(object_error)
     }
 
     /// The direct refs whose names start with `prefix`, with their ids, sorted by name. A
