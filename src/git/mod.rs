@@ -265,17 +265,22 @@ impl Repo {
             id: id.clone(),
             cause,
         };
-        let commit = self.repo.find_commit(to_oid(id)?).map_err(object_error)?;
-        // Tree ids only: the trees themselves are read raw, level by level, as needed.
-        let parents: Vec<git2::Oid> = commit
-            .parent_ids()
-            .map(|p| self.repo.find_commit(p).map(|p| p.tree_id()))
-            .collect::<std::result::Result<_, _>>()
-            .map_err(object_error)?;
-        let scope = touched::Scope::new(prefixes);
         let odb = self.repo.odb().map_err(object_error)?;
+        // Tree ids only, from the raw commits (which the walk has just read): the trees
+        // themselves are read raw, level by level, as needed.
+        let oid = to_oid(id)?;
+        let header = |oid| {
+            touched::commit_header(read_commit(&odb, oid)?.data(), oid.as_bytes().len())
+                .map_err(object_error)
+        };
+        let (tree, parents) = header(oid)?;
+        let parents: Vec<git2::Oid> = parents
+            .into_iter()
+            .map(|p| Ok(header(p)?.0))
+            .collect::<Result<_>>()?;
+        let scope = touched::Scope::new(prefixes);
         let mut trees = self.trees.borrow_mut();
-        touched::touched(&odb, &mut trees, commit.tree_id(), &parents, &scope).map_err(object_error)
+        touched::touched(&odb, &mut trees, tree, &parents, &scope).map_err(object_error)
     }
 
     /// The direct refs whose names start with `prefix`, with their ids, sorted by name. A

@@ -313,6 +313,31 @@ impl Drop for PlainReads {
     }
 }
 
+/// The tree and parent ids of a raw commit, read as git's commit.c (`parse_commit_buffer`)
+/// and libgit2's commit.c (`commit_parse`) read them: a first header `tree <hex>`, then the
+/// `parent <hex>` headers that follow it directly (a `parent` header further down names no
+/// parent for git, so none here either). Anything else there is an error.
+pub(super) fn commit_header(raw: &[u8], id_len: usize) -> Result<(Oid, Vec<Oid>), git2::Error> {
+    let bogus = || git2::Error::from_str("malformed commit object");
+    let id = |rest: &[u8]| -> Result<Oid, git2::Error> {
+        match rest.get(..id_len * 2 + 1) {
+            Some([hex @ .., b'\n']) => {
+                Oid::from_str(std::str::from_utf8(hex).map_err(|_| bogus())?)
+            }
+            _ => Err(bogus()),
+        }
+    };
+    let rest = raw.strip_prefix(b"tree ").ok_or_else(bogus)?;
+    let tree = id(rest)?;
+    let mut rest = &rest[id_len * 2 + 1..];
+    let mut parents = Vec::new();
+    while let Some(line) = rest.strip_prefix(b"parent ") {
+        parents.push(id(line)?);
+        rest = &line[id_len * 2 + 1..];
+    }
+    Ok((tree, parents))
+}
+
 /// The literal prefixes paths must start with to be worth reporting (empty: every path).
 pub(super) struct Scope<'a> {
     prefixes: &'a [String],
@@ -853,6 +878,34 @@ mod tests {
         let shuffled = write_tree(&odb, &shuffled);
         assert_eq!(touched_in(&odb, trees, shuffled, &[old]), ["g"]);
         assert_eq!(touched_in(&odb, trees, old, &[shuffled]), ["g"]);
+    }
+
+    #[test]
+    fn commit_headers_are_read_as_git_reads_them() {
+        let (t, p, q) = ("1".repeat(40), "2".repeat(40), "3".repeat(40));
+        let oid = |hex: &str| Oid::from_str(hex).expect("id");
+        let ok = |raw: String| commit_header(raw.as_bytes(), 20).expect("commit");
+        assert_eq!(ok(format!("tree {t}\nauthor a\n\nm")), (oid(&t), vec![]));
+        assert_eq!(
+            ok(format!("tree {t}\nparent {p}\nparent {q}\nauthor a\n\nm")),
+            (oid(&t), vec![oid(&p), oid(&q)])
+        );
+        // A parent header after another header is no parent (git's parse_commit_buffer).
+        assert_eq!(
+            ok(format!("tree {t}\nparent {p}\nauthor a\nparent {q}\n\nm")),
+            (oid(&t), vec![oid(&p)])
+        );
+        for bad in [
+            format!("author a\ntree {t}\n\nm"),            // tree not first
+            format!("tree {}\n\nm", &t[..39]),             // a short id
+            format!("tree {t}x\n\nm"),                     // a long one
+            format!("tree {t}\nparent {}\n\nm", &p[..39]), // a short parent
+            format!("tree {t}\nparent {p}"),               // no newline
+            format!("tree {}\n", "g".repeat(40)),          // not hex
+            String::new(),
+        ] {
+            assert!(commit_header(bad.as_bytes(), 20).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
