@@ -253,13 +253,17 @@ fn verify_openpgp(
             keyrings.insert(id, keyring_of(policy));
         }
     }
+    // Each commit is read once and verified once per distinct set of keys its issuer names
+    // in these keyrings, not once per keyring: a chain of many policies that share most
+    // certificates costs one verification per commit.
+    let (ids, rings): (Vec<&KeyringId>, Vec<&Keyring>) = keyrings.iter().unzip();
     for commit in commits {
         if !matches!(commit.facts.signature, SignatureCheck::NoCertificate { .. }) {
             continue;
         }
-        for (id, keyring) in &keyrings {
-            let check = repo.commit_signature(&commit.facts.id, keyring)?;
-            commit.openpgp.insert(id.clone(), check);
+        let checks = repo.commit_signature_each(&commit.facts.id, &rings)?;
+        for (id, check) in ids.iter().zip(checks) {
+            commit.openpgp.insert((*id).clone(), check);
         }
     }
     Ok(())

@@ -662,16 +662,25 @@ impl Repo {
         Ok(visited)
     }
 
-    /// The signature check of commit `id` with the certificates of `keyring`, as
-    /// [`Repo::walk`] reports it: for judging a commit again under another policy's
-    /// certificates (`refguard verify`, spec §13).
-    pub fn commit_signature(&self, id: &ObjectId, keyring: &Keyring) -> Result<SignatureCheck> {
+    /// The signature check of commit `id` with the certificates of each of `keyrings`, in
+    /// order, as [`Repo::walk`] reports it: for judging a commit again under other policies'
+    /// certificates (`refguard verify`, spec §13). The commit is read once and its signature
+    /// verified once per distinct set of keys its issuer names ([`verify::check_each`]).
+    pub fn commit_signature_each(
+        &self,
+        id: &ObjectId,
+        keyrings: &[&Keyring],
+    ) -> Result<Vec<SignatureCheck>> {
         let odb = self.repo.odb().map_err(|cause| Error::Object {
             id: id.clone(),
             cause,
         })?;
         let object = read_commit(&odb, to_oid(id)?)?;
-        Ok(commit_facts(id.clone(), object.data(), keyring).signature)
+        let (payload, signature) = verify::split_commit(object.data());
+        Ok(match signature {
+            None => vec![SignatureCheck::Unsigned; keyrings.len()],
+            Some(signature) => verify::check_each(&signature, &payload, keyrings),
+        })
     }
 
     /// Streams every commit reachable from any of `tips` to `visit`, each exactly once,

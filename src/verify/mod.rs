@@ -71,6 +71,21 @@ pub fn check(signature: &[u8], payload: &[u8], keyring: &Keyring) -> SignatureCh
     check_ssh(signature, payload, fast::verify)
 }
 
+/// [`check`] with each of `keyrings`, in order, the signature read once: an OpenPGP one
+/// verified once per distinct set of keys its issuer names in them, any other (which needs
+/// no keyring) once.
+pub fn check_each(signature: &[u8], payload: &[u8], keyrings: &[&Keyring]) -> Vec<SignatureCheck> {
+    use split::{PGP_MESSAGE, PGP_SIGNATURE};
+
+    if signature.starts_with(PGP_SIGNATURE) || signature.starts_with(PGP_MESSAGE) {
+        return openpgp::check_each(signature, payload, keyrings);
+    }
+    match keyrings.first() {
+        Some(keyring) => vec![check(signature, payload, keyring); keyrings.len()],
+        None => Vec::new(),
+    }
+}
+
 /// How [`check_ssh`] verifies a parsed SSHSIG: [`fast::verify`], or in tests ssh-key alone
 /// ([`fast::reference`]) to compare with.
 type Verify = fn(&PublicKey, &str, &[u8], &SshSig) -> Result<(), ssh_key::Error>;

@@ -68,65 +68,133 @@ impl Keyring {
 
 /// Verifies an armored OpenPGP signature over `payload` with the keyring.
 pub(super) fn check(armor: &[u8], payload: &[u8], keyring: &Keyring) -> SignatureCheck {
-    let sig = match parse(armor) {
-        Ok(sig) => sig,
-        Err(detail) => return SignatureCheck::Bad { detail },
-    };
-    if let Err(detail) = acceptable(&sig) {
-        return SignatureCheck::Bad { detail };
+    match Prepared::new(armor) {
+        Ok(prepared) => prepared.verify(payload, keyring),
+        Err(bad) => bad,
     }
+}
 
-    // Issuers: fingerprints (v4: their last 8 bytes are the key id) and key ids, hashed or
-    // not; a forged hint only makes the cryptography fail.
-    let mut ids: Vec<Vec<u8>> = Vec::new();
-    let mut named = None;
-    for fp in sig.issuer_fingerprint() {
-        let bytes = fp.as_bytes();
-        named.get_or_insert_with(|| format!("{}{}", openpgp::PREFIX, hex_upper(bytes)));
-        if bytes.len() == 20 {
-            ids.push(bytes[12..].to_vec());
-        }
-    }
-    for id in sig.issuer_key_id() {
-        named.get_or_insert_with(|| format!("key id {}", hex_upper(id.as_ref())));
-        ids.push(id.as_ref().to_vec());
-    }
-    let Some(issuer) = named else {
-        return bad("the OpenPGP signature names no issuer key");
+/// [`check`] with each of `keyrings`, in order, reading the signature once and verifying
+/// it once per distinct set of candidate keys: keyrings whose keys the issuer names are the
+/// same (the same primary and key packets, byte for byte, in the same order) give the same
+/// answer, so a chain of many policies that share most certificates costs one verification
+/// per commit, not one per policy.
+pub(super) fn check_each(
+    armor: &[u8],
+    payload: &[u8],
+    keyrings: &[&Keyring],
+) -> Vec<SignatureCheck> {
+    let prepared = match Prepared::new(armor) {
+        Ok(prepared) => prepared,
+        Err(bad) => return vec![bad; keyrings.len()],
     };
-    ids.sort();
-    ids.dedup();
-
-    let mut tried = false;
-    for id in &ids {
-        for (cert, k) in keyring.candidates(id) {
-            let Some(key) = cert.keys.get(k) else {
-                continue;
-            };
-            // A fingerprint named by the signature must be this key's, not just its key id.
-            let fingerprints = sig.issuer_fingerprint();
-            if !fingerprints.is_empty()
-                && !fingerprints
-                    .iter()
-                    .any(|fp| fp.as_bytes() == key.fingerprint_bytes.as_slice())
-            {
-                continue;
+    let mut answered: Vec<(Vec<Identity>, SignatureCheck)> = Vec::new();
+    keyrings
+        .iter()
+        .map(|keyring| {
+            let identities: Vec<Identity> = prepared
+                .candidates(keyring)
+                .map(|(cert, key)| identity(cert, key))
+                .collect();
+            if let Some((_, check)) = answered.iter().find(|(seen, _)| *seen == identities) {
+                return check.clone();
             }
+            let check = prepared.verify(payload, keyring);
+            answered.push((identities, check.clone()));
+            check
+        })
+        .collect()
+}
+
+/// What a key is, byte for byte: its certificate's primary key packet and its own, serialized
+/// (verification depends on the key's material, and the answer names the certificate).
+type Identity = (Vec<u8>, Vec<u8>);
+
+/// The [`Identity`] of `key` of `cert`.
+pub(super) fn identity(cert: &Certificate, key: &openpgp::Key) -> Identity {
+    (cert.key_packet(cert.primary()), cert.key_packet(key))
+}
+
+/// A signature read and found acceptable, with the key ids its issuers name.
+pub(super) struct Prepared {
+    sig: Signature,
+    /// The issuer's name for a message: its fingerprint, else its key id.
+    issuer: String,
+    /// Key ids of the issuers, sorted, without repeats.
+    ids: Vec<Vec<u8>>,
+}
+
+impl Prepared {
+    /// Reads the armor; Err: the [`SignatureCheck::Bad`] it is.
+    pub(super) fn new(armor: &[u8]) -> Result<Prepared, SignatureCheck> {
+        let sig = parse(armor).map_err(|detail| SignatureCheck::Bad { detail })?;
+        acceptable(&sig).map_err(|detail| SignatureCheck::Bad { detail })?;
+        // Issuers: fingerprints (v4: their last 8 bytes are the key id) and key ids, hashed
+        // or not; a forged hint only makes the cryptography fail.
+        let mut ids: Vec<Vec<u8>> = Vec::new();
+        let mut named = None;
+        for fp in sig.issuer_fingerprint() {
+            let bytes = fp.as_bytes();
+            named.get_or_insert_with(|| format!("{}{}", openpgp::PREFIX, hex_upper(bytes)));
+            if bytes.len() == 20 {
+                ids.push(bytes[12..].to_vec());
+            }
+        }
+        for id in sig.issuer_key_id() {
+            named.get_or_insert_with(|| format!("key id {}", hex_upper(id.as_ref())));
+            ids.push(id.as_ref().to_vec());
+        }
+        let Some(issuer) = named else {
+            return Err(bad("the OpenPGP signature names no issuer key"));
+        };
+        ids.sort();
+        ids.dedup();
+        Ok(Prepared { sig, issuer, ids })
+    }
+
+    /// The keys of `keyring` the signature's issuers name, in the order they are tried: by
+    /// key id, and where the signature names a fingerprint, only the key with that
+    /// fingerprint (not just its key id).
+    pub(super) fn candidates<'k>(
+        &'k self,
+        keyring: &'k Keyring,
+    ) -> impl Iterator<Item = (&'k Certificate, &'k openpgp::Key)> {
+        let fingerprints = self.sig.issuer_fingerprint();
+        self.ids.iter().flat_map(move |id| {
+            let fingerprints = fingerprints.clone();
+            keyring
+                .candidates(id)
+                .filter_map(|(cert, k)| Some((cert, cert.keys.get(k)?)))
+                .filter(move |(_, key)| {
+                    fingerprints.is_empty()
+                        || fingerprints
+                            .iter()
+                            .any(|fp| fp.as_bytes() == key.fingerprint_bytes.as_slice())
+                })
+        })
+    }
+
+    /// Verifies the signature over `payload` with the keys of `keyring` its issuers name.
+    fn verify(&self, payload: &[u8], keyring: &Keyring) -> SignatureCheck {
+        let mut tried = false;
+        for (cert, key) in self.candidates(keyring) {
             tried = true;
-            if cert.public_key(key).verify(&sig, payload).is_err() {
+            if cert.public_key(key).verify(&self.sig, payload).is_err() {
                 continue;
             }
             if let Some(why) = &key.refused {
                 return bad(&format!("signed with key {}: {why}", key.name()));
             }
-            let expires = signature_expiry(&sig);
+            let expires = signature_expiry(&self.sig);
             return SignatureCheck::Valid(KeyId::openpgp(cert, key, expires));
         }
-    }
-    if tried {
-        bad("the OpenPGP signature does not verify over the object")
-    } else {
-        SignatureCheck::NoCertificate { issuer }
+        if tried {
+            bad("the OpenPGP signature does not verify over the object")
+        } else {
+            SignatureCheck::NoCertificate {
+                issuer: self.issuer.clone(),
+            }
+        }
     }
 }
 

@@ -8,7 +8,8 @@ use pgp::crypto::hash::HashAlgorithm;
 use pgp::packet::{SignatureConfig, SignatureType};
 use pgp::types::{KeyDetails, Timestamp};
 
-use super::{Keyring, check};
+use super::openpgp::{Prepared, identity};
+use super::{Keyring, check, check_each};
 use crate::openpgp::Certificate;
 use crate::openpgp::testcerts::{TestCert, armor, certs, sign, sign_config};
 use crate::signature::{KeyKind, SignatureCheck};
@@ -138,6 +139,88 @@ fn an_issuer_no_certificate_holds_is_unknown() {
         check(&armored, PAYLOAD, &Keyring::empty()),
         SignatureCheck::NoCertificate { .. }
     ));
+}
+
+#[test]
+fn checking_with_many_keyrings_answers_as_checking_with_each() {
+    let c = certs();
+    let signed = |key: &pgp::packet::SecretKey| {
+        armor(&[sign(
+            key,
+            SignatureType::Binary,
+            HashAlgorithm::Sha256,
+            CREATED,
+            PAYLOAD,
+        )])
+    };
+    let signatures = [
+        signed(&c.alice.secret.primary_key),
+        signed(&c.carol.secret.primary_key),
+        signed(&c.erin.secret.primary_key),
+        armor(&[sign(
+            &c.alice.secret.secret_subkeys[0].key,
+            SignatureType::Binary,
+            HashAlgorithm::Sha512,
+            CREATED,
+            PAYLOAD,
+        )]),
+        // The refused DSA subkey, and garbage.
+        armor(&[sign(
+            &c.grace.secret.secret_subkeys[0].key,
+            SignatureType::Binary,
+            HashAlgorithm::Sha256,
+            CREATED,
+            PAYLOAD,
+        )]),
+        b"-----BEGIN PGP SIGNATURE-----\n\nnot base64\n-----END PGP SIGNATURE-----\n".to_vec(),
+    ];
+    // Separately parsed copies of one certificate, in several orders and mixes, as the
+    // policies of a chain hold them.
+    let rings = [
+        Keyring::empty(),
+        keyring(&[&c.alice]),
+        keyring(&[&c.alice]),
+        keyring(&[&c.carol]),
+        keyring(&[&c.alice, &c.carol]),
+        keyring(&[&c.carol, &c.alice, &c.grace]),
+        keyring(&[&c.grace, &c.erin]),
+        keyring(&[&c.erin, &c.alice]),
+    ];
+    let refs: Vec<&Keyring> = rings.iter().collect();
+    let mut tampered = PAYLOAD.to_vec();
+    tampered.push(b'!');
+    for signature in &signatures {
+        for payload in [PAYLOAD, tampered.as_slice()] {
+            let each: Vec<SignatureCheck> =
+                refs.iter().map(|r| check(signature, payload, r)).collect();
+            assert_eq!(check_each(signature, payload, &refs), each);
+            assert!(check_each(signature, payload, &[]).is_empty());
+        }
+    }
+    // What groups keyrings: the same key material (a copy of a certificate is the same),
+    // never just a key id or fingerprint of another certificate.
+    let prepared = Prepared::new(&signatures[0]).expect("alice's signature reads");
+    let identities = |ring: &Keyring| -> Vec<(Vec<u8>, Vec<u8>)> {
+        prepared
+            .candidates(ring)
+            .map(|(cert, key)| identity(cert, key))
+            .collect()
+    };
+    assert_eq!(identities(&rings[1]), identities(&rings[2]));
+    assert_eq!(identities(&rings[1]), identities(&rings[4]));
+    assert_eq!(identities(&rings[1]).len(), 1);
+    assert!(identities(&rings[3]).is_empty());
+    let subkey = Prepared::new(&signatures[3]).expect("alice's subkey signature reads");
+    let subkey_id: Vec<(Vec<u8>, Vec<u8>)> = subkey
+        .candidates(&rings[1])
+        .map(|(cert, key)| identity(cert, key))
+        .collect();
+    assert_eq!(subkey_id.len(), 1);
+    assert_ne!(
+        subkey_id,
+        identities(&rings[1]),
+        "a subkey is not its primary key"
+    );
 }
 
 #[test]
