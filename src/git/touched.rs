@@ -27,14 +27,25 @@ impl Entry<'_> {
     /// git's tree order (`base_name_compare` in git's tree.c): a tree's name compares as
     /// though it ended in `/`.
     fn git_order(&self, other: &Entry<'_>) -> Ordering {
-        let common = self.name.len().min(other.name.len());
-        match self.name[..common].cmp(&other.name[..common]) {
-            Ordering::Equal => {}
-            unequal => return unequal,
-        }
-        let next = |e: &Entry<'_>| e.name.get(common).copied().or(e.is_tree.then_some(b'/'));
-        next(self).cmp(&next(other))
+        git_order((self.name, self.is_tree), (other.name, other.is_tree))
     }
+}
+
+/// git's order of two tree entries given as (name, whether a tree).
+fn git_order((a, a_tree): (&[u8], bool), (b, b_tree): (&[u8], bool)) -> Ordering {
+    let common = a.len().min(b.len());
+    match a[..common].cmp(&b[..common]) {
+        Ordering::Equal => {}
+        unequal => return unequal,
+    }
+    let next = |name: &[u8], tree: bool| name.get(common).copied().or(tree.then_some(b'/'));
+    next(a, a_tree).cmp(&next(b, b_tree))
+}
+
+/// Whether `mode` is a tree's: S_IFDIR, as git's object_type() decides a tree entry's type
+/// from its mode.
+fn is_tree(mode: u32) -> bool {
+    mode & 0o170000 == 0o040000
 }
 
 /// Where one entry lies in its tree's raw bytes.
@@ -49,15 +60,23 @@ struct Slot {
     mode: u32,
 }
 
-/// The modes git writes (`S_IFREG` 0644 and 0755, `S_IFDIR`, `S_IFLNK`, `S_IFGITLINK`),
-/// with the space that ends them.
-const COMMON_MODES: [(&[u8], u32); 5] = [
-    (b"100644 ", 0o100644),
-    (b"40000 ", 0o40000),
-    (b"100755 ", 0o100755),
-    (b"120000 ", 0o120000),
-    (b"160000 ", 0o160000),
-];
+/// The modes git writes (`S_IFREG` 0644 and 0755, `S_IFDIR`, `S_IFLNK`, `S_IFGITLINK`) at
+/// the start of `rest`, with the space that ends them: the mode and the length read.
+fn common_mode(rest: &[u8]) -> Option<(u32, usize)> {
+    if rest.starts_with(b"100644 ") {
+        Some((0o100644, 7))
+    } else if rest.starts_with(b"40000 ") {
+        Some((0o40000, 6))
+    } else if rest.starts_with(b"100755 ") {
+        Some((0o100755, 7))
+    } else if rest.starts_with(b"120000 ") {
+        Some((0o120000, 7))
+    } else if rest.starts_with(b"160000 ") {
+        Some((0o160000, 7))
+    } else {
+        None
+    }
+}
 
 /// A parsed tree object: its raw bytes and its entries in git's order.
 pub(super) struct Tree {
@@ -80,18 +99,15 @@ impl Tree {
             return Err(git2::Error::from_str("tree object too large"));
         }
         // An entry takes at least "0 x\0" and an id.
-        let mut slots = Vec::with_capacity(data.len() / (id_len + 12) + 1);
+        let mut slots: Vec<Slot> = Vec::with_capacity(data.len() / (id_len + 12) + 1);
         let (mut sorted, mut strict) = (true, true);
         let mut at = 0;
         while at < data.len() {
             let start = at;
             let mut mode = 0u32;
             // The modes git writes, read at once; anything else digit by digit.
-            if let Some((text, value)) = COMMON_MODES
-                .iter()
-                .find(|(text, _)| data[at..].starts_with(text))
-            {
-                (mode, at) = (*value, at + text.len());
+            if let Some((value, len)) = common_mode(&data[at..]) {
+                (mode, at) = (value, at + len);
             } else {
                 loop {
                     let &digit = data.get(at).ok_or_else(malformed)?;
@@ -126,7 +142,9 @@ impl Tree {
                 mode,
             };
             if let Some(previous) = slots.last() {
-                match entry(&data, previous, id_len).git_order(&entry(&data, &slot, id_len)) {
+                let (before, after) = (previous.name as usize, previous.nul as usize);
+                let previous = (&data[before..after], is_tree(previous.mode));
+                match git_order(previous, (&data[name..nul], is_tree(mode))) {
                     Ordering::Less => {}
                     Ordering::Equal => strict = false,
                     Ordering::Greater => (sorted, strict) = (false, false),
@@ -162,31 +180,28 @@ impl Tree {
 }
 
 /// How many entries clean trees `old` and `new` hold written byte for byte alike at their
-/// start, and how many at their end (not overlapping): identical bytes from the start parse
-/// into identical entries; at the end, entries starting as far from both ends do.
+/// start, and how many at their end (not overlapping). Identical bytes from the start parse
+/// into identical entries. At the end, going backwards: entries are contiguous and the last
+/// ones end at both ends, so an entry that starts as far from the end on both sides, within
+/// the bytes both end with, spans the same bytes on both sides.
 fn same_ends(old: &Tree, new: &Tree) -> (usize, usize) {
     let (a, b) = (&*old.data, &*new.data);
     let end = |slot: &Slot| slot.nul as usize + 1 + old.id_len;
-    let start = |slot: &Slot| slot.start as usize;
     let alike = common_prefix(a, b);
     let prefix = old.slots.partition_point(|s| end(s) <= alike);
     let taken = old.slots[..prefix].last().map_or(0, end);
     let alike_end = common_suffix(a, b).min(a.len().min(b.len()) - taken);
-    let old_tail = old
-        .slots
-        .partition_point(|s| start(s) < a.len() - alike_end);
-    let new_tail = new
-        .slots
-        .partition_point(|s| start(s) < b.len() - alike_end);
-    let suffix = match (old.slots.get(old_tail), new.slots.get(new_tail)) {
-        (Some(o), Some(n))
-            if a.len() - start(o) == b.len() - start(n)
-                && old.len() - old_tail == new.len() - new_tail =>
-        {
-            old.len() - old_tail
+    let mut suffix = 0;
+    while let (Some(o), Some(n)) = (
+        old.slots[prefix..].iter().rev().nth(suffix),
+        new.slots[prefix..].iter().rev().nth(suffix),
+    ) {
+        let distance = a.len() - o.start as usize;
+        if distance != b.len() - n.start as usize || distance > alike_end {
+            break;
         }
-        _ => 0,
-    };
+        suffix += 1;
+    }
     (prefix, suffix)
 }
 
@@ -230,15 +245,14 @@ fn entry<'t>(data: &'t [u8], slot: &Slot, id_len: usize) -> Entry<'t> {
         name: &data[name..nul],
         id: &data[nul + 1..nul + 1 + id_len],
         mode: slot.mode,
-        // S_IFDIR, as git's object_type() decides a tree entry's type from its mode.
-        is_tree: slot.mode & 0o170000 == 0o040000,
+        is_tree: is_tree(slot.mode),
     }
 }
 
 /// How many bytes of parsed trees [`Trees`] keeps: a push's commits share most of their
 /// trees (each commit's trees are its child's parent trees), so each is read and parsed
 /// once; the bound keeps a long push's memory flat.
-const CACHE_BYTES: usize = 32 << 20;
+const CACHE_BYTES: usize = 8 << 20;
 
 /// The trees read so far, by id, parsed: tree objects never change, so a cached one is
 /// exactly what a fresh read would give. Oldest evicted first beyond [`CACHE_BYTES`].
