@@ -5,8 +5,12 @@
 //! descended, and neither is one that no path entry can reach. The comparison follows git's
 //! tree order (`base_name_compare` in git's tree.c: a tree's name sorts as if it ended in
 //! `/`), re-sorting a directory whose entries are out of order so a hostile, unsorted tree
-//! object cannot make an entry slip past unseen. Tree objects are read raw and their entries
-//! borrowed, not copied (the format as git's tree-walk.c decodes it).
+//! object cannot make an entry slip past unseen. Tree objects are read raw (the format as
+//! git's tree-walk.c decodes it), without libgit2's re-hash ([`PlainReads`]), parsed once
+//! into entry offsets and kept in a bounded cache ([`Trees`]): a commit's trees are its
+//! child's parent trees. Two directories whose entries are all sorted and named once are
+//! compared only between the entries they do not write byte for byte alike at their start
+//! and at their end ([`same_ends`]); a hostile directory is compared entry by entry.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap, VecDeque};
