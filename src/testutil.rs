@@ -3,7 +3,7 @@
 //! as the policy parser and the verifier compute them; and running a child process with
 //! input on stdin.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
 
@@ -109,13 +109,13 @@ fn included_roles(roles: Roles, name: &str, out: &mut BTreeSet<String>) {
 }
 
 /// Every role expanded transitively into user ids.
-pub fn role_members(roles: Roles) -> BTreeMap<String, BTreeSet<String>> {
+pub fn role_members(roles: Roles) -> BTreeMap<String, std::sync::Arc<BTreeSet<String>>> {
     roles
         .iter()
         .map(|(role, _)| {
             let mut users = BTreeSet::new();
             expand(roles, role, &mut users);
-            (role.to_string(), users)
+            (role.to_string(), users.into())
         })
         .collect()
 }
@@ -131,7 +131,7 @@ pub fn principals(roles: Roles, written: &[&str]) -> Principals {
     Principals {
         written: written.iter().map(|w| w.to_string()).collect(),
         any_user: written.contains(&"*"),
-        users,
+        users: users.into(),
         roles: included,
     }
 }
@@ -200,16 +200,6 @@ pub fn build_policy(
     rules: Vec<Rule>,
     revoked: Vec<Revoked>,
 ) -> Policy {
-    let mut key_index = HashMap::new();
-    let mut name_index = HashMap::new();
-    for u in &users {
-        for (i, k) in u.keys.iter().enumerate() {
-            key_index.insert((k.kind, k.blob.clone()), (u.id.clone(), i));
-        }
-        for n in &u.names {
-            name_index.insert(n.clone(), u.id.clone());
-        }
-    }
     let rules = rules
         .into_iter()
         .enumerate()
@@ -229,8 +219,7 @@ pub fn build_policy(
         revoked,
         rules,
         paths: Vec::new(),
-        key_index,
-        name_index,
+        indexes: Default::default(),
         require_signed_push: false,
         grants: Default::default(),
         max_grant: crate::policy::DEFAULT_MAX_GRANT,

@@ -25,9 +25,10 @@ pub use codes::CODES;
 pub use keys::{format_span, parse_instant, utc};
 pub use lists::{Absent, LIST_KINDS, LISTS, ListKind, ListSpec};
 pub use model::{
-    ApprovalRule, DEFAULT_MAX_GRANT, Effective, Grant, GrantStatus, Grants, KeyMaterial, KeyStatus,
-    Location, Membership, PathEntry, Policy, PolicyFile, Principals, REPLACE_PREFIX, Revoked, Rule,
-    User, UserKey, is_replace_ref, pattern_names_replace_refs,
+    ApprovalRule, DEFAULT_MAX_GRANT, Effective, Grant, GrantStatus, Grants, Indexes, KeyIndex,
+    KeyMaterial, KeyStatus, Location, Membership, NameIndex, PathEntry, Policy, PolicyFile,
+    Principals, REPLACE_PREFIX, Revoked, Rule, User, UserKey, WALKS_BEFORE_INDEX, is_replace_ref,
+    pattern_names_replace_refs,
 };
 pub use parse::{
     Layer, lint, lint_layer, lint_with, parse, parse_layer, parse_own, parse_under, parse_with,

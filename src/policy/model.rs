@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
@@ -74,8 +76,9 @@ pub struct Policy {
     pub users: BTreeMap<String, User>,
     /// Roles as written (members are user or role ids), for display.
     pub roles: BTreeMap<String, Vec<String>>,
-    /// Roles expanded transitively into user ids.
-    pub role_members: BTreeMap<String, BTreeSet<String>>,
+    /// Roles expanded transitively into user ids (shared with the lists that are exactly a
+    /// role's members, [`Principals::users`]).
+    pub role_members: BTreeMap<String, Arc<BTreeSet<String>>>,
     /// Who may change the policy branch (`[policy] admins`), expanded.
     pub admins: Principals,
     /// How many distinct admins must sign new commits on the policy branch.
@@ -91,11 +94,9 @@ pub struct Policy {
     pub rules: Vec<Rule>,
     /// `[[path]]` entries in file order; every entry whose `refs` match applies (spec §9).
     pub paths: Vec<PathEntry>,
-    /// Key identity (kind and lookup bytes, as [`crate::signature::KeyId`] has them) →
-    /// (user id, index into `keys`).
-    pub key_index: HashMap<(KeyKind, Vec<u8>), (String, usize)>,
-    /// Pusher name → user id.
-    pub name_index: HashMap<String, String>,
+    /// The key and pusher-name indexes of `users`, built when first needed
+    /// ([`Policy::key_owner`], [`Policy::user_for_name`]).
+    pub indexes: Indexes,
     /// `[settings] require_signed_push = true`: every protected ref (every ref a rule
     /// governs, and the policy branch) needs a signed push.
     pub require_signed_push: bool,
@@ -108,6 +109,79 @@ pub struct Policy {
     /// it, with their bytes as read: what an approval of a policy change must carry byte for
     /// byte besides roles.toml (spec §2), and what `init` and `policy reset` write.
     pub files: Vec<(String, Vec<u8>)>,
+}
+
+/// Key identity (kind and lookup bytes, as [`crate::signature::KeyId`] has them) → (user id,
+/// index into its `keys`).
+pub type KeyIndex = HashMap<(KeyKind, Vec<u8>), (String, usize)>;
+
+/// Pusher name → user id.
+pub type NameIndex = HashMap<String, String>;
+
+/// How many lookups of one kind (keys, names) a policy answers by walking its users before it
+/// builds the index for that kind. A push looks up a handful of keys and one pusher name: under
+/// a 10,000-user policy a walk costs ~0.1 ms and building an index ~2 ms (an allocation per
+/// key and name), so a small push never builds one; a push of many commits by many signers
+/// builds it after these walks and then looks up in constant time.
+pub const WALKS_BEFORE_INDEX: u32 = 16;
+
+/// The key and pusher-name indexes of a policy, derived from its users alone and built on
+/// demand ([`WALKS_BEFORE_INDEX`]). Every answer is the one the built index would give: the
+/// first listing (in user-id order, then key order) wins, and a valid policy lists each key
+/// and pusher name for one user only (anything else is a validation error), so it is also
+/// what the parser's validation found.
+///
+/// Whoever changes `users` after a lookup calls [`Indexes::reset`]; a policy is built whole
+/// (by the parser, the cache or [`Policy::join_org`]) and not changed afterwards.
+#[derive(Debug, Default)]
+pub struct Indexes {
+    keys: OnceLock<KeyIndex>,
+    names: OnceLock<NameIndex>,
+    key_walks: AtomicU32,
+    name_walks: AtomicU32,
+}
+
+impl Clone for Indexes {
+    /// Not built: the clone builds its own when it needs them.
+    fn clone(&self) -> Indexes {
+        Indexes::default()
+    }
+}
+
+impl Indexes {
+    /// Forgets what was built (after the users changed).
+    pub fn reset(&mut self) {
+        *self = Indexes::default();
+    }
+
+    /// Whether the next lookup of this kind should build the index rather than walk.
+    fn build_now(walks: &AtomicU32) -> bool {
+        walks.fetch_add(1, Ordering::Relaxed) >= WALKS_BEFORE_INDEX
+    }
+}
+
+/// The key index of `users`: see [`Indexes`].
+fn key_index_of(users: &BTreeMap<String, User>) -> KeyIndex {
+    let mut index = KeyIndex::with_capacity(users.len());
+    for (id, user) in users {
+        for (k, key) in user.keys.iter().enumerate() {
+            index
+                .entry((key.kind, key.blob.clone()))
+                .or_insert_with(|| (id.clone(), k));
+        }
+    }
+    index
+}
+
+/// The pusher-name index of `users`: see [`Indexes`].
+fn name_index_of(users: &BTreeMap<String, User>) -> NameIndex {
+    let mut index = NameIndex::with_capacity(users.len());
+    for (id, user) in users {
+        for name in &user.names {
+            index.entry(name.clone()).or_insert_with(|| id.clone());
+        }
+    }
+    index
 }
 
 /// How long a grant may last when `[settings] max_grant` is not written (spec §8).
@@ -385,8 +459,10 @@ pub struct Principals {
     pub written: Vec<String>,
     /// `"*"` was listed: any user of the file.
     pub any_user: bool,
-    /// Expanded user ids.
-    pub users: BTreeSet<String>,
+    /// Expanded user ids. Shared, not copied, where a list is exactly a role's members
+    /// ([`Policy::role_members`]): under a 10,000-user policy whose rules name a `developers`
+    /// role, one set of 10,000 ids serves the role and every list naming it.
+    pub users: Arc<BTreeSet<String>>,
     /// The roles listed, and the roles they include, transitively: a time-boxed grant of
     /// any of them makes its user a member while it lasts (spec §8).
     pub roles: BTreeSet<String>,
@@ -652,8 +728,8 @@ impl Policy {
         joined.roles.extend(own.roles);
         joined.role_members.extend(own.role_members);
         joined.revoked.extend(own.revoked);
-        joined.key_index.extend(own.key_index);
-        joined.name_index.extend(own.name_index);
+        // Built again from the joined users when needed.
+        joined.indexes.reset();
         let mut grants = std::mem::take(&mut joined.grants.all);
         grants.extend(own.grants.all);
         let mut rules = own.rules;
@@ -688,14 +764,51 @@ impl Policy {
 
     /// The user a pusher name maps to through `names`.
     pub fn user_for_name(&self, name: &str) -> Option<&User> {
-        self.name_index.get(name).and_then(|id| self.users.get(id))
+        let indexes = &self.indexes;
+        if indexes.names.get().is_none() && !Indexes::build_now(&indexes.name_walks) {
+            return self
+                .users
+                .values()
+                .find(|user| user.names.iter().any(|n| n == name));
+        }
+        self.name_index()
+            .get(name)
+            .and_then(|id| self.users.get(id))
     }
 
     /// The user holding the key that made a signature, looked up by its identity.
     pub fn key_owner(&self, key: &KeyId) -> Option<(&User, &UserKey)> {
-        let (id, idx) = self.key_index.get(&(key.kind, key.blob.clone()))?;
+        self.key_holder(key.kind, &key.blob)
+    }
+
+    /// The user holding the key of `kind` whose lookup bytes are `blob` (as
+    /// [`UserKey::blob`]), with that key.
+    pub fn key_holder(&self, kind: KeyKind, blob: &[u8]) -> Option<(&User, &UserKey)> {
+        let indexes = &self.indexes;
+        if indexes.keys.get().is_none() && !Indexes::build_now(&indexes.key_walks) {
+            return self.users.values().find_map(|user| {
+                let key = user
+                    .keys
+                    .iter()
+                    .find(|k| k.kind == kind && k.blob == blob)?;
+                Some((user, key))
+            });
+        }
+        let (id, idx) = self.key_index().get(&(kind, blob.to_vec()))?;
         let user = self.users.get(id)?;
         Some((user, user.keys.get(*idx)?))
+    }
+
+    /// The key index of the users, built now if it was not yet ([`Indexes`]).
+    pub fn key_index(&self) -> &KeyIndex {
+        self.indexes.keys.get_or_init(|| key_index_of(&self.users))
+    }
+
+    /// The pusher-name index of the users, built now if it was not yet ([`Indexes`]).
+    pub fn name_index(&self) -> &NameIndex {
+        self.indexes
+            .names
+            .get_or_init(|| name_index_of(&self.users))
     }
 
     /// Whether an update of `refname` needs a signed push, and why (for the message):

@@ -1309,9 +1309,9 @@ fn fixture_good_full_parses_with_spec_semantics() {
         Some("erin")
     );
     assert!(p.user_for_name("carol@example.com").is_none());
-    assert_eq!(p.name_index.len(), 7);
+    assert_eq!(p.name_index().len(), 7);
 
-    assert_eq!(p.key_index.len(), 7);
+    assert_eq!(p.key_index().len(), 7);
     let id =
         crate::signature::KeyId::ssh(alice.keys[0].ssh().expect("an SSH key").key_data(), None)
             .expect("encodes");
@@ -1324,11 +1324,11 @@ fn fixture_good_full_parses_with_spec_semantics() {
 
     let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
     assert_eq!(
-        p.role_members["developers"],
+        *p.role_members["developers"],
         set(&["alice", "bob", "carol"])
     );
     assert_eq!(p.roles["developers"], ["bob", "carol", "maintainers"]);
-    assert_eq!(p.admins.users, set(&["alice", "dave"]));
+    assert_eq!(*p.admins.users, set(&["alice", "dave"]));
     assert_eq!(p.admins.written, ["policy-admins"]);
     assert_eq!(p.approvals, 2);
     assert_eq!(p.baseline, ["9fceb02d0ae598e95dc970b74767f19372d61af8"]);
@@ -1405,16 +1405,16 @@ fn roles_expand_transitively_and_star_means_every_user() {
          everyone = [\"*\"]",
     ));
     let all: BTreeSet<String> = ["alice", "bob", "carol"].map(String::from).into();
-    assert_eq!(p.role_members["top"], all);
+    assert_eq!(*p.role_members["top"], all);
     assert_eq!(p.role_members["mid"].len(), 2);
-    assert_eq!(p.role_members["everyone"], all);
+    assert_eq!(*p.role_members["everyone"], all);
     let r = &p.rules[0];
     let push = r.list(ListKind::Push).expect("push");
     assert!(!push.any_user);
-    assert_eq!(push.users, all);
+    assert_eq!(*push.users, all);
     assert_eq!(push.written, ["top"]);
     let signers = r.list(ListKind::Signers).expect("signers");
-    assert!(signers.any_user && signers.users == all);
+    assert!(signers.any_user && *signers.users == all);
     assert!(signers.contains(Some("bob")) && !signers.contains(None));
     let merge = r.list(ListKind::Merge).expect("merge");
     assert!(merge.any_user, "`*` through a role is still any user");
@@ -1496,7 +1496,7 @@ fn every_supported_key_type_parses() {
         let id = crate::signature::KeyId::ssh(key.ssh().expect("an SSH key").key_data(), None)
             .expect("encodes");
         assert_eq!(key.blob, id.blob);
-        assert_eq!(p.key_index[&(key.kind, key.blob.clone())].0, "a");
+        assert_eq!(p.key_index()[&(key.kind, key.blob.clone())].0, "a");
     }
     // Fingerprints agree with `ssh-keygen -lf`.
     assert_eq!(
@@ -1655,7 +1655,7 @@ fn ten_thousand_users_parse_quickly() {
     let toml_time = time(&|| drop(toml::de::DeTable::parse(text.as_str())));
     let elapsed = time(&|| drop(ok(&text)));
     let p = ok(&text);
-    assert_eq!(p.key_index.len(), 10_000);
+    assert_eq!(p.key_index().len(), 10_000);
     assert!(
         elapsed.as_millis() < 50,
         "took {elapsed:?} (TOML parse alone: {toml_time:?})"
@@ -2028,4 +2028,66 @@ fn render_with_source_points_a_caret_at_the_column() {
     let mut far = d.clone();
     far.location.line = 99;
     assert_eq!(far.render_with_source("roles.toml", text).len(), 1);
+}
+
+/// The lookups a policy answers by walking its users before it builds an index
+/// ([`crate::policy::Indexes`]) give the answers of the built index, for every key and pusher
+/// name it lists and for ones it does not; and after [`crate::policy::WALKS_BEFORE_INDEX`]
+/// walks the index is built and answers the same.
+#[test]
+fn walked_lookups_answer_as_the_built_indexes() {
+    let p = ok(include_str!("../../fixtures/roles/good-full.toml"));
+    let index = p.key_index().clone();
+    let names = p.name_index().clone();
+    assert!(!index.is_empty() && !names.is_empty());
+    let indexed_key = |kind, blob: &[u8]| {
+        index
+            .get(&(kind, blob.to_vec()))
+            .map(|(id, k)| (id.clone(), *k))
+    };
+    let walked_key = |q: &Policy, kind, blob: &[u8]| {
+        q.key_holder(kind, blob).map(|(user, key)| {
+            let k = user.keys.iter().position(|x| std::ptr::eq(x, key));
+            (user.id.clone(), k.expect("a key of its user"))
+        })
+    };
+    let mut queries: Vec<(crate::signature::KeyKind, Vec<u8>)> = index.keys().cloned().collect();
+    queries.push((crate::signature::KeyKind::Ssh, b"no such key".to_vec()));
+    let (kind, blob) = &queries[0];
+    queries.push((
+        match kind {
+            crate::signature::KeyKind::Ssh => crate::signature::KeyKind::OpenPgp,
+            crate::signature::KeyKind::OpenPgp => crate::signature::KeyKind::Ssh,
+        },
+        blob.clone(),
+    ));
+    let mut pushers: Vec<String> = names.keys().cloned().collect();
+    pushers.extend(["nobody".to_string(), String::new()]);
+    // A clone has nothing built: its first lookups walk.
+    for (kind, blob) in &queries {
+        let fresh = p.clone();
+        assert_eq!(walked_key(&fresh, *kind, blob), indexed_key(*kind, blob));
+    }
+    for name in &pushers {
+        let fresh = p.clone();
+        assert_eq!(
+            fresh.user_for_name(name).map(|u| u.id.clone()),
+            names.get(name).cloned(),
+            "{name}"
+        );
+    }
+    // One policy asked again and again: walks, then the index it builds.
+    let q = p.clone();
+    let rounds = crate::policy::WALKS_BEFORE_INDEX as usize + 3;
+    for (kind, blob) in queries.iter().cycle().take(rounds * queries.len()) {
+        assert_eq!(walked_key(&q, *kind, blob), indexed_key(*kind, blob));
+    }
+    for name in pushers.iter().cycle().take(rounds * pushers.len()) {
+        assert_eq!(
+            q.user_for_name(name).map(|u| u.id.clone()),
+            names.get(name).cloned()
+        );
+    }
+    assert_eq!(q.key_index(), &index);
+    assert_eq!(q.name_index(), &names);
 }

@@ -1,15 +1,20 @@
 //! The stored form of a [`Policy`]: plain serde data, converted from a validated policy and
 //! back. What parsing computed is stored as it is (expanded roles and lists included) so
-//! that a loaded policy judges exactly as the parsed one; only what cannot be serialized, or
-//! follows from the users alone, is rebuilt from what it was made of: SSH keys from their
-//! wire bytes, OpenPGP certificates from their packets, glob matchers
-//! from the patterns as written, and the key and pusher-name indexes from the users (see
-//! [`indexes`]).
+//! that a loaded policy judges exactly as the parsed one; only what cannot be serialized is
+//! rebuilt from what it was made of: SSH keys from their wire bytes, OpenPGP certificates
+//! from their packets, glob matchers from the patterns as written. The key and pusher-name
+//! indexes follow from the users and are built on demand ([`crate::policy::Indexes`]).
+//!
+//! A user id in a list (a role's members, an expanded list) is stored as the user's position
+//! in [`StoredPolicy::users`] ([`StoredName`]), and a user's pusher names as nothing when
+//! they are the default (the id alone): under a 10,000-user policy whose lists name every
+//! user, this keeps one copy of each id in an entry rather than six, so the entry is smaller
+//! to read and check and has fewer strings to decode.
 //!
 //! The conversions destructure every struct exhaustively, so a field added to the policy
 //! model does not compile until it is stored here too (and [`super::FORMAT`] is bumped).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
@@ -36,9 +41,10 @@ fn unusable(what: impl Into<String>) -> Unusable {
 /// A whole policy.
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
 pub(super) struct StoredPolicy {
+    /// In user-id order (the order of [`Policy::users`]).
     users: Vec<StoredUser>,
-    roles: BTreeMap<String, Vec<String>>,
-    role_members: Vec<(String, Vec<String>)>,
+    roles: Vec<(String, Vec<StoredName>)>,
+    role_members: Vec<(String, Vec<StoredName>)>,
     admins: StoredPrincipals,
     approvals: u32,
     quorum_location: StoredLocation,
@@ -61,11 +67,20 @@ enum StoredKeyKind {
     OpenPgp,
 }
 
+/// A name in a list: a user's position in [`StoredPolicy::users`], or any other name (a
+/// role, `*`, an id that is not a user of this policy) as it is.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+enum StoredName {
+    User(u32),
+    Other(String),
+}
+
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
 struct StoredUser {
     id: String,
     keys: Vec<StoredKey>,
-    names: Vec<String>,
+    /// `None`: the id alone (the default when `names` is not written).
+    names: Option<Vec<String>>,
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -117,8 +132,18 @@ struct StoredDuration {
 struct StoredPrincipals {
     written: Vec<String>,
     any_user: bool,
-    users: Vec<String>,
+    users: StoredMembers,
     roles: Vec<String>,
+}
+
+/// The expanded users of a list.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+enum StoredMembers {
+    /// Exactly the members of this role ([`Policy::role_members`]): loaded as that role's
+    /// set, shared.
+    Role(String),
+    /// Anything else, one by one.
+    Listed(Vec<StoredName>),
 }
 
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
@@ -213,29 +238,38 @@ impl StoredPolicy {
             revoked,
             rules,
             paths,
-            // Rebuilt on load ([`indexes`]); `super::store` refuses a policy whose indexes
-            // are not what its users give.
-            key_index: _,
-            name_index: _,
+            // Follow from the users: built on demand after loading.
+            indexes: _,
             require_signed_push,
             grants,
             max_grant,
             files,
         } = policy;
+        let at = Positions(
+            users
+                .keys()
+                .enumerate()
+                .filter_map(|(i, id)| Some((id.as_str(), u32::try_from(i).ok()?)))
+                .collect(),
+            role_members,
+        );
         StoredPolicy {
             users: users.values().map(store_user).collect(),
-            roles: roles.clone(),
+            roles: roles
+                .iter()
+                .map(|(role, members)| (role.clone(), at.names(members)))
+                .collect(),
             role_members: role_members
                 .iter()
-                .map(|(role, users)| (role.clone(), users.iter().cloned().collect()))
+                .map(|(role, members)| (role.clone(), at.names(members.iter())))
                 .collect(),
-            admins: store_principals(admins),
+            admins: store_principals(admins, &at),
             approvals: *approvals,
             quorum_location: store_location(*quorum_location),
             baseline: baseline.clone(),
             revoked: revoked.iter().map(store_revoked).collect(),
-            rules: rules.iter().map(store_rule).collect(),
-            paths: paths.iter().map(store_path).collect(),
+            rules: rules.iter().map(|r| store_rule(r, &at)).collect(),
+            paths: paths.iter().map(|p| store_path(p, &at)).collect(),
             require_signed_push: *require_signed_push,
             grants: grants.iter().map(store_grant).collect(),
             max_grant: StoredDuration {
@@ -272,22 +306,35 @@ impl StoredPolicy {
             files.into_iter().map(|(p, b)| (p, b.into_vec())).collect();
         // One certificate per distinct certificate, shared by every key that lists it.
         let mut certs: HashMap<Vec<u8>, SharedCertificate> = HashMap::new();
-        let users_out: BTreeMap<String, User> = users
+        let users: Vec<User> = users
             .into_iter()
-            .map(|user| {
-                let user = load_user(user, &mut certs)?;
-                Ok((user.id.clone(), user))
-            })
+            .map(|user| load_user(user, &mut certs))
             .collect::<Result<_, Unusable>>()?;
-        let (key_index, name_index) = indexes(&users_out);
+        let no_roles = BTreeMap::new();
+        let table = Table(&users, &no_roles);
+        let roles = roles
+            .into_iter()
+            .map(|(role, members)| Ok((role, table.names(members)?)))
+            .collect::<Result<_, Unusable>>()?;
+        let role_members: BTreeMap<String, Arc<BTreeSet<String>>> = role_members
+            .into_iter()
+            .map(|(role, members)| Ok((role, Arc::new(table.names(members)?))))
+            .collect::<Result<_, Unusable>>()?;
+        let table = Table(&users, &role_members);
+        let admins = load_principals(admins, &table)?;
+        let rules = rules
+            .into_iter()
+            .map(|r| load_rule(r, &table))
+            .collect::<Result<_, _>>()?;
+        let paths = paths
+            .into_iter()
+            .map(|p| load_path(p, &table))
+            .collect::<Result<_, _>>()?;
         Ok(Policy {
-            users: users_out,
+            users: users.into_iter().map(|u| (u.id.clone(), u)).collect(),
             roles,
-            role_members: role_members
-                .into_iter()
-                .map(|(role, users)| (role, users.into_iter().collect()))
-                .collect(),
-            admins: load_principals(admins),
+            role_members,
+            admins,
             approvals,
             quorum_location: load_location(quorum_location)?,
             baseline,
@@ -295,10 +342,9 @@ impl StoredPolicy {
                 .into_iter()
                 .map(load_revoked)
                 .collect::<Result<_, _>>()?,
-            rules: rules.into_iter().map(load_rule).collect::<Result<_, _>>()?,
-            paths: paths.into_iter().map(load_path).collect::<Result<_, _>>()?,
-            key_index,
-            name_index,
+            rules,
+            paths,
+            indexes: Default::default(),
             require_signed_push,
             grants: grants
                 .into_iter()
@@ -311,35 +357,67 @@ impl StoredPolicy {
     }
 }
 
-/// The key and pusher-name indexes of `users`, as parsing builds them: each key's identity
-/// and each pusher name maps to its user (and the key's position), the first listing
-/// winning. In a valid policy a key or name belongs to one user (anything else is a
-/// validation error), so this is exactly what the parser built.
-pub(super) type Indexes = (
-    HashMap<(KeyKind, Vec<u8>), (String, usize)>,
-    HashMap<String, String>,
+/// Each user's position in [`StoredPolicy::users`], by id, and the expanded roles (for
+/// storing).
+struct Positions<'a>(
+    HashMap<&'a str, u32>,
+    &'a BTreeMap<String, Arc<BTreeSet<String>>>,
 );
 
-/// See [`Indexes`].
-pub(super) fn indexes(users: &BTreeMap<String, User>) -> Indexes {
-    let mut keys = HashMap::with_capacity(users.len());
-    let mut names = HashMap::with_capacity(users.len());
-    for (id, user) in users {
-        for (k, key) in user.keys.iter().enumerate() {
-            keys.entry((key.kind, key.blob.clone()))
-                .or_insert_with(|| (id.clone(), k));
-        }
-        for name in &user.names {
-            names.entry(name.clone()).or_insert_with(|| id.clone());
+impl Positions<'_> {
+    /// A list's users: the first role (by name) with exactly these members, else each.
+    fn members(&self, users: &BTreeSet<String>) -> StoredMembers {
+        let role = self
+            .1
+            .iter()
+            .find(|(_, members)| !users.is_empty() && ***members == *users);
+        match role {
+            Some((role, _)) => StoredMembers::Role(role.clone()),
+            None => StoredMembers::Listed(self.names(users)),
         }
     }
-    (keys, names)
+
+    fn name(&self, name: &str) -> StoredName {
+        match self.0.get(name) {
+            Some(&at) => StoredName::User(at),
+            None => StoredName::Other(name.to_string()),
+        }
+    }
+
+    fn names<'n>(&self, names: impl IntoIterator<Item = &'n String>) -> Vec<StoredName> {
+        names.into_iter().map(|n| self.name(n)).collect()
+    }
 }
 
-/// Whether `policy`'s indexes are the ones [`indexes`] rebuilds (else it is not cached).
-pub(super) fn indexes_follow_from_users(policy: &Policy) -> bool {
-    let (keys, names) = indexes(&policy.users);
-    keys == policy.key_index && names == policy.name_index
+/// The users in [`StoredPolicy::users`] order, and the expanded roles (for loading).
+struct Table<'a>(&'a [User], &'a BTreeMap<String, Arc<BTreeSet<String>>>);
+
+impl Table<'_> {
+    fn members(&self, members: StoredMembers) -> Result<Arc<BTreeSet<String>>, Unusable> {
+        match members {
+            StoredMembers::Role(role) => self
+                .1
+                .get(&role)
+                .cloned()
+                .ok_or_else(|| unusable(format!("no role `{role}`"))),
+            StoredMembers::Listed(names) => Ok(Arc::new(self.names(names)?)),
+        }
+    }
+
+    fn name(&self, name: StoredName) -> Result<String, Unusable> {
+        match name {
+            StoredName::User(at) => usize::try_from(at)
+                .ok()
+                .and_then(|at| self.0.get(at))
+                .map(|user| user.id.clone())
+                .ok_or_else(|| unusable(format!("no user at position {at}"))),
+            StoredName::Other(name) => Ok(name),
+        }
+    }
+
+    fn names<C: FromIterator<String>>(&self, names: Vec<StoredName>) -> Result<C, Unusable> {
+        names.into_iter().map(|n| self.name(n)).collect()
+    }
 }
 
 fn store_kind(kind: KeyKind) -> StoredKeyKind {
@@ -398,7 +476,7 @@ fn store_user(user: &User) -> StoredUser {
     StoredUser {
         id: id.clone(),
         keys: keys.iter().map(store_key).collect(),
-        names: names.clone(),
+        names: (names.as_slice() != std::slice::from_ref(id)).then(|| names.clone()),
     }
 }
 
@@ -411,10 +489,14 @@ fn load_user(
         .into_iter()
         .map(|k| load_key(k, certs))
         .collect::<Result<_, _>>()?;
+    let names = match user.names {
+        Some(names) => names,
+        None => vec![user.id.clone()],
+    };
     Ok(User {
         id: user.id,
         keys,
-        names: user.names,
+        names,
     })
 }
 
@@ -494,7 +576,7 @@ fn parse_certificate(
     Ok(cert)
 }
 
-fn store_principals(list: &Principals) -> StoredPrincipals {
+fn store_principals(list: &Principals, at: &Positions<'_>) -> StoredPrincipals {
     let Principals {
         written,
         any_user,
@@ -504,18 +586,18 @@ fn store_principals(list: &Principals) -> StoredPrincipals {
     StoredPrincipals {
         written: written.clone(),
         any_user: *any_user,
-        users: users.iter().cloned().collect(),
+        users: at.members(users),
         roles: roles.iter().cloned().collect(),
     }
 }
 
-fn load_principals(list: StoredPrincipals) -> Principals {
-    Principals {
+fn load_principals(list: StoredPrincipals, table: &Table<'_>) -> Result<Principals, Unusable> {
+    Ok(Principals {
         written: list.written,
         any_user: list.any_user,
-        users: list.users.into_iter().collect(),
+        users: table.members(list.users)?,
         roles: list.roles.into_iter().collect(),
-    }
+    })
 }
 
 fn store_revoked(r: &Revoked) -> StoredRevoked {
@@ -539,7 +621,7 @@ fn load_revoked(r: StoredRevoked) -> Result<Revoked, Unusable> {
     })
 }
 
-fn store_approval(a: &ApprovalRule) -> StoredApproval {
+fn store_approval(a: &ApprovalRule, at: &Positions<'_>) -> StoredApproval {
     let ApprovalRule {
         by,
         count,
@@ -548,7 +630,7 @@ fn store_approval(a: &ApprovalRule) -> StoredApproval {
         location,
     } = a;
     StoredApproval {
-        by: store_principals(by),
+        by: store_principals(by, at),
         count: *count,
         on: on.iter().map(|k| list_code(*k)).collect(),
         allow_self: *allow_self,
@@ -556,9 +638,9 @@ fn store_approval(a: &ApprovalRule) -> StoredApproval {
     }
 }
 
-fn load_approval(a: StoredApproval) -> Result<ApprovalRule, Unusable> {
+fn load_approval(a: StoredApproval, table: &Table<'_>) -> Result<ApprovalRule, Unusable> {
     Ok(ApprovalRule {
-        by: load_principals(a.by),
+        by: load_principals(a.by, table)?,
         count: a.count,
         on: a.on.into_iter().map(list_kind).collect::<Result<_, _>>()?,
         allow_self: a.allow_self,
@@ -582,7 +664,7 @@ fn globs(patterns: &[String]) -> Result<GlobSet, Unusable> {
         .map_err(|e| unusable(format!("stored patterns: {e}")))
 }
 
-fn store_rule(rule: &Rule) -> StoredRule {
+fn store_rule(rule: &Rule, at: &Positions<'_>) -> StoredRule {
     let Rule {
         index,
         location,
@@ -599,32 +681,36 @@ fn store_rule(rule: &Rule) -> StoredRule {
         index: *index as u64,
         location: store_location(*location),
         refs: refs.clone(),
-        lists: std::array::from_fn(|i| lists[i].as_ref().map(store_principals)),
+        lists: std::array::from_fn(|i| lists[i].as_ref().map(|l| store_principals(l, at))),
         linear: *linear,
         signed_push: *signed_push,
-        approvals: approvals.as_ref().map(store_approval),
+        approvals: approvals.as_ref().map(|a| store_approval(a, at)),
         names_replace_refs: *names_replace_refs,
         evaluate: *evaluate,
     }
 }
 
-fn load_rule(rule: StoredRule) -> Result<Rule, Unusable> {
+fn load_rule(rule: StoredRule, table: &Table<'_>) -> Result<Rule, Unusable> {
     let [a, b, c, d, e, f] = rule.lists;
+    let list = |l: Option<StoredPrincipals>| l.map(|l| load_principals(l, table)).transpose();
     Ok(Rule {
         index: usize::try_from(rule.index).map_err(|_| unusable("rule index out of range"))?,
         location: load_location(rule.location)?,
         matcher: globs(&rule.refs)?,
         refs: rule.refs,
-        lists: [a, b, c, d, e, f].map(|l| l.map(load_principals)),
+        lists: [list(a)?, list(b)?, list(c)?, list(d)?, list(e)?, list(f)?],
         linear: rule.linear,
         signed_push: rule.signed_push,
-        approvals: rule.approvals.map(load_approval).transpose()?,
+        approvals: rule
+            .approvals
+            .map(|a| load_approval(a, table))
+            .transpose()?,
         names_replace_refs: rule.names_replace_refs,
         evaluate: rule.evaluate,
     })
 }
 
-fn store_path(entry: &PathEntry) -> StoredPath {
+fn store_path(entry: &PathEntry, at: &Positions<'_>) -> StoredPath {
     let PathEntry {
         index,
         location,
@@ -641,13 +727,13 @@ fn store_path(entry: &PathEntry) -> StoredPath {
         location: store_location(*location),
         paths: paths.clone(),
         refs: refs.clone(),
-        signers: signers.as_ref().map(store_principals),
-        approvals: approvals.as_ref().map(store_approval),
+        signers: signers.as_ref().map(|l| store_principals(l, at)),
+        approvals: approvals.as_ref().map(|a| store_approval(a, at)),
         evaluate: *evaluate,
     }
 }
 
-fn load_path(entry: StoredPath) -> Result<PathEntry, Unusable> {
+fn load_path(entry: StoredPath, table: &Table<'_>) -> Result<PathEntry, Unusable> {
     Ok(PathEntry {
         index: usize::try_from(entry.index).map_err(|_| unusable("path index out of range"))?,
         location: load_location(entry.location)?,
@@ -655,8 +741,14 @@ fn load_path(entry: StoredPath) -> Result<PathEntry, Unusable> {
         paths: entry.paths,
         ref_matcher: globs(&entry.refs)?,
         refs: entry.refs,
-        signers: entry.signers.map(load_principals),
-        approvals: entry.approvals.map(load_approval).transpose()?,
+        signers: entry
+            .signers
+            .map(|l| load_principals(l, table))
+            .transpose()?,
+        approvals: entry
+            .approvals
+            .map(|a| load_approval(a, table))
+            .transpose()?,
         evaluate: entry.evaluate,
     })
 }
@@ -692,4 +784,32 @@ fn load_grant(grant: StoredGrant) -> Result<Grant, Unusable> {
         location: load_location(grant.location)?,
         until_location: load_location(grant.until_location)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A list naming a user position or a role the entry does not hold never loads (the
+    /// entry is a miss), whatever its checksum says.
+    #[test]
+    fn positions_and_roles_that_are_not_there_do_not_load() {
+        let text = include_str!("../../fixtures/roles/good-full.toml");
+        let policy = crate::policy::parse(text).expect("validates");
+        assert!(StoredPolicy::from_policy(&policy).into_policy().is_ok());
+        let users = StoredPolicy::from_policy(&policy).users.len();
+        let breakages: [fn(&mut StoredPolicy, usize); 4] = [
+            |s, n| s.admins.users = StoredMembers::Listed(vec![StoredName::User(n as u32)]),
+            |s, _| s.admins.users = StoredMembers::Role("no-such-role".into()),
+            |s, n| s.role_members[0].1.push(StoredName::User(n as u32)),
+            |s, n| s.roles[0].1.push(StoredName::User(u32::MAX - n as u32)),
+        ];
+        for (i, breakage) in breakages.into_iter().enumerate() {
+            let mut stored = StoredPolicy::from_policy(&policy);
+            breakage(&mut stored, users);
+            let bytes = postcard::to_allocvec(&stored).expect("encode");
+            let back: StoredPolicy = postcard::from_bytes(&bytes).expect("decode");
+            assert!(back.into_policy().is_err(), "breakage {i}");
+        }
+    }
 }

@@ -323,7 +323,7 @@ fn many_grants_and_commits_stay_fast() {
     let mut listed = policy();
     for rule in &mut listed.rules {
         if let Some(mut signers) = rule.list(crate::policy::ListKind::Signers).cloned() {
-            signers.users.insert("dave".into());
+            std::sync::Arc::make_mut(&mut signers.users).insert("dave".into());
             rule.set_list(crate::policy::ListKind::Signers, Some(signers));
         }
     }

@@ -33,11 +33,8 @@ fn with_key(
     let mut key = user_key(line, expires);
     key.touch_required = touch_required;
     let holder = policy.users.get_mut(user).expect("user of the base policy");
-    policy.key_index.insert(
-        (key.kind, key.blob.clone()),
-        (user.to_string(), holder.keys.len()),
-    );
     holder.keys.push(key);
+    policy.indexes.reset();
     policy
 }
 

@@ -17,6 +17,7 @@ mod users;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Display;
 use std::ops::Range;
+use std::sync::Arc;
 
 use toml::de::DeTable;
 
@@ -464,7 +465,7 @@ impl Checker<'_> {
         let mut role_members = BTreeMap::new();
         let mut written = BTreeMap::new();
         for (role, expanded) in roles.iter().zip(names.expanded) {
-            role_members.insert(role.name.to_string(), expanded.users);
+            role_members.insert(role.name.to_string(), Arc::new(expanded.users));
             let list = role.members.iter().map(|(m, _)| m.to_string()).collect();
             written.insert(role.name.to_string(), list);
         }
@@ -479,8 +480,8 @@ impl Checker<'_> {
             revoked,
             rules,
             paths,
-            key_index,
-            name_index,
+            // The parser's indexes served validation; the policy's are built when needed.
+            indexes: Default::default(),
             require_signed_push,
             grants: grants.into(),
             max_grant: settings.max_grant,

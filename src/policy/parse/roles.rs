@@ -3,6 +3,7 @@
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Display;
+use std::sync::Arc;
 
 use super::{Checker, did_you_mean};
 use crate::policy::node::{Node, fields};
@@ -81,7 +82,11 @@ impl Checker<'_> {
             }
         }
         Expanded {
-            users: org.role_members.get(name).cloned().unwrap_or_default(),
+            users: org
+                .role_members
+                .get(name)
+                .map(|users| (**users).clone())
+                .unwrap_or_default(),
             star,
             roles,
         }
@@ -301,22 +306,23 @@ impl Checker<'_> {
     ) -> Option<Principals> {
         let list = self.strings(field, what, "user or role names")?;
         let mut p = Principals::default();
+        let mut users = BTreeSet::new();
         for (name, at) in list {
             p.written.push(name.to_string());
             match self.def(&names.defs, name) {
                 _ if name == "*" => p.any_user = true,
                 Some(Def::User(_) | Def::OrgUser) => {
-                    p.users.insert(name.to_string());
+                    users.insert(name.to_string());
                 }
                 Some(Def::Role(r)) => {
                     let role = &names.expanded[r];
-                    p.users.extend(role.users.iter().cloned());
+                    users.extend(role.users.iter().cloned());
                     p.any_user |= role.star;
                     p.roles.extend(role.roles.iter().cloned());
                 }
                 Some(Def::OrgRole) => {
                     let role = self.org_role(name);
-                    p.users.extend(role.users);
+                    users.extend(role.users);
                     p.any_user |= role.star;
                     p.roles.extend(role.roles);
                 }
@@ -324,8 +330,9 @@ impl Checker<'_> {
             }
         }
         if p.any_user {
-            p.users = names.all_users.clone();
+            users = names.all_users.clone();
         }
+        p.users = Arc::new(users);
         Some(p)
     }
 }

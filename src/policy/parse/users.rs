@@ -70,7 +70,11 @@ impl Checker<'_> {
                     self.error(name_at, "invalid-name", "empty pusher name");
                     continue;
                 }
-                if let Some(other) = self.org.and_then(|org| org.name_index.get(name)) {
+                if let Some(other) = self
+                    .org
+                    .and_then(|org| org.user_for_name(name))
+                    .map(|u| &u.id)
+                {
                     if clashed {
                         continue;
                     }
@@ -205,7 +209,11 @@ impl Checker<'_> {
             };
             let k = user.keys.len();
             let lookup = (parsed.id.kind, parsed.id.blob.clone());
-            if let Some((owner, _)) = self.org.and_then(|org| org.key_index.get(&lookup)) {
+            if let Some(owner) = self
+                .org
+                .and_then(|org| org.key_holder(lookup.0, &lookup.1))
+                .map(|(u, _)| &u.id)
+            {
                 self.error(
                     line_at,
                     "org-key",
