@@ -43,6 +43,8 @@ pub struct Repo {
     pre_push: Option<Odb<'static>>,
     /// The repository's commit-graph, read on first use (see [`limit::limit`]).
     graph: std::cell::OnceCell<Option<graph::Graph>>,
+    /// The trees [`Repo::touched_paths`] has parsed, shared by the commits that follow.
+    trees: std::cell::RefCell<touched::Trees>,
 }
 
 /// Commits verified on one thread before handing work to more: below this, starting threads
@@ -86,6 +88,7 @@ impl Repo {
             repo,
             pre_push,
             graph: Default::default(),
+            trees: Default::default(),
         })
     }
 
@@ -128,6 +131,7 @@ impl Repo {
             repo,
             pre_push,
             graph: Default::default(),
+            trees: Default::default(),
         })
     }
 
@@ -146,6 +150,7 @@ impl Repo {
             repo,
             pre_push: None,
             graph: Default::default(),
+            trees: Default::default(),
         })
     }
 
@@ -269,21 +274,29 @@ impl Repo {
 
     /// The paths commit `id` touches (spec §9, [`touched::touched`]) that start with one of
     /// `prefixes` (none: every path), sorted. Unchanged subtrees, and those no prefix
-    /// reaches, are never read.
+    /// reaches, are never read; a tree read for one commit is parsed once and kept (bounded)
+    /// for the next, whose parent's tree it usually is.
     pub fn touched_paths(&self, id: &ObjectId, prefixes: &[String]) -> Result<Vec<String>> {
         let object_error = |cause| Error::Object {
             id: id.clone(),
             cause,
         };
-        let commit = self.repo.find_commit(to_oid(id)?).map_err(object_error)?;
-        // Tree ids only: the trees themselves are read raw, level by level, as needed.
-        let parents: Vec<git2::Oid> = commit
-            .parent_ids()
-            .map(|p| self.repo.find_commit(p).map(|p| p.tree_id()))
-            .collect::<std::result::Result<_, _>>()
-            .map_err(object_error)?;
+        let odb = self.repo.odb().map_err(object_error)?;
+        // Tree ids only, from the raw commits (which the walk has just read): the trees
+        // themselves are read raw, level by level, as needed.
+        let oid = to_oid(id)?;
+        let header = |oid| {
+            touched::commit_header(read_commit(&odb, oid)?.data(), oid.as_bytes().len())
+                .map_err(object_error)
+        };
+        let (tree, parents) = header(oid)?;
+        let parents: Vec<git2::Oid> = parents
+            .into_iter()
+            .map(|p| Ok(header(p)?.0))
+            .collect::<Result<_>>()?;
         let scope = touched::Scope::new(prefixes);
-        touched::touched(&self.repo, commit.tree_id(), &parents, &scope).map_err(object_error)
+        let mut trees = self.trees.borrow_mut();
+        touched::touched(&odb, &mut trees, tree, &parents, &scope).map_err(object_error)
     }
 
     /// The direct refs whose names start with `prefix`, with their ids, sorted by name. A
