@@ -52,13 +52,19 @@
 //!   trust root, each step judged by the engine) and `client` (shell: the pre-push check and
 //!   what `verify` gathers from a clone).
 //! - **Shell**: `git` (all repository access, quarantine; `git::touched`, which paths a
-//!   commit touches; `git::limit` and `git::graph`, the new commits behind many hidden tips
+//!   commit touches, from raw tree objects parsed once per process into a bounded cache on
+//!   `Repo`; `git::limit` and `git::graph`, the new commits behind many hidden tips
 //!   walked as `git rev-list` walks them, from the commit-graph file when there is one, else
 //!   the tips read straight from the packs by `git::pack`; `git::refs`, prefix lookups in
-//!   `packed-refs`; the graph and the packs are mapped read-only, the one `unsafe`),
-//!   `verify` (signature crypto), `pushcert`, `session` (loads the policy — the organisation
+//!   `packed-refs`; the graph and the packs are mapped read-only, the one `unsafe`). Objects
+//!   already in the repository are read without libgit2 re-hashing them in two places, as
+//!   git reads them: hidden tips through `git::pack`, trees compared by `git::touched` (with
+//!   libgit2's process-wide switch off while it runs); commits being judged always are.
+//!   `verify` (signature crypto; OpenPGP RSA through ring when it finds a signature valid,
+//!   `openpgp::fast`), `pushcert`, `session` (loads the policy — the organisation
 //!   policy too, spec §10 — through `policy_cache`, the parse-once cache keyed by policy
-//!   tree; gathers what requirements need; `decide_with` judges under a candidate policy for
+//!   tree, whose policies build their key and name indexes only when a push looks up
+//!   many; gathers what requirements need; `decide_with` judges under a candidate policy for
 //!   `audit replay`), `history` (the history audit's walk), `audit` (the hash-chained log)
 //!   and `cli` (the only module that prints; `cli::org`: `policy lint --org`, `org check`).
 //!

@@ -272,7 +272,7 @@ impl Repo {
         Ok(out)
     }
 
-    /// The paths commit `id` touches (spec §9, [`touched::touched`]) that start with one of
+    /// The paths commit `id` touches (spec §9, `touched::touched`) that start with one of
     /// `prefixes` (none: every path), sorted. Unchanged subtrees, and those no prefix
     /// reaches, are never read; a tree read for one commit is parsed once and kept (bounded)
     /// for the next, whose parent's tree it usually is.

@@ -188,7 +188,7 @@ pub(crate) fn parse_expiry(text: &str) -> Result<OffsetDateTime, String> {
 }
 
 /// Parses an instant on a command line or in an approval (`Refguard-Expires`): a UTC date or
-/// an RFC 3339 time with an offset ([`parse_time`]).
+/// an RFC 3339 time with an offset (`parse_time`).
 pub fn parse_instant(text: &str) -> Result<OffsetDateTime, String> {
     parse_time(text, "time")
 }
@@ -291,7 +291,7 @@ pub(crate) fn parse_span(text: &str) -> Result<Duration, String> {
     Ok(total)
 }
 
-/// A duration for people, in the units of [`parse_span`] (days at most), at most two of
+/// A duration for people, in the units of `parse_span` (days at most), at most two of
 /// them (the rest dropped), to the nearest minute and without zero units: `7d`, `1d 12h`,
 /// `5h 12m`, `45m`; `0m` below half a minute. Negative durations are shown by their size.
 pub fn format_span(span: Duration) -> String {

@@ -110,7 +110,7 @@ pub fn parse_at_layer(
 }
 
 /// The checks of a parsed policy that depend on the time: the admin quorum ([`check_at`];
-/// grants never count toward it) and the grants' windows ([`grants::check_at`]).
+/// grants never count toward it) and the grants' windows (`grants::check_at`).
 pub fn checks_at(policy: &Policy, now: time::OffsetDateTime) -> Vec<Diagnostic> {
     let mut diags = check_at(policy, now);
     diags.extend(grants::check_at(policy, now));

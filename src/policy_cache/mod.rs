@@ -26,7 +26,7 @@
 //! The format (version [`FORMAT`]): the 8 bytes `RGPOLCCH`, the format as a little-endian
 //! u32, the 32-byte key, the CRC-32 (ISO-HDLC, as zlib's `crc32` and [`crc32fast`] compute
 //! it) of the payload as a little-endian u32, the payload length as a little-endian u64,
-//! then the payload: [`stored::StoredPolicy`] in postcard
+//! then the payload: `stored::StoredPolicy` in postcard
 //! (<https://postcard.jamesmunns.com/wire-format>).
 
 mod stored;
@@ -43,7 +43,7 @@ use sha2::{Digest, Sha256};
 use crate::policy::Policy;
 use stored::StoredPolicy;
 
-/// The layout of an entry and of [`stored::StoredPolicy`]: bump it whenever either changes
+/// The layout of an entry and of `stored::StoredPolicy`: bump it whenever either changes
 /// (it is part of every key, so old entries are never read).
 pub const FORMAT: u32 = 3;
 
