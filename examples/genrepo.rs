@@ -703,6 +703,28 @@ mod tests {
         git_with(dir, home, args, &[])
     }
 
+    /// `git verify-commit` of the fixture's pending push tip (its objects in the fixture's
+    /// quarantine, given to git as an alternate), with `config` before the command.
+    fn verify_pending_push(
+        out: &Path,
+        repo: &Path,
+        home: &Path,
+        config: &[&str],
+        env: &[(&str, &Path)],
+    ) -> std::process::Output {
+        let tips = fs::read_to_string(out.join("tips")).expect("tips");
+        let push = tips
+            .lines()
+            .find_map(|l| l.strip_prefix("push="))
+            .expect("push tip");
+        let quarantine = out.join("quarantine");
+        let mut args = config.to_vec();
+        args.extend(["verify-commit", push]);
+        let mut env = env.to_vec();
+        env.push(("GIT_ALTERNATE_OBJECT_DIRECTORIES", &quarantine));
+        git_with(repo, home, &args, &env)
+    }
+
     fn git_with(
         dir: &Path,
         home: &Path,
@@ -782,18 +804,7 @@ mod tests {
             refguard::policy::parse(&lint).is_ok(),
             "roles.toml validates"
         );
-        let tips = fs::read_to_string(out.join("tips")).expect("tips");
-        let push = tips
-            .lines()
-            .find_map(|l| l.strip_prefix("push="))
-            .expect("push tip");
-        let quarantine = out.join("quarantine");
-        let verified = git_with(
-            &repo,
-            tmp.path(),
-            &["-c", &config, "verify-commit", push],
-            &[("GIT_ALTERNATE_OBJECT_DIRECTORIES", &quarantine)],
-        );
+        let verified = verify_pending_push(&out, &repo, tmp.path(), &["-c", &config], &[]);
         assert!(verified.status.success(), "pending push is signed");
     }
 
@@ -875,20 +886,12 @@ mod tests {
             }
         }
         assert!(good >= 5 && failed >= 1, "good {good}, failed {failed}");
-        let tips = fs::read_to_string(out.join("tips")).expect("tips");
-        let push = tips
-            .lines()
-            .find_map(|l| l.strip_prefix("push="))
-            .expect("push tip");
-        let quarantine = out.join("quarantine");
-        let verified = git_with(
+        let verified = verify_pending_push(
+            &out,
             &repo,
             tmp.path(),
-            &["verify-commit", push],
-            &[
-                ("GNUPGHOME", gnupg.as_path()),
-                ("GIT_ALTERNATE_OBJECT_DIRECTORIES", quarantine.as_path()),
-            ],
+            &[],
+            &[("GNUPGHOME", gnupg.as_path())],
         );
         assert!(
             verified.status.success(),
