@@ -23,24 +23,9 @@ export HOME=$TMP/home GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
 mkdir -p "$HOME"
 unset GIT_DIR GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_QUARANTINE_PATH
 
+# shellcheck source=scripts/bench-common.sh
+. scripts/bench-common.sh
 now_ns() { date +%s%N; }
-tip() { sed -n "s/^$2=//p" "$1/tips"; }
-hook_env() {
-  echo GIT_DIR="$1/repo.git" REFGUARD_USER=user00000
-  [[ -d $1/quarantine ]] && echo GIT_QUARANTINE_PATH="$1/quarantine" \
-    GIT_OBJECT_DIRECTORY="$1/quarantine" GIT_ALTERNATE_OBJECT_DIRECTORIES="$1/repo.git/objects"
-  true
-}
-# Median wall time (ms) of RUNS pre-receive runs of `stdin` in fixture $1, as bench.sh.
-median_hook_ms() {
-  local dir=$1 stdin=$2 t
-  for _ in $(seq "$RUNS"); do
-    t=$(now_ns)
-    env $(hook_env "$dir") "$RG" hook pre-receive <<<"$stdin" >/dev/null 2>&1 \
-      || { echo "hook rejected: $stdin" >&2; exit 1; }
-    echo $(( $(now_ns) - t ))
-  done | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)] / 1e6}'
-}
 # Best wall time (ms) of 11 runs of a command (exit 1 counts as a run).
 best_ms() {
   local best="" t d
@@ -60,32 +45,11 @@ echo "== fixtures in $TMP"
 "$GEN" --out "$TMP/policy-small" --commits 10 --users 3 --push 1 >/dev/null
 # The many-refs repository and the organisation project, as bench.sh sections 2b and 6c.
 many=$TMP/many/repo.git
-mkdir -p "$TMP/many"
-git init -q --bare "$many"
-ln "$TMP"/hist/repo.git/objects/pack/* "$many/objects/pack/" 2>/dev/null \
-  || cp "$TMP"/hist/repo.git/objects/pack/* "$many/objects/pack/"
-cp -r "$TMP"/hist/quarantine/. "$many/objects/"
-grep -v ' refs/meta/policy$' "$TMP/hist/repo.git/packed-refs" >"$many/packed-refs"
-{
-  printf 'version = 1\n[users.user00000]\n'
-  sed -n '/^\[users\.user00000\]$/{n;p;q}' "$TMP/hist/roles.toml"
-  printf '[roles]\ndevelopers = ["user00000"]\nmaintainers = ["user00000"]\n'
-  printf '[policy]\nadmins = ["maintainers"]\n'
-  printf '[[rule]]\nrefs = ["refs/heads/**"]\npush = ["developers"]\nsigners = ["developers"]\n'
-} >"$TMP/many/roles.toml"
-"$RG" init --repo "$many" --policy "$TMP/many/roles.toml" >/dev/null
-cp -a "$TMP/policy-big" "$TMP/org-project"
-git init -q --bare "$TMP/org.git"
-"$RG" init --repo "$TMP/org.git" --policy "$TMP/policy-big/roles.toml" >/dev/null
-git --git-dir="$TMP/org-project/repo.git" config refguard.orgPolicy "$TMP/org.git"
-printf 'version = 1\n[policy]\nadmins = ["maintainers"]\n[[rule]]\nrefs = ["refs/heads/**"]\npush = ["developers"]\nforce_push = ["maintainers"]\nsigners = ["developers"]\n' \
-  >"$TMP/org-project/repo-roles.toml"
-"$RG" policy reset --repo "$TMP/org-project/repo.git" --policy "$TMP/org-project/repo-roles.toml" \
-  --yes-i-hold-the-server >/dev/null 2>&1
+many_repo "$TMP/many" "$TMP/hist"
+org_project >/dev/null 2>&1
 sync
 
 push_in="$(tip "$TMP/hist" main) $(tip "$TMP/hist" push) refs/heads/main"
-policy_in() { echo "$(tip "$1" main) $(tip "$1" push) refs/heads/main"; }
 many_old=$(tip "$TMP/hist" main) many_new=$(tip "$TMP/hist" push)
 many_check() { "$RG" check --repo "$many" --as user00000 refs/heads/main "$many_old" "$many_new"; }
 many_git() { git --git-dir="$many" rev-list --count "$many_new" --not --all; }
@@ -93,10 +57,10 @@ many_git() { git --git-dir="$many" rev-list --count "$many_new" --not --all; }
 
 for round in $(seq "$ROUNDS"); do
   echo "== round $round (load $(cut -d' ' -f1 /proc/loadavg))"
-  echo "typical push (10 commits, 10,002 refs, 1,000 users), median of $RUNS: $(median_hook_ms "$TMP/hist" "$push_in") ms"
-  big=$(median_hook_ms "$TMP/policy-big" "$(policy_in "$TMP/policy-big")")
-  small=$(median_hook_ms "$TMP/policy-small" "$(policy_in "$TMP/policy-small")")
-  org=$(median_hook_ms "$TMP/org-project" "$(policy_in "$TMP/org-project")")
+  echo "typical push (10 commits, 10,002 refs, 1,000 users), median of $RUNS: $(median_hook_ms "$TMP/hist" "$push_in" 2>/dev/null) ms"
+  big=$(median_hook_ms "$TMP/policy-big" "$(policy_in "$TMP/policy-big")" 2>/dev/null)
+  small=$(median_hook_ms "$TMP/policy-small" "$(policy_in "$TMP/policy-small")" 2>/dev/null)
+  org=$(median_hook_ms "$TMP/org-project" "$(policy_in "$TMP/org-project")" 2>/dev/null)
   echo "one-commit push, 10,000-user policy (cached): $big ms vs 3 users $small ms: $(ratio "$big" "$small")"
   echo "one-commit push, 10,000-user org policy (cached): $org ms vs 3 users $small ms: $(ratio "$org" "$small")"
   rm -f "$many/objects/info/commit-graph"

@@ -44,9 +44,8 @@ unset GIT_DIR GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_QUARANTI
 # Diagnostics off (their cost is measured on its own row); backtraces off, as on a server.
 unset REFGUARD_LOG REFGUARD_LOG_FORMAT RUST_BACKTRACE
 
-now() { date +%s.%N; }
-calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
-elapsed() { calc "$(now) - $1"; }
+# shellcheck source=scripts/bench-common.sh
+. scripts/bench-common.sh
 # Peak resident memory (KiB) of a command, from /usr/bin/time -v when present.
 peak_kib() {
   if [[ -x /usr/bin/time ]]; then
@@ -55,16 +54,6 @@ peak_kib() {
   else
     echo "n/a"
   fi
-}
-tip() { sed -n "s/^$2=//p" "$1/tips"; }
-# The environment receive-pack gives pre-receive (GIT-FACTS.md, "Hooks and quarantine").
-# A fixture without pending objects (the import, whose objects are all in the store) runs
-# without a quarantine.
-hook_env() {
-  echo GIT_DIR="$1/repo.git" REFGUARD_USER=user00000
-  [[ -d $1/quarantine ]] && echo GIT_QUARANTINE_PATH="$1/quarantine" \
-    GIT_OBJECT_DIRECTORY="$1/quarantine" GIT_ALTERNATE_OBJECT_DIRECTORIES="$1/repo.git/objects"
-  true
 }
 # Best wall time in seconds of three runs of a command (exit 1, "violations found", counts
 # as a run).
@@ -78,19 +67,6 @@ best_of_3_s() {
   done
   echo "$best"
 }
-# Median wall time in ms of RUNS pre-receive runs of `stdin` in fixture $1. With cold=1 in
-# the environment, the policy cache is removed before each run (the first push after a
-# policy change: parsed, validated and cached).
-median_hook_ms() {
-  local dir=$1 stdin=$2 t
-  for _ in $(seq "$RUNS"); do
-    [[ -n ${cold:-} ]] && rm -rf "$dir/repo.git/refguard/policy-cache"
-    t=$(now)
-    env $(hook_env "$dir") "$RG" hook pre-receive <<<"$stdin" || { echo "hook rejected: $stdin" >&2; exit 1; }
-    calc "($(now) - $t) * 1000"
-  done | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]}'
-}
-
 rows=()
 row() { rows+=("$(printf '%-58s %14s %16s %10s' "$1" "$2" "$3" "$4")"); }
 
@@ -192,20 +168,7 @@ row "typical push (10 commits), median of $RUNS, ms" "$push_ms" \
 #     (policy size has its own row); then the same after `git commit-graph write`, which both
 #     git and refguard read.
 many=$TMP/many/repo.git
-mkdir -p "$TMP/many"
-git init -q --bare "$many"
-ln "$TMP"/hist/repo.git/objects/pack/* "$many/objects/pack/" 2>/dev/null \
-  || cp "$TMP"/hist/repo.git/objects/pack/* "$many/objects/pack/"
-cp -r "$TMP"/hist/quarantine/. "$many/objects/"
-grep -v ' refs/meta/policy$' "$TMP/hist/repo.git/packed-refs" >"$many/packed-refs"
-{
-  printf 'version = 1\n[users.user00000]\n'
-  sed -n '/^\[users\.user00000\]$/{n;p;q}' "$TMP/hist/roles.toml"
-  printf '[roles]\ndevelopers = ["user00000"]\nmaintainers = ["user00000"]\n'
-  printf '[policy]\nadmins = ["maintainers"]\n'
-  printf '[[rule]]\nrefs = ["refs/heads/**"]\npush = ["developers"]\nsigners = ["developers"]\n'
-} >"$TMP/many/roles.toml"
-"$RG" init --repo "$many" --policy "$TMP/many/roles.toml" >/dev/null
+many_repo "$TMP/many" "$TMP/hist"
 many_old=$(tip "$TMP/hist" main) many_new=$(tip "$TMP/hist" push)
 many_check() { "$RG" check --repo "$many" --as user00000 refs/heads/main "$many_old" "$many_new" 2>&1; }
 many_git() { git --git-dir="$many" rev-list --count "$many_new" --not --all; }
@@ -263,7 +226,6 @@ row "policy lint, $ROLES users, median ms (process incl.)" "$roles_ms" "" ""
 #     same push under a 3-user one, warm (the policy read back from the parse-once cache)
 #     and cold (the first push after a policy change: parsed, validated, cached). Target
 #     <= 3x warm.
-policy_in() { echo "$(tip "$1" main) $(tip "$1" push) refs/heads/main"; }
 big_warm=$(median_hook_ms "$TMP/policy-big" "$(policy_in "$TMP/policy-big")")
 small_warm=$(median_hook_ms "$TMP/policy-small" "$(policy_in "$TMP/policy-small")")
 big_cold=$(cold=1 median_hook_ms "$TMP/policy-big" "$(policy_in "$TMP/policy-big")")
@@ -275,14 +237,7 @@ row "  same, cold (first push after a policy change), ms" "$big_cold" \
 # 6c. Organisation policy (issue 15): the same one-commit push into a repository whose own
 #     roles.toml has no users (it names the organisation's roles) under a $BIGPOLICY-user
 #     organisation policy, warm and cold, beside the push under the 3-user policy alone.
-cp -a "$TMP/policy-big" "$TMP/org-project"
-git init -q --bare "$TMP/org.git"
-"$RG" init --repo "$TMP/org.git" --policy "$TMP/policy-big/roles.toml" >/dev/null
-git --git-dir="$TMP/org-project/repo.git" config refguard.orgPolicy "$TMP/org.git"
-printf 'version = 1\n[policy]\nadmins = ["maintainers"]\n[[rule]]\nrefs = ["refs/heads/**"]\npush = ["developers"]\nforce_push = ["maintainers"]\nsigners = ["developers"]\n' \
-  >"$TMP/org-project/repo-roles.toml"
-"$RG" policy reset --repo "$TMP/org-project/repo.git" --policy "$TMP/org-project/repo-roles.toml" \
-  --yes-i-hold-the-server >/dev/null
+org_project
 org_warm=$(median_hook_ms "$TMP/org-project" "$(policy_in "$TMP/org-project")")
 org_cold=$(cold=1 median_hook_ms "$TMP/org-project" "$(policy_in "$TMP/org-project")")
 row "one-commit push under a $BIGPOLICY-user org policy (cached), ms" "$org_warm" \
